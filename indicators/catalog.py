@@ -1,0 +1,216 @@
+"""The indicator catalog: the one list every page, the command line and the docs read.
+
+Each indicator is computed per month and department, and for the pseudo-department ``All``
+(computed from rows, never averaged from departments).  Percentages are percent values
+(12.5 means 12.5 %).  ``direction`` says which way is better: ``"higher"`` or ``"lower"``.
+
+Examples
+--------
+>>> get("csat").unit
+'%'
+>>> [i.id for i in by_family("price")][:2]
+['average_ticket', 'revenue_per_customer']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Family = Literal["quality", "quantity", "opportunity", "price"]
+Direction = Literal["higher", "lower"]
+
+FAMILIES: tuple[Family, ...] = ("quality", "quantity", "opportunity", "price")
+FAMILY_LABELS: dict[str, str] = {
+    "quality": "Quality",
+    "quantity": "Quantity",
+    "opportunity": "Opportunity (timeliness)",
+    "price": "Price",
+}
+
+ALL_DEPARTMENTS = "All"
+"""The pseudo-department that stands for every department together."""
+
+SERVICE_COMPONENTS: tuple[str, ...] = (
+    "product",
+    "procedures",
+    "facilities",
+    "systems",
+    "information",
+    "people",
+)
+"""The six components of service; every classified complaint belongs to one of them."""
+
+UNCLASSIFIED = "unclassified"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    family: Family
+    label: str
+    unit: str
+    direction: Direction
+    formula: str
+    sources: tuple[str, ...]
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.direction == "higher"
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    # quantity
+    Indicator(
+        "purchases", "quantity", "Purchases", "count", "higher",
+        "number of purchases",
+        ("purchases.purchase_id", "purchases.purchased_at"),
+    ),
+    Indicator(
+        "revenue", "quantity", "Revenue", "money", "higher",
+        "sum of amount",
+        ("purchases.amount",),
+    ),
+    Indicator(
+        "active_customers", "quantity", "Active customers", "count", "higher",
+        "distinct customer_id with a purchase in the month",
+        ("purchases.customer_id",),
+    ),
+    Indicator(
+        "new_customers", "quantity", "New customers", "count", "higher",
+        "active customers whose first stored purchase (in that department; for All, anywhere) "
+        "falls in the month",
+        ("purchases.customer_id", "purchases.purchased_at"),
+    ),
+    Indicator(
+        "revenue_growth_mom", "quantity", "Revenue growth (month on month)", "%", "higher",
+        "(revenue ÷ revenue of the previous month − 1) × 100",
+        ("purchases.amount",),
+    ),
+    Indicator(
+        "revenue_growth_yoy", "quantity", "Revenue growth (year on year)", "%", "higher",
+        "(revenue ÷ revenue of the same month a year before − 1) × 100",
+        ("purchases.amount",),
+    ),
+    Indicator(
+        "returning_customers_rate", "quantity", "Returning customers", "%", "higher",
+        "share of the month's active customers who also purchased (same department; for All, "
+        "anywhere) in any of the 12 preceding months × 100",
+        ("purchases.customer_id", "purchases.purchased_at"),
+    ),
+    Indicator(
+        "retention_rate", "quantity", "Retention rate", "%", "higher",
+        "(Σ customers_end − Σ new_customers) ÷ Σ customers_start × 100",
+        ("retention.customers_start", "retention.customers_end", "retention.new_customers"),
+    ),
+    Indicator(
+        "complaints", "quantity", "Complaints", "count", "lower",
+        "number of complaints opened",
+        ("complaints.complaint_id", "complaints.opened_at"),
+    ),
+    # quality
+    Indicator(
+        "complaint_rate", "quality", "Complaints per 100 purchases", "per 100", "lower",
+        "complaints ÷ purchases × 100",
+        ("complaints.complaint_id", "purchases.purchase_id"),
+    ),
+    Indicator(
+        "estimated_dissatisfied", "quality", "Estimated dissatisfied customers", "count", "lower",
+        "complaints × iceberg factor (a setting, 10 by default)",
+        ("complaints.complaint_id",),
+    ),
+    Indicator(
+        "repeat_complaint_rate", "quality", "Repeat complaints", "%", "lower",
+        "among the month's complaints that carry a customer_id, the share whose customer had "
+        "opened a complaint on the same component (unclassified counts as one) in the 90 days "
+        "before, in any department × 100",
+        ("complaints.customer_id", "complaints.component", "complaints.opened_at"),
+    ),
+    Indicator(
+        "csat", "quality", "Customer satisfaction (CSAT)", "%", "higher",
+        "share of csat answers scoring 4 or 5 × 100",
+        ("surveys.kind", "surveys.score"),
+    ),
+    Indicator(
+        "nps", "quality", "Net promoter score", "points", "higher",
+        "% of nps answers scoring 9–10 minus % scoring 0–6",
+        ("surveys.kind", "surveys.score"),
+    ),
+    # opportunity
+    Indicator(
+        "response_time_median", "opportunity", "Response time (median)", "minutes", "lower",
+        "median minutes from received_at to responded_at, answered requests received in the month",
+        ("responses.received_at", "responses.responded_at"),
+    ),
+    Indicator(
+        "response_time_p90", "opportunity", "Response time (90th percentile)", "minutes", "lower",
+        "90th percentile (linear interpolation) of minutes from received_at to responded_at, "
+        "answered requests received in the month",
+        ("responses.received_at", "responses.responded_at"),
+    ),
+    Indicator(
+        "promise_kept_rate", "opportunity", "Promise kept", "%", "higher",
+        "share of requests received in the month answered within their promised minutes "
+        "(promised_minutes, else the department's promise setting; unanswered = not kept) × 100",
+        ("responses.received_at", "responses.responded_at", "responses.promised_minutes"),
+    ),
+    Indicator(
+        "resolution_time_median", "opportunity", "Resolution time (median)", "hours", "lower",
+        "median hours from opened_at to resolved_at, complaints opened in the month and resolved",
+        ("complaints.opened_at", "complaints.resolved_at"),
+    ),
+    Indicator(
+        "unresolved_complaints_rate", "opportunity", "Unresolved complaints", "%", "lower",
+        "share of the month's complaints with no resolved_at × 100",
+        ("complaints.resolved_at",),
+    ),
+    # price
+    Indicator(
+        "average_ticket", "price", "Average ticket", "money", "higher",
+        "revenue ÷ purchases",
+        ("purchases.amount",),
+    ),
+    Indicator(
+        "revenue_per_customer", "price", "Revenue per customer", "money", "higher",
+        "revenue ÷ active customers",
+        ("purchases.amount", "purchases.customer_id"),
+    ),
+    Indicator(
+        "discount_rate", "price", "Discount rate", "%", "lower",
+        "(1 − Σ amount ÷ Σ list_amount) × 100, over purchases that carry list_amount",
+        ("purchases.amount", "purchases.list_amount"),
+    ),
+    Indicator(
+        "compensation_per_complaint", "price", "Compensation per complaint", "money", "lower",
+        "Σ compensation ÷ complaints (an empty compensation counts as none paid)",
+        ("complaints.compensation",),
+    ),
+    Indicator(
+        "compensation_share", "price", "Compensation share of revenue", "%", "lower",
+        "Σ compensation ÷ revenue × 100",
+        ("complaints.compensation", "purchases.amount"),
+    ),
+)
+
+_BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
+INDICATOR_IDS: tuple[str, ...] = tuple(_BY_ID)
+
+
+def get(indicator_id: str) -> Indicator:
+    """The catalog entry for ``indicator_id``; ``KeyError`` naming the known ids otherwise."""
+    try:
+        return _BY_ID[indicator_id]
+    except KeyError:
+        raise KeyError(
+            f"unknown indicator {indicator_id!r}; known: {', '.join(INDICATOR_IDS)}"
+        ) from None
+
+
+def by_family(family: str) -> tuple[Indicator, ...]:
+    """The indicators of one family, in catalog order."""
+    return tuple(i for i in INDICATORS if i.family == family)
+
+
+def is_better(indicator_id: str, new: float, old: float) -> bool:
+    """Whether ``new`` is strictly better than ``old`` for this indicator's direction."""
+    return new > old if get(indicator_id).higher_is_better else new < old

@@ -1,0 +1,265 @@
+"""The dataset contracts (SPEC §1), declared once.
+
+Validation, the stored tables, the upload page and the docs all read these declarations.
+
+Column kinds and how a file's text is read:
+
+* ``id`` / ``text``: kept as text, surrounding spaces trimmed (``007`` stays ``007``);
+* ``timestamp``: ISO 8601 (``2025-03-07``, ``2025-03-07T14:05``, seconds, ``Z`` or an
+  offset), or the date format the user names; a value with an offset is converted to the
+  organisation's time zone, one without is taken as already in it;
+* ``month``: ``YYYY-MM``;
+* ``number``: a decimal number (decimal comma accepted in ``;``-delimited files);
+* ``integer``: whole number written without a decimal point;
+* ``choice``: one of ``choices``, matched case-insensitively, stored in lower case.
+
+An empty cell is a missing value; it is allowed only where ``allow_empty`` is true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from indicators.catalog import INDICATOR_IDS, SERVICE_COMPONENTS
+
+Kind = Literal["id", "text", "timestamp", "month", "number", "integer", "choice"]
+
+SQL_TYPES: dict[str, str] = {
+    "id": "VARCHAR",
+    "text": "VARCHAR",
+    "choice": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "month": "DATE",
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = True
+    """The column must be in the file's header."""
+    allow_empty: bool = False
+    """A cell may be empty (a missing value)."""
+    minimum: float | None = None
+    exclusive_minimum: bool = False
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+    not_before: str | None = None
+    """This value must be ≥ the value of that column in the same row (when both are present)."""
+    strictly_after: bool = False
+    """With ``not_before``: must be > rather than ≥."""
+    unique: bool = False
+    """No two rows of one file may share a value."""
+    range_by: tuple[str, dict[str, tuple[int, int]]] | None = None
+    """Inclusive range that depends on another column's value, e.g. score by survey kind."""
+    description: str = ""
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    columns: tuple[Column, ...]
+    month_column: str | None
+    """The column whose month a row belongs to (None: the dataset is not sliced by month)."""
+    slice_key: tuple[str, ...]
+    """An upload replaces exactly the stored rows whose slice key values occur in the file."""
+    unique_together: tuple[str, ...] = ()
+    """No two rows of one file may share these values."""
+    description: str = ""
+    event: bool = field(default=True)
+    """Rows are events dated by ``month_column`` (a timestamp); the month is derived."""
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"dataset {self.name!r} has no column {name!r}")
+
+
+def _ts(name: str, **kw) -> Column:
+    return Column(name, "timestamp", **kw)
+
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset(
+            "purchases",
+            (
+                Column("purchase_id", "id", unique=True, description="unique purchase id"),
+                _ts("purchased_at", description="when the purchase was made"),
+                Column("customer_id", "id", description="who bought"),
+                Column("department", "text", description="department that sold"),
+                Column("amount", "number", minimum=0, description="amount paid (≥ 0)"),
+                Column("channel", "text", required=False, allow_empty=True),
+                Column(
+                    "list_amount", "number", required=False, allow_empty=True,
+                    not_before="amount", description="price before discount (≥ amount)",
+                ),
+            ),
+            month_column="purchased_at",
+            slice_key=("month", "department"),
+            description="one row per purchase",
+        ),
+        Dataset(
+            "complaints",
+            (
+                Column("complaint_id", "id", unique=True),
+                _ts("opened_at", description="when the complaint was opened"),
+                Column("department", "text"),
+                Column("customer_id", "id", required=False, allow_empty=True),
+                Column(
+                    "component", "choice", required=False, allow_empty=True,
+                    choices=SERVICE_COMPONENTS,
+                    description="service component; empty = unclassified",
+                ),
+                Column(
+                    "category", "text", required=False, allow_empty=True,
+                    description="free text, e.g. the source system's complaint type",
+                ),
+                _ts(
+                    "resolved_at", required=False, allow_empty=True, not_before="opened_at",
+                    description="when it was resolved (≥ opened_at); empty = unresolved",
+                ),
+                Column(
+                    "compensation", "number", required=False, allow_empty=True, minimum=0,
+                    description="compensation paid (≥ 0)",
+                ),
+                Column("channel", "text", required=False, allow_empty=True),
+            ),
+            month_column="opened_at",
+            slice_key=("month", "department"),
+            description="one row per complaint",
+        ),
+        Dataset(
+            "responses",
+            (
+                Column("request_id", "id", unique=True),
+                Column("department", "text"),
+                _ts("received_at", description="when the request came in"),
+                _ts(
+                    "responded_at", allow_empty=True, not_before="received_at",
+                    description="when it was answered (≥ received_at); empty = not yet answered",
+                ),
+                Column(
+                    "promised_minutes", "number", required=False, allow_empty=True,
+                    minimum=0, exclusive_minimum=True,
+                    description="promised response time (> 0); else the department's promise",
+                ),
+                Column("channel", "text", required=False, allow_empty=True),
+            ),
+            month_column="received_at",
+            slice_key=("month", "department"),
+            description="one row per customer request and its response",
+        ),
+        Dataset(
+            "retention",
+            (
+                Column("month", "month", description="YYYY-MM"),
+                Column("department", "text"),
+                Column("customers_start", "integer", minimum=0),
+                Column("customers_end", "integer", minimum=0),
+                Column(
+                    "new_customers", "integer", minimum=0,
+                    description="new customers in the month (≤ customers_end)",
+                ),
+            ),
+            month_column="month",
+            slice_key=("month", "department"),
+            unique_together=("month", "department"),
+            description="one row per month and department",
+            event=False,
+        ),
+        Dataset(
+            "surveys",
+            (
+                Column("survey_id", "id", unique=True),
+                _ts("answered_at"),
+                Column("department", "text"),
+                Column("kind", "choice", choices=("csat", "nps")),
+                Column(
+                    "score", "integer",
+                    range_by=("kind", {"csat": (1, 5), "nps": (0, 10)}),
+                    description="csat 1–5, nps 0–10",
+                ),
+                Column("customer_id", "id", required=False, allow_empty=True),
+            ),
+            month_column="answered_at",
+            slice_key=("month", "department"),
+            description="one row per survey answer",
+        ),
+        Dataset(
+            "targets",
+            (
+                Column("indicator", "choice", choices=INDICATOR_IDS),
+                Column("department", "text", description="a department, or * for all"),
+                Column("baseline_month", "month"),
+                Column("target_month", "month", not_before="baseline_month", strictly_after=True),
+                Column("target", "number"),
+                Column(
+                    "baseline", "number", required=False, allow_empty=True,
+                    description="else the value measured at baseline_month",
+                ),
+                Column(
+                    "tolerance", "number", required=False, allow_empty=True, minimum=0,
+                    description="how far worse than planned still counts as at risk, in the "
+                    "indicator's unit; else 10 % of |target − baseline|",
+                ),
+            ),
+            month_column=None,
+            slice_key=("indicator", "department"),
+            unique_together=("indicator", "department"),
+            description="one row per indicator and department",
+            event=False,
+        ),
+    )
+}
+
+DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
+"""In the order an analyst would load them."""
+
+ALL_DEPARTMENTS_TARGET = "*"
+"""In the targets dataset, ``*`` stands for all departments (the ``All`` row)."""
+
+
+def recognise(header: list[str]) -> Dataset | None:
+    """The dataset whose required columns a normalised header holds, if exactly one does."""
+    names = set(header)
+    matches = [d for d in DATASETS.values() if set(d.required) <= names]
+    return matches[0] if len(matches) == 1 else None
+
+
+def closest(header: list[str]) -> tuple[Dataset, tuple[str, ...]]:
+    """The dataset sharing most required columns with ``header``, and what it lacks."""
+    names = set(header)
+    best = max(DATASETS.values(), key=lambda d: len(set(d.required) & names) / len(d.required))
+    return best, tuple(c for c in best.required if c not in names)
+
+
+def normalise_header(name: str) -> str:
+    """Column names match case-insensitively after trimming spaces (and a UTF-8 BOM)."""
+    return name.strip().lstrip("\ufeff").strip().lower()
+
+
+def table_ddl(dataset: Dataset) -> str:
+    """``CREATE TABLE`` for a dataset's stored rows: its columns plus the derived ``month``."""
+    cols = [f'"{c.name}" {c.sql_type}' for c in dataset.columns]
+    if dataset.event:
+        cols.append('"month" DATE NOT NULL')
+    return f'CREATE TABLE IF NOT EXISTS "{dataset.name}" ({", ".join(cols)})'
