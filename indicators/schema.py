@@ -52,6 +52,8 @@ class Column:
     """This value must be ≥ the value of that column in the same row (when both are present)."""
     strictly_after: bool = False
     """With ``not_before``: must be > rather than ≥."""
+    not_after: str | None = None
+    """This value must be ≤ the value of that column in the same row (when both are present)."""
     unique: bool = False
     """No two rows of one file may share a value."""
     range_by: tuple[str, dict[str, tuple[int, int]]] | None = None
@@ -176,7 +178,7 @@ DATASETS: dict[str, Dataset] = {
                 Column("customers_start", "integer", minimum=0),
                 Column("customers_end", "integer", minimum=0),
                 Column(
-                    "new_customers", "integer", minimum=0,
+                    "new_customers", "integer", minimum=0, not_after="customers_end",
                     description="new customers in the month (≤ customers_end)",
                 ),
             ),
