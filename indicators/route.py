@@ -1,0 +1,495 @@
+"""Targets → the route: planned path, share travelled and remaining, status and forecast (SPEC §3).
+
+Pure pandas/numpy: no database, no UI.  Inputs are never mutated and their row order does not
+matter; outputs are sorted by indicator, department and month.
+
+Naming and units, fixed once for the whole module:
+
+* a *month* is ``YYYY-MM`` text; month arithmetic is on :func:`month_index` (12 months a year);
+* ``n = months_between(baseline_month, target_month)`` and ``k = months_between(baseline_month, m)``;
+* values (``actual``, ``planned``, ``baseline``, ``target``, ``tolerance``, ``pace_needed``) are
+  in the indicator's own unit; ``travelled`` and ``remaining`` are percent of the route;
+* *better* follows the catalog direction: up for ``"higher"``, down for ``"lower"`` indicators;
+* a missing value is ``NaN`` (text columns: ``None``), never a made-up 0.
+
+Formulas, for every month ``m`` from ``baseline_month`` to ``target_month`` inclusive:
+
+* ``planned(m)   = baseline + (target − baseline) × k ÷ n``
+* ``travelled(m) = (actual(m) − baseline) ÷ (target − baseline) × 100`` (missing when actual is
+  missing or ``target == baseline``); ``remaining(m) = 100 − travelled(m)``
+* ``tolerance``  = the given one, else ``|target − baseline| ÷ 10``
+* ``status(m)``  = :func:`status_for` (``achieved`` / ``on track`` / ``at risk`` / ``off track`` /
+  ``no data``)
+* forecast: the least-squares line (:func:`forecast_line`) through the last six months with data
+  up to the latest month with data (at least three), evaluated at ``target_month``
+* ``pace_needed  = (target − latest_actual) ÷ months_between(latest_month, target_month)``
+
+``baseline`` is the given one, else the value measured at ``baseline_month``; with neither the
+route can't be drawn and every month is ``no data``.  The *latest month* is the latest month with
+data at or before ``target_month`` (data after the deadline does not move the verdict).
+
+Comparisons against the target, the plan and the tolerance allow a relative slack of 1e-9, so
+that a value that equals a boundary up to floating-point rounding counts as on it.
+
+Examples
+--------
+>>> t = pd.DataFrame({"indicator": ["csat"], "department": ["*"], "baseline_month": ["2025-01"],
+...                   "target_month": ["2025-03"], "target": [80.0], "baseline": [70.0],
+...                   "tolerance": [float("nan")]})
+>>> ind = pd.DataFrame({"month": ["2025-01", "2025-02"], "department": ["All", "All"],
+...                     "indicator": ["csat", "csat"], "value": [70.0, 74.0]})
+>>> route_table(t, ind)[["month", "actual", "planned", "travelled", "status"]]
+     month  actual  planned  travelled    status
+0  2025-01    70.0     70.0        0.0  on track
+1  2025-02    74.0     75.0       40.0   at risk
+2  2025-03     NaN     80.0        NaN   no data
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from indicators import catalog
+from indicators.schema import ALL_DEPARTMENTS_TARGET
+
+STATUSES: tuple[str, ...] = ("achieved", "on track", "at risk", "off track", "no data")
+"""Every status, best first."""
+
+FORECAST_WINDOW = 6
+"""The forecast line goes through at most this many latest months with data."""
+FORECAST_MIN_POINTS = 3
+"""Fewer months with data than this: no forecast."""
+FORECAST_HORIZON_MONTHS = 1200
+"""A target the line reaches only further away than this (100 years) is 'not at the current pace'."""
+
+DEFAULT_TOLERANCE_SHARE = 0.1
+"""The default tolerance: this share of |target − baseline|."""
+
+REACHED_IN = "reached in {month}"
+ALREADY_ACHIEVED = "already achieved"
+NOT_AT_CURRENT_PACE = "not at the current pace"
+NOT_ENOUGH_DATA = "not enough data for a forecast"
+
+ROUTE_COLUMNS: tuple[str, ...] = (
+    "indicator", "department", "month", "actual", "planned", "travelled", "remaining", "status",
+    "forecast",
+)
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "indicator", "department", "baseline_month", "baseline", "target_month", "target",
+    "tolerance", "latest_month", "latest_actual", "planned_at_latest", "status", "travelled",
+    "remaining", "forecast_at_target", "reached_month", "reached_note", "pace_needed", "note",
+)
+_TEXT_COLUMNS = {"indicator", "department", "month", "baseline_month", "target_month", "status"}
+_NULLABLE_TEXT_COLUMNS = {"latest_month", "reached_month", "reached_note", "note"}
+
+_TARGET_COLUMNS = ("indicator", "department", "baseline_month", "target_month", "target")
+_INDICATOR_COLUMNS = ("month", "department", "indicator", "value")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_REL_SLACK = 1e-9
+_NAN = float("nan")
+
+
+# --- month arithmetic ------------------------------------------------------------------
+
+
+def month_index(month: str) -> int:
+    """Months since year 0: ``year × 12 + (month − 1)``.
+
+    >>> month_index("2025-03") - month_index("2024-12")
+    3
+    """
+    match = _MONTH.fullmatch(str(month).strip())
+    if match is None or not 1 <= int(match[2]) <= 12:
+        raise ValueError(f"not a month (YYYY-MM): {month!r}")
+    return int(match[1]) * 12 + int(match[2]) - 1
+
+
+def month_from_index(index: int) -> str:
+    """The ``YYYY-MM`` text of a :func:`month_index`.
+
+    >>> month_from_index(month_index("2025-12") + 1)
+    '2026-01'
+    """
+    year, month0 = divmod(int(index), 12)
+    return f"{year:04d}-{month0 + 1:02d}"
+
+
+def add_months(month: str, n: int) -> str:
+    """``month`` moved by ``n`` months (negative goes back).
+
+    >>> add_months("2025-11", 3), add_months("2025-01", -1)
+    ('2026-02', '2024-12')
+    """
+    return month_from_index(month_index(month) + n)
+
+
+def months_between(start: str, end: str) -> int:
+    """Whole months from ``start`` to ``end`` (negative when ``end`` is earlier).
+
+    >>> months_between("2024-11", "2025-02")
+    3
+    """
+    return month_index(end) - month_index(start)
+
+
+def month_range(start: str, end: str) -> list[str]:
+    """Every month from ``start`` to ``end`` inclusive (empty when ``end`` is earlier).
+
+    >>> month_range("2025-11", "2026-01")
+    ['2025-11', '2025-12', '2026-01']
+    """
+    return [month_from_index(i) for i in range(month_index(start), month_index(end) + 1)]
+
+
+# --- status and forecast ---------------------------------------------------------------
+
+
+def _sign(direction: str) -> int:
+    if direction == "higher":
+        return 1
+    if direction == "lower":
+        return -1
+    raise ValueError(f"direction must be 'higher' or 'lower', got {direction!r}")
+
+
+def _slack(*values: float) -> float:
+    return _REL_SLACK * max(1.0, *(abs(v) for v in values))
+
+
+def _missing(value: object) -> bool:
+    return value is None or bool(pd.isna(value))
+
+
+def status_for(
+    actual: float, planned: float, target: float, tolerance: float, direction: str
+) -> str:
+    """The status of one month, direction-aware.
+
+    With ``better_by(a, b) = a − b`` for ``"higher"`` and ``b − a`` for ``"lower"``:
+
+    * ``no data``   if ``actual`` (or ``planned``) is missing;
+    * ``achieved``  if ``better_by(actual, target) ≥ 0``;
+    * ``on track``  if ``better_by(actual, planned) ≥ 0``;
+    * ``at risk``   if ``better_by(planned, actual) ≤ tolerance``;
+    * ``off track`` otherwise.
+
+    ``tolerance`` is an absolute amount in the indicator's unit (≥ 0).
+
+    Examples
+    --------
+    >>> status_for(57.0, 60.0, 80.0, 3.0, "higher"), status_for(56.0, 60.0, 80.0, 3.0, "higher")
+    ('at risk', 'off track')
+    >>> status_for(2.0, 4.0, 2.0, 0.3, "lower"), status_for(4.0, 4.0, 2.0, 0.3, "lower")
+    ('achieved', 'on track')
+    """
+    sign = _sign(direction)
+    if _missing(actual) or _missing(planned):
+        return "no data"
+    if _missing(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance must be a number ≥ 0, got {tolerance!r}")
+    if sign * (actual - target) >= -_slack(actual, target):
+        return "achieved"
+    shortfall = sign * (planned - actual)
+    if shortfall <= _slack(actual, planned):
+        return "on track"
+    if shortfall <= tolerance + _slack(actual, planned, tolerance):
+        return "at risk"
+    return "off track"
+
+
+def _fit(months: list[str], values: list[float]) -> tuple[float, float, float] | None:
+    """Least squares as ``(slope, mean index, mean value)``, which projects without cancellation."""
+    pairs = [(month_index(m), float(v)) for m, v in zip(months, values, strict=True)
+             if not _missing(v)]
+    if len(pairs) < FORECAST_MIN_POINTS:
+        return None
+    x = np.array([p[0] for p in pairs], dtype=float)
+    y = np.array([p[1] for p in pairs], dtype=float)
+    x_mean, y_mean = x.mean(), y.mean()
+    sxx = float(((x - x_mean) ** 2).sum())
+    if sxx == 0:
+        raise ValueError("forecast_line needs distinct months")
+    slope = float(((x - x_mean) * (y - y_mean)).sum()) / sxx
+    return slope, float(x_mean), float(y_mean)
+
+
+def forecast_line(months: list[str], values: list[float]) -> tuple[float, float] | None:
+    """The least-squares line ``value ≈ slope × month_index(m) + intercept``.
+
+    ``slope = Σ(x − x̄)(y − ȳ) ÷ Σ(x − x̄)²`` and ``intercept = ȳ − slope × x̄``, with ``x`` the
+    :func:`month_index` of each month.  Missing values are left out; with fewer than three points
+    left the answer is ``None``.  The caller chooses the window (the route uses the last six
+    months with data).
+
+    Examples
+    --------
+    >>> slope, intercept = forecast_line(["2025-01", "2025-02", "2025-03"], [50.0, 52.0, 54.0])
+    >>> slope, slope * month_index("2025-06") + intercept
+    (2.0, 60.0)
+    >>> forecast_line(["2025-01", "2025-02"], [50.0, 52.0]) is None
+    True
+    """
+    fit = _fit(months, values)
+    if fit is None:
+        return None
+    slope, x_mean, y_mean = fit
+    return slope, y_mean - slope * x_mean
+
+
+# --- inputs ----------------------------------------------------------------------------
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s): {', '.join(missing)}")
+
+
+def _float_or_nan(value: object) -> float:
+    return _NAN if _missing(value) else float(value)
+
+
+def _series_by_key(indicators: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
+    """(indicator, department) → values with data, indexed by month, sorted."""
+    _require(indicators, _INDICATOR_COLUMNS, "indicator table")
+    frame = pd.DataFrame({
+        "indicator": indicators["indicator"].astype(str).to_numpy(),
+        "department": indicators["department"].astype(str).to_numpy(),
+        "month": indicators["month"].astype(str).to_numpy(),
+        "value": pd.to_numeric(indicators["value"]).to_numpy(dtype=float, na_value=np.nan),
+    })
+    duplicated = frame.duplicated(["indicator", "department", "month"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise ValueError(
+            "indicator table has more than one value for "
+            f"{first['indicator']} / {first['department']} / {first['month']}"
+        )
+    frame = frame[frame["value"].notna()]
+    return {
+        (str(ind), str(dep)): group.set_index("month")["value"].sort_index()
+        for (ind, dep), group in frame.groupby(["indicator", "department"], sort=False)
+    }
+
+
+def _targets(targets: pd.DataFrame) -> list[dict]:
+    """Target rows as plain dicts, department ``*`` shown as ``All``, in a stable order."""
+    _require(targets, _TARGET_COLUMNS, "targets")
+    rows = []
+    for rec in targets.to_dict("records"):
+        department = str(rec["department"]).strip()
+        if department == ALL_DEPARTMENTS_TARGET:
+            department = catalog.ALL_DEPARTMENTS
+        baseline_month = month_from_index(month_index(rec["baseline_month"]))
+        target_month = month_from_index(month_index(rec["target_month"]))
+        rows.append({
+            "indicator": str(rec["indicator"]),
+            "department": department,
+            "baseline_month": baseline_month,
+            "target_month": target_month,
+            "target": _float_or_nan(rec["target"]),
+            "baseline": _float_or_nan(rec.get("baseline")),
+            "tolerance": _float_or_nan(rec.get("tolerance")),
+        })
+    rows.sort(key=lambda r: (r["indicator"], r["department"]))
+    keys = [(r["indicator"], r["department"]) for r in rows]
+    for a, b in zip(keys, keys[1:], strict=False):
+        if a == b:
+            raise ValueError(f"more than one target for {a[0]} in {a[1]}")
+    return rows
+
+
+# --- one target ------------------------------------------------------------------------
+
+
+def _plan(row: dict, series: pd.Series) -> dict:
+    """Everything about one target: resolved baseline and tolerance, direction, why not."""
+    indicator, target = row["indicator"], row["target"]
+    baseline, tolerance, note = row["baseline"], row["tolerance"], None
+    n = months_between(row["baseline_month"], row["target_month"])
+    try:
+        direction = catalog.get(indicator).direction
+    except KeyError:
+        direction = None
+        note = f"unknown indicator {indicator!r}"
+    if note is None and n <= 0:
+        note = f"target month {row['target_month']} is not after baseline month {row['baseline_month']}"
+    if note is None and math.isnan(target):
+        note = "no target value"
+    if note is None and math.isnan(baseline):
+        baseline = _float_or_nan(series.get(row["baseline_month"]))
+        if math.isnan(baseline):
+            note = (f"no baseline: none given and no {indicator} measured in "
+                    f"{row['baseline_month']}, so the route can't be drawn")
+    if note is None and math.isnan(tolerance):
+        tolerance = abs(target - baseline) * DEFAULT_TOLERANCE_SHARE
+    if note is None and target == baseline:
+        note = "target equals the baseline, so the share travelled is undefined"
+    if note is None and series.empty:
+        note = f"no data for {indicator} in {row['department']}"
+    drawable = direction is not None and n > 0 and not math.isnan(target + baseline)
+    return {**row, "baseline": baseline, "tolerance": tolerance, "direction": direction,
+            "n": n, "drawable": drawable, "note": note}
+
+
+def _planned(plan: dict, month: str) -> float:
+    if not plan["drawable"]:
+        return _NAN
+    k = months_between(plan["baseline_month"], month)
+    return plan["baseline"] + (plan["target"] - plan["baseline"]) * k / plan["n"]
+
+
+def _travelled(plan: dict, actual: float) -> float:
+    span = plan["target"] - plan["baseline"]
+    if not plan["drawable"] or math.isnan(actual) or span == 0:
+        return _NAN
+    return (actual - plan["baseline"]) / span * 100
+
+
+def _status(plan: dict, actual: float, planned: float) -> str:
+    if not plan["drawable"]:
+        return "no data"
+    return status_for(actual, planned, plan["target"], plan["tolerance"], plan["direction"])
+
+
+def _forecast(plan: dict, series: pd.Series) -> dict:
+    """Latest month, forecast at the target month, when the target is reached, pace needed."""
+    out = {"latest_month": None, "latest_actual": _NAN, "forecast_at_target": _NAN,
+           "reached_month": None, "reached_note": NOT_ENOUGH_DATA, "pace_needed": _NAN,
+           "slope": _NAN, "x_mean": _NAN, "y_mean": _NAN}
+    if plan["direction"] is None or math.isnan(plan["target"]):
+        out["reached_note"] = None
+        return out
+    upto = series[[m <= plan["target_month"] for m in series.index]]
+    if upto.empty:
+        return out
+    latest, latest_actual = str(upto.index[-1]), float(upto.iloc[-1])
+    target, sign = plan["target"], _sign(plan["direction"])
+    months_left = months_between(latest, plan["target_month"])
+    out.update(latest_month=latest, latest_actual=latest_actual)
+    if months_left > 0:
+        out["pace_needed"] = (target - latest_actual) / months_left
+    window = upto.iloc[-FORECAST_WINDOW:]
+    fit = _fit(list(window.index), list(window.to_numpy()))
+    if fit is not None:
+        slope, x_mean, y_mean = fit
+        out.update(slope=slope, x_mean=x_mean, y_mean=y_mean,
+                   forecast_at_target=y_mean + slope * (month_index(plan["target_month"]) - x_mean))
+    if sign * (latest_actual - target) >= -_slack(latest_actual, target):
+        out.update(reached_month=latest, reached_note=ALREADY_ACHIEVED)
+    elif fit is not None:
+        out.update(_reached(fit, target, sign, month_index(latest) + 1))
+    return out
+
+
+def _reached(fit: tuple[float, float, float], target: float, sign: int, first: int) -> dict:
+    """The first month index ≥ ``first`` where the line is at or better than ``target``."""
+    slope, x_mean, y_mean = fit
+    if sign * slope <= 0:
+        return {"reached_note": NOT_AT_CURRENT_PACE}
+    crossing = x_mean + (target - y_mean) / slope
+    if not crossing - first < FORECAST_HORIZON_MONTHS:
+        return {"reached_note": NOT_AT_CURRENT_PACE}
+    index = max(first, math.ceil(crossing))
+    line_before = y_mean + slope * (index - 1 - x_mean)
+    if index > first and sign * (line_before - target) >= -_slack(line_before, target):
+        index -= 1
+    month = month_from_index(index)
+    return {"reached_month": month, "reached_note": REACHED_IN.format(month=month)}
+
+
+def _frame(records: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
+    data = {}
+    for c in columns:
+        values = [r[c] for r in records]
+        if c in _NULLABLE_TEXT_COLUMNS:
+            data[c] = pd.Series(values, dtype=object)
+        elif c in _TEXT_COLUMNS:
+            data[c] = pd.Series(values, dtype="str")
+        else:
+            data[c] = pd.Series(values, dtype="float64")
+    return pd.DataFrame(data)
+
+
+def _resolved(
+    targets: pd.DataFrame, indicators: pd.DataFrame
+) -> Iterator[tuple[dict, pd.Series, dict]]:
+    """Per target, in output order: its plan, its values with data by month, its forecast."""
+    by_key = _series_by_key(indicators)
+    for row in _targets(targets):
+        series = by_key.get((row["indicator"], row["department"]), pd.Series(dtype=float))
+        plan = _plan(row, series)
+        yield plan, series, _forecast(plan, series)
+
+
+# --- public tables ---------------------------------------------------------------------
+
+
+def route_table(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """One row per target and month from its baseline month to its target month inclusive.
+
+    Columns: ``indicator``, ``department`` (``*`` becomes ``All``), ``month``, ``actual``,
+    ``planned``, ``travelled``, ``remaining``, ``status`` (one of :data:`STATUSES`) and
+    ``forecast``: the forecast line's value from the latest month with data to the target month
+    (missing elsewhere, and when there is no forecast), for drawing it beside the route.
+    Formulas in the module docstring.  A target whose target month is not after its baseline
+    month has no rows (:func:`route_summary` says why).
+    """
+    records = []
+    for plan, series, fc in _resolved(targets, indicators):
+        if plan["n"] <= 0:
+            continue
+        for month in month_range(plan["baseline_month"], plan["target_month"]):
+            actual = _float_or_nan(series.get(month))
+            planned = _planned(plan, month)
+            travelled = _travelled(plan, actual)
+            on_line = fc["latest_month"] is not None and month >= fc["latest_month"]
+            records.append({
+                "indicator": plan["indicator"], "department": plan["department"], "month": month,
+                "actual": actual, "planned": planned, "travelled": travelled,
+                "remaining": 100 - travelled, "status": _status(plan, actual, planned),
+                "forecast": fc["y_mean"] + fc["slope"] * (month_index(month) - fc["x_mean"])
+                if on_line else _NAN,
+            })
+    return _frame(records, ROUTE_COLUMNS)
+
+
+def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """One row per target: where it stands at the latest month with data, and the forecast.
+
+    Columns: ``indicator``, ``department`` (``*`` becomes ``All``), ``baseline_month``,
+    ``baseline`` (resolved), ``target_month``, ``target``, ``tolerance`` (resolved),
+    ``latest_month`` (latest month with data at or before the target month, else ``None``),
+    ``latest_actual``, ``planned_at_latest``, ``status`` / ``travelled`` / ``remaining`` at the
+    latest month (``no data`` / missing when it is not within the route), ``forecast_at_target``,
+    ``reached_month`` (``YYYY-MM`` or ``None``), ``reached_note`` (``reached in YYYY-MM``,
+    ``already achieved``, ``not at the current pace`` or ``not enough data for a forecast``),
+    ``pace_needed`` (change per month from the latest month to reach the target on time; missing
+    when the latest month is the target month or there is no data) and ``note`` (why something
+    could not be worked out, else ``None``).
+
+    The forecast and the pace needed do not depend on the baseline, so they are given even when
+    the route can't be drawn.
+    """
+    records = []
+    for plan, _, fc in _resolved(targets, indicators):
+        latest = fc["latest_month"]
+        in_route = latest is not None and latest >= plan["baseline_month"]
+        planned = _planned(plan, latest) if in_route else _NAN
+        travelled = _travelled(plan, fc["latest_actual"]) if in_route else _NAN
+        records.append({
+            **{c: plan[c] for c in ("indicator", "department", "baseline_month", "baseline",
+                                    "target_month", "target", "tolerance", "note")},
+            **{c: fc[c] for c in ("latest_month", "latest_actual", "forecast_at_target",
+                                  "reached_month", "reached_note", "pace_needed")},
+            "planned_at_latest": planned,
+            "status": _status(plan, fc["latest_actual"], planned) if in_route else "no data",
+            "travelled": travelled,
+            "remaining": 100 - travelled,
+        })
+    return _frame(records, SUMMARY_COLUMNS)
