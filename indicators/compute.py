@@ -1,0 +1,260 @@
+"""Indicators from monthly facts: pure functions, DataFrame in, DataFrame out.
+
+The indicator long table has the columns
+
+* ``month`` — text ``YYYY-MM``;
+* ``department`` — text, ``All`` (:data:`catalog.ALL_DEPARTMENTS`) for every department together;
+* ``indicator`` — a catalog id (:data:`catalog.INDICATOR_IDS`);
+* ``value`` — float64; NaN means *missing*.
+
+It covers every month from the first to the last that holds any data, every department and
+``All``, every indicator, sorted by month, then ``All`` first and departments by name, then
+catalog order.  Units follow the catalog: percentages are percent values (12.5 means 12.5 %),
+``per 100`` is per 100 purchases, money is in the data's currency, times in minutes or hours.
+
+Missing versus zero: a count or a sum over no rows is 0 (it is in the facts); a ratio whose
+denominator is 0 is NaN, never 0.  Growth compares with a month that must be inside the
+reported months and have revenue > 0, else it is NaN.
+
+:func:`facts_table` and :func:`response_time_histogram` (binned in SQL) are re-exported from
+:mod:`indicators.facts` so that callers need only this module.
+
+:data:`FORMULAS` maps every catalog id to its formula over one row of facts; the functions
+here never mutate their inputs and do not depend on row order.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from indicators.store import Settings
+>>> facts = pd.DataFrame({"month": ["2025-01"], "department": ["All"], "purchases": [4],
+...                       "revenue": [100.0], "complaints": [1]})
+>>> wide = indicator_values(facts, settings=Settings(), indicators=("average_ticket",
+...                         "complaint_rate", "estimated_dissatisfied"))
+>>> wide[["average_ticket", "complaint_rate", "estimated_dissatisfied"]].iloc[0].tolist()
+[25.0, 25.0, 10.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import duckdb
+import pandas as pd
+
+from indicators import facts as facts_sql
+from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, SERVICE_COMPONENTS, UNCLASSIFIED
+from indicators.facts import facts_table
+from indicators.facts import response_time_bins as response_time_histogram
+from indicators.store import Settings, read_settings
+
+__all__ = [
+    "FORMULAS",
+    "LONG_COLUMNS",
+    "MIX_COMPONENTS",
+    "complaint_mix",
+    "facts_table",
+    "indicator_table",
+    "indicator_values",
+    "indicators_from_facts",
+    "mix_from_counts",
+    "promised_minutes",
+    "response_time_histogram",
+    "sort_long",
+    "with_revenue_history",
+]
+
+LONG_COLUMNS: tuple[str, ...] = ("month", "department", "indicator", "value")
+MIX_COMPONENTS: tuple[str, ...] = (*SERVICE_COMPONENTS, UNCLASSIFIED)
+
+Formula = Callable[[pd.DataFrame, Settings], pd.Series]
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 1.0) -> pd.Series:
+    """``numerator ÷ denominator × scale``; NaN wherever the denominator is 0 or missing."""
+    den = denominator.astype("float64")
+    return numerator.astype("float64") / den.where(den != 0) * scale
+
+
+def _growth(f: pd.DataFrame, earlier: str) -> pd.Series:
+    return (_ratio(f["revenue"], f[earlier]) - 1.0) * 100.0
+
+
+def _column(name: str) -> Formula:
+    def value(f: pd.DataFrame, settings: Settings) -> pd.Series:
+        return f[name].astype("float64")
+
+    return value
+
+
+FORMULAS: dict[str, Formula] = {
+    "purchases": _column("purchases"),
+    "revenue": _column("revenue"),
+    "active_customers": _column("active_customers"),
+    "new_customers": _column("new_customers"),
+    "revenue_growth_mom": lambda f, s: _growth(f, "revenue_previous_month"),
+    "revenue_growth_yoy": lambda f, s: _growth(f, "revenue_previous_year"),
+    "returning_customers_rate": lambda f, s: _ratio(
+        f["returning_customers"], f["active_customers"], 100.0
+    ),
+    "retention_rate": lambda f, s: _ratio(
+        f["retention_end"] - f["retention_new"], f["retention_start"], 100.0
+    ),
+    "complaints": _column("complaints"),
+    "complaint_rate": lambda f, s: _ratio(f["complaints"], f["purchases"], 100.0),
+    "estimated_dissatisfied": lambda f, s: f["complaints"].astype("float64") * s.iceberg_factor,
+    "repeat_complaint_rate": lambda f, s: _ratio(
+        f["repeat_complaints"], f["complaints_with_customer"], 100.0
+    ),
+    "csat": lambda f, s: _ratio(f["csat_satisfied"], f["csat_answers"], 100.0),
+    "nps": lambda f, s: _ratio(f["nps_promoters"] - f["nps_detractors"], f["nps_answers"], 100.0),
+    "response_time_median": _column("response_minutes_median"),
+    "response_time_p90": _column("response_minutes_p90"),
+    "promise_kept_rate": lambda f, s: _ratio(f["promise_kept"], f["requests"], 100.0),
+    "resolution_time_median": _column("resolution_hours_median"),
+    "unresolved_complaints_rate": lambda f, s: _ratio(
+        f["unresolved_complaints"], f["complaints"], 100.0
+    ),
+    "average_ticket": lambda f, s: _ratio(f["revenue"], f["purchases"]),
+    "revenue_per_customer": lambda f, s: _ratio(f["revenue"], f["active_customers"]),
+    "discount_rate": lambda f, s: (1.0 - _ratio(f["list_paid"], f["list_amount"])) * 100.0,
+    "compensation_per_complaint": lambda f, s: _ratio(f["compensation"], f["complaints"]),
+    "compensation_share": lambda f, s: _ratio(f["compensation"], f["revenue"], 100.0),
+}
+"""Every catalog indicator's formula over facts (with the revenue history columns added)."""
+
+
+def _shift_months(months: pd.Series, by: int) -> pd.Series:
+    periods = pd.PeriodIndex(months.astype("str"), freq="M") + by
+    return pd.Series(periods.strftime("%Y-%m"), index=months.index, dtype="str")
+
+
+def with_revenue_history(facts: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``facts`` with ``revenue_previous_month`` and ``revenue_previous_year``.
+
+    The earlier revenue is looked up by month label in the facts themselves, so a month outside
+    the facts gives NaN (and so a missing growth).
+    """
+    revenue = facts[["month", "department", "revenue"]]
+    out = facts.copy()
+    for column, months_back in (("revenue_previous_month", 1), ("revenue_previous_year", 12)):
+        earlier = pd.DataFrame({
+            "month": _shift_months(revenue["month"], months_back),
+            "department": revenue["department"],
+            column: revenue["revenue"].astype("float64"),
+        })
+        out = out.drop(columns=column, errors="ignore").merge(
+            earlier, on=["month", "department"], how="left", validate="many_to_one"
+        )
+    return out
+
+
+def indicator_values(
+    facts: pd.DataFrame, *, settings: Settings, indicators: Iterable[str] = INDICATOR_IDS
+) -> pd.DataFrame:
+    """Wide table: ``month``, ``department`` and one float64 column per indicator."""
+    f = with_revenue_history(facts)
+    columns = {"month": f["month"].astype("str"), "department": f["department"].astype("str")}
+    for indicator in indicators:
+        columns[indicator] = FORMULAS[indicator](f, settings).astype("float64")
+    return pd.DataFrame(columns)
+
+
+def _department_order(departments: pd.Series) -> pd.Series:
+    """Sort key: ``All`` first, then departments by name."""
+    return departments.map(lambda d: (d != ALL_DEPARTMENTS, d))
+
+
+def sort_long(table: pd.DataFrame) -> pd.DataFrame:
+    """Sort a long table by month, department (``All`` first) and catalog order."""
+    position = {indicator: i for i, indicator in enumerate(INDICATOR_IDS)}
+    keyed = table.assign(
+        _department=_department_order(table["department"]),
+        _indicator=table["indicator"].map(position),
+    )
+    ordered = keyed.sort_values(["month", "_department", "_indicator"], kind="stable")
+    return ordered.drop(columns=["_department", "_indicator"]).reset_index(drop=True)
+
+
+def indicators_from_facts(facts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
+    """The indicator long table (see the module docstring) from a facts table."""
+    wide = indicator_values(facts, settings=settings)
+    long = wide.melt(
+        id_vars=["month", "department"],
+        value_vars=list(INDICATOR_IDS),
+        var_name="indicator",
+        value_name="value",
+    )
+    long = long.astype({"month": "str", "department": "str", "indicator": "str",
+                        "value": "float64"})
+    return sort_long(long[list(LONG_COLUMNS)])
+
+
+def indicator_table(
+    con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None
+) -> pd.DataFrame:
+    """Every indicator for every month × (departments + ``All``), as the long table.
+
+    ``settings`` defaults to :func:`store.read_settings` (iceberg factor, promised minutes).
+    Empty (with the four columns) when no dataset holds a row.
+    """
+    settings = read_settings(con) if settings is None else settings
+    return indicators_from_facts(facts_table(con, settings=settings), settings=settings)
+
+
+def mix_from_counts(
+    counts: pd.DataFrame, *, months: list[str], departments: list[str]
+) -> pd.DataFrame:
+    """The complaint mix over the full grid from sparse counts (:func:`facts.complaint_counts`).
+
+    Every month × (``All`` + departments) × component (the six and ``unclassified``) appears;
+    ``share`` is the component's percent of that month's and department's complaints, NaN when
+    there were none.
+    """
+    grid = pd.MultiIndex.from_product(
+        [months, [ALL_DEPARTMENTS, *departments], list(MIX_COMPONENTS)],
+        names=["month", "department", "component"],
+    ).to_frame(index=False)
+    mix = grid.merge(
+        counts[["month", "department", "component", "complaints"]],
+        on=["month", "department", "component"], how="left", validate="one_to_one",
+    )
+    mix["complaints"] = mix["complaints"].fillna(0).astype("int64")
+    total = mix.groupby(["month", "department"])["complaints"].transform("sum")
+    mix["share"] = _ratio(mix["complaints"], total, 100.0)
+    return mix.astype({"month": "str", "department": "str", "component": "str"})
+
+
+def complaint_mix(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Complaints per month, department (and ``All``) and service component, with shares.
+
+    Columns ``month``, ``department``, ``component`` (the six components and
+    ``unclassified``), ``complaints`` (int64) and ``share`` (% of that month's complaints in the
+    department; NaN when it had none).  Same months and departments as :func:`indicator_table`.
+    """
+    months, departments = facts_sql.month_grid(con)
+    return mix_from_counts(
+        facts_sql.complaint_counts(con), months=months, departments=departments
+    )
+
+
+def promised_minutes(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    month: str | None,
+    department: str,
+    settings: Settings | None = None,
+) -> float:
+    """The promise to draw beside :func:`response_time_histogram` for the same scope.
+
+    The effective promise (``promised_minutes``, else the department's setting) that most
+    requests in scope carry — the shorter one on a tie; with no requests, the setting for the
+    department (for ``All``, the ``*`` setting, else 60).
+    """
+    settings = read_settings(con) if settings is None else settings
+    counts = facts_sql.promise_counts(
+        con, month=month, department=department, settings=settings
+    )
+    if counts.empty:
+        return float(settings.promise_for(department))
+    return float(counts["promised"].iloc[0])
+
