@@ -1,0 +1,125 @@
+"""The one family page: each indicator over time and departments ranked, for any family.
+
+The four family pages are this renderer plus what is particular to each family (the complaint
+mix for quality, the promise for opportunity …), so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, filters, widgets
+from dashboard.format import md_text
+from indicators import catalog, charts
+
+NUMBER_FORMATS: dict[str, str] = {
+    "count": "%,d",
+    "money": "%,.2f",
+    "%": "%.1f %%",
+    "per 100": "%.1f",
+    "points": "%.1f",
+    "minutes": "%,.1f min",
+    "hours": "%,.1f h",
+}
+"""``st.column_config.NumberColumn`` formats per catalog unit (missing cells stay empty)."""
+
+
+def number_column(indicator_id: str) -> st.column_config.NumberColumn:
+    ind = catalog.get(indicator_id)
+    return st.column_config.NumberColumn(
+        ind.label, format=NUMBER_FORMATS.get(ind.unit, "%.2f"), help=ind.formula
+    )
+
+
+def month_by_department(table: pd.DataFrame, indicator_ids: list[str], month: str) -> pd.DataFrame:
+    """One row per department (``All`` first) and one column per indicator, for one month."""
+    rows = table[(table["month"] == month) & (table["indicator"].isin(indicator_ids))]
+    wide = rows.pivot_table(
+        index="department", columns="indicator", values="value", aggfunc="first", dropna=False
+    ).reindex(columns=indicator_ids)
+    order = [catalog.ALL_DEPARTMENTS] + sorted(d for d in wide.index if d != catalog.ALL_DEPARTMENTS)
+    wide = wide.reindex([d for d in order if d in wide.index])
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def target_for(summary: pd.DataFrame, indicator_id: str, department: str) -> pd.Series | None:
+    """The route-summary row of the target for this indicator and department, if any."""
+    if summary.empty:
+        return None
+    hit = summary[(summary["indicator"] == indicator_id) & (summary["department"] == department)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def indicator_section(
+    table: pd.DataFrame, summary: pd.DataFrame, indicator_id: str, chosen: filters.Filters
+) -> None:
+    """Trend for the department against All (with its target), and the month's ranking."""
+    ind = catalog.get(indicator_id)
+    target = target_for(summary, indicator_id, chosen.department)
+    with st.container(border=True):
+        st.markdown(f"**{ind.label}**")
+        st.caption(f"{ind.formula}. {ind.direction.capitalize()} is better.")
+        left, right = st.columns([3, 2])
+        with left:
+            widgets.chart(
+                charts.make_trend_figure(
+                    table,
+                    indicator_id,
+                    chosen.department,
+                    target=None if target is None else float(target["target"]),
+                    target_month=None if target is None else str(target["target_month"]),
+                ),
+                f"{indicator_id}-trend",
+                key=f"trend-{indicator_id}",
+            )
+        with right:
+            widgets.chart(
+                charts.make_ranking_figure(table, indicator_id, chosen.month, highlight=chosen.department),
+                f"{indicator_id}-ranking-{chosen.month}",
+                key=f"ranking-{indicator_id}",
+            )
+
+
+def header(family: str, *, intro: str | None = None) -> filters.Filters:
+    """The family's title, the slice shown and its intro; stops with the empty state."""
+    st.title(catalog.FAMILY_LABELS[family])
+    chosen = widgets.require_filters()
+    widgets.view_caption(chosen)
+    if intro:
+        st.markdown(intro)
+    return chosen
+
+
+def sections(family: str, chosen: filters.Filters) -> None:
+    """The month's table by department, then every indicator over time and side by side."""
+    table = data.indicators()
+    _, summary = data.route()
+    ids = [i.id for i in catalog.by_family(family)]
+
+    st.subheader(f"{chosen.month} by department")
+    wide = month_by_department(table, ids, chosen.month)
+    widgets.table(
+        wide,
+        f"{family}-{chosen.month}",
+        column_config={"department": st.column_config.TextColumn("Department")}
+        | {i: number_column(i) for i in ids},
+    )
+
+    st.subheader("Over time and side by side")
+    st.caption(
+        f"Left: {md_text(chosen.department)} month by month"
+        + ("" if chosen.department == catalog.ALL_DEPARTMENTS else ", with All dotted")
+        + ", and the target where one is set. Right: every department in "
+        f"{chosen.month}, best first, with All as the dotted line."
+    )
+    for indicator_id in ids:
+        indicator_section(table, summary, indicator_id, chosen)
+
+
+def render(family: str, *, intro: str | None = None) -> filters.Filters:
+    """A family page with nothing particular to add: :func:`header` then :func:`sections`."""
+    chosen = header(family, intro=intro)
+    sections(family, chosen)
+    return chosen

@@ -1,0 +1,98 @@
+"""The department and month filters: drawn once, in the sidebar, by the entrypoint.
+
+Widgets created in ``app.py`` with a ``key`` keep their value across ``st.navigation`` page
+switches, so every page reads the same choice from :func:`current`.  The choice is mirrored in
+the URL (``?department=…&month=…``) so a copied link opens the same view: the query parameters
+are read on the first run of a session, checked against the departments and months that exist,
+and an unknown value falls back to the default with a warning instead of an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from dashboard import data
+from indicators import catalog
+
+DEPARTMENT_KEY = "department"
+MONTH_KEY = "month"
+_INITIALISED_KEY = "_filters_from_url"
+_WARNINGS_KEY = "_filter_warnings"
+
+
+@dataclass(frozen=True)
+class Filters:
+    department: str
+    month: str
+
+
+def current() -> Filters | None:
+    """The sidebar's choice, or ``None`` when there is no data to choose from."""
+    department = st.session_state.get(DEPARTMENT_KEY)
+    month = st.session_state.get(MONTH_KEY)
+    if department is None or month is None:
+        return None
+    return Filters(department=department, month=month)
+
+
+def _adopt(key: str, options: list[str], default: str, what: str) -> None:
+    """Put a valid URL value (first run) or a still-valid earlier choice into the widget state."""
+    warnings: list[str] = st.session_state.setdefault(_WARNINGS_KEY, [])
+    if not st.session_state.get(_INITIALISED_KEY):
+        wanted = st.query_params.get(key)
+        if wanted is not None and wanted in options:
+            st.session_state[key] = wanted
+            return
+        if wanted is not None:
+            warnings.append(f"The link asked for {what} “{wanted}”, which has no data; showing "
+                            f"“{default}” instead.")
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def sidebar() -> Filters | None:
+    """Draw the filters in the sidebar and mirror them in the URL; ``None`` without data."""
+    status = data.state()
+    if not status.ready:
+        st.sidebar.caption("Filters appear once data is loaded.")
+        if status.error:
+            st.sidebar.warning(status.error)
+        st.session_state.pop(DEPARTMENT_KEY, None)
+        st.session_state.pop(MONTH_KEY, None)
+        return None
+    try:
+        departments = data.departments()
+        months = data.months()
+    except data.DatabaseBusy as exc:
+        st.sidebar.warning(str(exc))
+        return current()
+    _adopt(DEPARTMENT_KEY, departments, catalog.ALL_DEPARTMENTS, "department")
+    _adopt(MONTH_KEY, months, months[0], "month")
+    st.session_state[_INITIALISED_KEY] = True
+
+    with st.sidebar:
+        st.selectbox(
+            "Department",
+            departments,
+            key=DEPARTMENT_KEY,
+            help="“All” is every department together, computed from all rows.",
+        )
+        st.selectbox("Month", months, key=MONTH_KEY, help="Newest first.")
+        for message in st.session_state.pop(_WARNINGS_KEY, []):
+            st.warning(message)
+        if st.button("Refresh data", help="Re-read the database (e.g. after a command-line load)."):
+            data.clear_caches()
+    chosen = current()
+    if chosen is not None:
+        _mirror_in_url(chosen)
+    return chosen
+
+
+def _mirror_in_url(chosen: Filters) -> None:
+    # Only write when different: every write to st.query_params is a message to the browser.
+    wanted = {DEPARTMENT_KEY: chosen.department, MONTH_KEY: chosen.month}
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
