@@ -200,8 +200,14 @@ def _sniff_kind(path: Path) -> str:
     return "csv"
 
 
-def _reject_one(name: str, rule: str, *, row: int | None = None, column: str | None = None,
-                value: str | None = None) -> _Rejected:
+def _reject_one(
+    name: str,
+    rule: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+    value: str | None = None,
+) -> _Rejected:
     return _Rejected([Problem(name, row, column, value, rule)])
 
 
@@ -215,7 +221,8 @@ def _transcode(path: Path, encoding: str, target: Path, name: str) -> Path:
             shutil.copyfileobj(src, dst, 1 << 20)
     except UnicodeDecodeError as err:
         raise _reject_one(
-            name, f"byte {err.object[err.start:err.start + 1]!r} is not valid {encoding}; "
+            name,
+            f"byte {err.object[err.start : err.start + 1]!r} is not valid {encoding}; "
             "check the file's encoding",
         ) from None
     return target
@@ -236,7 +243,9 @@ def _csv_header(path: Path, name: str, delimiter: str | None) -> tuple[list[str]
         header = next(csv.reader(f, delimiter=delimiter))
     if any("\udc80" <= ch <= "\udcff" for cell in header for ch in cell):
         raise _reject_one(
-            name, "not valid UTF-8: name the file's encoding (cp1251 or latin-1)", row=1,
+            name,
+            "not valid UTF-8: name the file's encoding (cp1251 or latin-1)",
+            row=1,
         )
     return header, delimiter
 
@@ -280,7 +289,8 @@ def _xlsx_to_csv(path: Path, name: str, target: Path) -> Path:
     try:
         if len(book.sheetnames) != 1:
             raise _reject_one(
-                name, f"the workbook has {len(book.sheetnames)} sheets "
+                name,
+                f"the workbook has {len(book.sheetnames)} sheets "
                 f"({', '.join(book.sheetnames)}); save the data as a workbook with one sheet",
             )
         with target.open("w", encoding="utf-8", newline="") as out:
@@ -302,17 +312,21 @@ def _xlsx_to_csv(path: Path, name: str, target: Path) -> Path:
 
 
 def _typed_source(
-    con: duckdb.DuckDBPyConnection, name: str, header: list[str], relation: str,
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    header: list[str],
+    relation: str,
     params: dict[str, object],
 ) -> _Source:
     """A typed relation (Parquet, DataFrame) with every column rendered as text."""
     described = con.execute(f"DESCRIBE SELECT * FROM {relation}", params).fetchall()
     texts = []
     for col, (_, sql_type, *_rest) in zip(_positions(len(header)), described, strict=True):
-        if sql_type in ("DOUBLE", "FLOAT"):
-            # Whole floats (an integer column that held a NaN) read back as "7", not "7.0".
+        if sql_type in ("DOUBLE", "FLOAT", "REAL") or sql_type.startswith("DECIMAL"):
+            # Whole floats (an integer column that held a NaN) read back as "7", not "7.0";
+            # NaN and infinities fail the abs() bound and stay unreadable text.
             texts.append(
-                f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) AND abs({col}) < 1e15 "
+                f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 "
                 f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END "
                 f"AS {col}"
             )
@@ -335,8 +349,14 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> _S
 
 
 def _open_file(
-    con: duckdb.DuckDBPyConnection, path: Path, name: str, *, encoding: str,
-    delimiter: str | None, max_bytes: int, tmp: Path,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    name: str,
+    *,
+    encoding: str,
+    delimiter: str | None,
+    max_bytes: int,
+    tmp: Path,
 ) -> _Source:
     if not path.is_file():
         raise _reject_one(name, f"file does not exist: {path}")
@@ -368,31 +388,49 @@ def _recognise(source: _Source) -> tuple[Dataset, dict[str, int], list[str]]:
     problems = []
     for i, col in enumerate(names):
         if col and col in seen:
-            problems.append(Problem(
-                name, 1, col, source.header[i],
-                f"duplicate column name (columns {seen[col] + 1} and {i + 1})",
-            ))
+            problems.append(
+                Problem(
+                    name,
+                    1,
+                    col,
+                    source.header[i],
+                    f"duplicate column name (columns {seen[col] + 1} and {i + 1})",
+                )
+            )
         seen.setdefault(col, i)
     if problems:
         raise _Rejected(problems)
     matches = [d for d in DATASETS.values() if set(d.required) <= set(names)]
     if len(matches) > 1:
         raise _reject_one(
-            name, "the columns fit several datasets ("
-            + ", ".join(d.name for d in matches) + "); upload one dataset per file", row=1,
+            name,
+            "the columns fit several datasets ("
+            + ", ".join(d.name for d in matches)
+            + "); upload one dataset per file",
+            row=1,
         )
     if not matches:
         best, missing = closest(names)
-        raise _Rejected([
-            Problem(name, 1, col, None,
+        raise _Rejected(
+            [
+                Problem(
+                    name,
+                    1,
+                    col,
+                    None,
                     f"unknown file shape: closest dataset is {best.name}, which requires "
-                    f"this column (missing: {', '.join(missing)})")
-            for col in missing
-        ])
+                    f"this column (missing: {', '.join(missing)})",
+                )
+                for col in missing
+            ]
+        )
     dataset = matches[0]
     positions = {c: seen[c] for c in dataset.column_names if c in seen}
-    ignored = [source.header[i].strip() or f"(column {i + 1} without a name)"
-               for i, col in enumerate(names) if col not in positions]
+    ignored = [
+        source.header[i].strip() or f"(column {i + 1} without a name)"
+        for i, col in enumerate(names)
+        if col not in positions
+    ]
     return dataset, positions, ignored
 
 
@@ -400,7 +438,12 @@ def _recognise(source: _Source) -> tuple[Dataset, dict[str, int], list[str]]:
 
 
 def _typed_expr(
-    column: Column, t: str, p: _Params, *, date_format: DateFormat | None, time_zone: str,
+    column: Column,
+    t: str,
+    p: _Params,
+    *,
+    date_format: DateFormat | None,
+    time_zone: str,
     decimal_comma: bool,
 ) -> str:
     """SQL for the typed value of raw text ``t``; NULL when it is not exactly readable."""
@@ -413,15 +456,23 @@ def _typed_expr(
         return f"CASE WHEN regexp_full_match({t}, {p(_INTEGER)}) THEN try_cast({t} AS BIGINT) END"
     if kind == "number":
         if decimal_comma:
-            return (f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_COMMA)}) "
-                    f"THEN try_cast(replace({t}, ',', '.') AS DOUBLE) END")
-        return f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_POINT)}) THEN try_cast({t} AS DOUBLE) END"
+            return (
+                f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_COMMA)}) "
+                f"THEN try_cast(replace({t}, ',', '.') AS DOUBLE) END"
+            )
+        return (
+            f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_POINT)}) THEN try_cast({t} AS DOUBLE) END"
+        )
     if kind == "month":
-        return f"CASE WHEN regexp_full_match({t}, {p(_MONTH)}) THEN try_cast({t} || '-01' AS DATE) END"
+        return (
+            f"CASE WHEN regexp_full_match({t}, {p(_MONTH)}) THEN try_cast({t} || '-01' AS DATE) END"
+        )
     other = ""
     if date_format is not None:
-        other = (f" WHEN regexp_full_match({t}, {p(date_format.pattern)}) "
-                 f"THEN try_strptime({t}, {p(list(date_format.formats))})")
+        other = (
+            f" WHEN regexp_full_match({t}, {p(date_format.pattern)}) "
+            f"THEN try_strptime({t}, {p(list(date_format.formats))})"
+        )
     return (
         f"CASE WHEN regexp_full_match({t}, {p(_ISO_ZONED)}) "
         f"THEN timezone({p(time_zone)}, try_cast({t} AS TIMESTAMPTZ)) "
@@ -431,8 +482,13 @@ def _typed_expr(
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, source: _Source, dataset: Dataset, positions: dict[str, int],
-    *, date_format: DateFormat | None, time_zone: str,
+    con: duckdb.DuckDBPyConnection,
+    source: _Source,
+    dataset: Dataset,
+    positions: dict[str, int],
+    *,
+    date_format: DateFormat | None,
+    time_zone: str,
 ) -> int:
     """Create the staging table (one pass over the file); returns its row count."""
     p = _Params()
@@ -445,12 +501,19 @@ def _stage(
             raw.append(f"NULLIF(trim(c{positions[column.name]}, {trim}), '') AS {t}")
         else:
             raw.append(f"NULL::VARCHAR AS {t}")
-        expr = _typed_expr(column, t, p, date_format=date_format, time_zone=time_zone,
-                           decimal_comma=source.decimal_comma)
+        expr = _typed_expr(
+            column,
+            t,
+            p,
+            date_format=date_format,
+            time_zone=time_zone,
+            decimal_comma=source.decimal_comma,
+        )
         typed.append(f"CAST({expr} AS {column.sql_type}) AS {_q('v_' + column.name)}")
     if dataset.event:
-        typed.append(f"CAST(date_trunc('month', {_q('v_' + dataset.month_column)}) AS DATE) "
-                     f"AS \"v_month\"")
+        typed.append(
+            f"CAST(date_trunc('month', {_q('v_' + dataset.month_column)}) AS DATE) AS \"v_month\""
+        )
     if source.csv_path is not None:
         con.execute(f"DROP TABLE IF EXISTS temp.{_REJECTS}")
         con.execute(f"DROP TABLE IF EXISTS temp.{_REJECT_SCANS}")
@@ -489,7 +552,9 @@ def _structural_problems(con: duckdb.DuckDBPyConnection, source: _Source) -> lis
         if col and col.startswith("c") and col[1:].isdigit() and int(col[1:]) < len(source.header):
             column = normalise_header(source.header[int(col[1:])])
         rule = f"{_STRUCTURAL_RULES.get(error_type, error_type.lower())} ({message})"
-        problems.append(Problem(source.name, int(line), column, (csv_line or "").strip()[:200], rule))
+        problems.append(
+            Problem(source.name, int(line), column, (csv_line or "").strip()[:200], rule)
+        )
     source.rejected_records = records
     return problems
 
@@ -513,8 +578,9 @@ def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> s
     if kind == "timestamp":
         extra = "" if date_format == "ISO" else f" or {date_format}"
         hint = "" if date_format != "ISO" else "; for another format name it (e.g. DD.MM.YYYY)"
-        return (f"not a valid date/time: ISO (2025-03-07, 2025-03-07T14:05[:00][Z|+01:00])"
-                f"{extra}{hint}")
+        return (
+            f"not a valid date/time: ISO (2025-03-07, 2025-03-07T14:05[:00][Z|+01:00]){extra}{hint}"
+        )
     if kind == "month":
         return "not a valid month written YYYY-MM"
     if kind == "integer":
@@ -546,34 +612,49 @@ def _rules(
         if column.minimum is not None:
             p = _Params(f"r{len(rules)}_")
             op, sign = ("<=", ">") if column.exclusive_minimum else ("<", "≥")
-            rules.append(_Rule(name, f"{v} {op} {p(column.minimum)}",
-                               f"must be {sign} {column.minimum:g}", p.values))
+            rules.append(
+                _Rule(
+                    name,
+                    f"{v} {op} {p(column.minimum)}",
+                    f"must be {sign} {column.minimum:g}",
+                    p.values,
+                )
+            )
         if column.maximum is not None:
             p = _Params(f"r{len(rules)}_")
-            rules.append(_Rule(name, f"{v} > {p(column.maximum)}",
-                               f"must be ≤ {column.maximum:g}", p.values))
+            rules.append(
+                _Rule(name, f"{v} > {p(column.maximum)}", f"must be ≤ {column.maximum:g}", p.values)
+            )
         if column.not_before is not None and column.not_before in positions:
             other = column.not_before
             op = "<=" if column.strictly_after else "<"
             if column.kind == "number":
                 text = f"must be {'>' if column.strictly_after else '≥'} {other}"
             else:
-                text = f"must be after {other}" if column.strictly_after else (
-                    f"must not be before {other}")
+                text = (
+                    f"must be after {other}"
+                    if column.strictly_after
+                    else (f"must not be before {other}")
+                )
             rules.append(_Rule(name, f"{v} {op} {_q('v_' + other)}", text, other=other))
         if column.not_after is not None and column.not_after in positions:
             other = column.not_after
-            rules.append(_Rule(name, f"{v} > {_q('v_' + other)}", f"must be ≤ {other}",
-                               other=other))
+            rules.append(
+                _Rule(name, f"{v} > {_q('v_' + other)}", f"must be ≤ {other}", other=other)
+            )
         if column.range_by is not None and column.range_by[0] in positions:
             by, ranges = column.range_by
             for key, (low, high) in ranges.items():
                 p = _Params(f"r{len(rules)}_")
-                rules.append(_Rule(
-                    name,
-                    f"{_q('v_' + by)} = {p(key)} AND ({v} < {p(low)} OR {v} > {p(high)})",
-                    f"a {key} {name} must be between {low} and {high}", p.values, other=by,
-                ))
+                rules.append(
+                    _Rule(
+                        name,
+                        f"{_q('v_' + by)} = {p(key)} AND ({v} < {p(low)} OR {v} > {p(high)})",
+                        f"a {key} {name} must be between {low} and {high}",
+                        p.values,
+                        other=by,
+                    )
+                )
     return rules
 
 
@@ -617,8 +698,7 @@ def _file_rows(source: _Source, rowids: set[int]) -> dict[int, int]:
     # they are. This runs only for a rejected file and stops at the last row reported.
     mapping, wanted, staged = {}, set(rowids), -1
     skip = set(rejected)
-    with source.csv_path.open("r", encoding="utf-8-sig", errors="surrogateescape",
-                              newline="") as f:
+    with source.csv_path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         for record, fields in enumerate(csv.reader(f, delimiter=source.delimiter), 1):
             if record == 1 or not fields or record in skip:
                 continue
@@ -634,19 +714,25 @@ def _file_rows(source: _Source, rowids: set[int]) -> dict[int, int]:
 
 
 def _validate(
-    con: duckdb.DuckDBPyConnection, source: _Source, dataset: Dataset,
-    positions: dict[str, int], *, date_format: str,
+    con: duckdb.DuckDBPyConnection,
+    source: _Source,
+    dataset: Dataset,
+    positions: dict[str, int],
+    *,
+    date_format: str,
 ) -> tuple[list[Problem], int]:
     """Every problem (up to the cap) and how many there are in all."""
     structural = _structural_problems(con, source)
-    rules = _rules(dataset, positions, date_format=date_format,
-                   decimal_comma=source.decimal_comma)
+    rules = _rules(dataset, positions, date_format=date_format, decimal_comma=source.decimal_comma)
     uniques = [cols for cols in _unique_sets(dataset) if all(c in positions for c in cols)]
-    counts = [f"count_if({r.violated})" for r in rules]
+    # count(*) FILTER, not count_if: DuckDB 2.0's count_if gives NULL when every input is NULL.
+    counts = [f"count(*) FILTER (WHERE {r.violated})" for r in rules]
     for cols in uniques:
         key = ", ".join(_q("v_" + c) for c in cols)
         present = " AND ".join(f"{_q('v_' + c)} IS NOT NULL" for c in cols)
-        counts.append(f"count_if({present}) - count(DISTINCT ({key})) FILTER (WHERE {present})")
+        counts.append(
+            f"count(*) FILTER (WHERE {present}) - count(DISTINCT ({key})) FILTER (WHERE {present})"
+        )
     params: dict[str, object] = {}
     for r in rules:
         params.update(r.params)
@@ -665,9 +751,11 @@ def _validate(
             f"WHERE {rule.violated} ORDER BY rowid LIMIT {MAX_PROBLEMS}",
             rule.params,
         ).fetchall():
-            text = rule.rule if other_value is None else f"{rule.rule} ({rule.other} = {other_value})"
+            text = (
+                rule.rule if other_value is None else f"{rule.rule} ({rule.other} = {other_value})"
+            )
             found.append((rowid, rule.column, value, text, None))
-    for cols, count in zip(uniques, totals[len(rules):], strict=True):
+    for cols, count in zip(uniques, totals[len(rules) :], strict=True):
         if not count:
             continue
         key = ", ".join(_q("v_" + c) for c in cols)
@@ -682,8 +770,13 @@ def _validate(
             found.append((rowid, cols[0], value, f"duplicate {label}", first))
     rows = _file_rows(source, {f[0] for f in found} | {f[4] for f in found if f[4] is not None})
     problems = structural + [
-        Problem(source.name, rows.get(rowid), column, "" if value is None else value,
-                text if first is None else f"{text} (first in row {rows.get(first)})")
+        Problem(
+            source.name,
+            rows.get(rowid),
+            column,
+            "" if value is None else value,
+            text if first is None else f"{text} (first in row {rows.get(first)})",
+        )
         for rowid, column, value, text, first in found
     ]
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
@@ -714,14 +807,26 @@ def _log(
         """INSERT INTO upload_log (uploaded_at, "user", file_name, dataset, slices, "rows",
                                    outcome, message)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-        [dt.datetime.now(dt.UTC).replace(tzinfo=None), user, result.file_name, result.dataset,
-         slices, result.rows, result.outcome, result.message],
+        [
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            user,
+            result.file_name,
+            result.dataset,
+            slices,
+            result.rows,
+            result.outcome,
+            result.message,
+        ],
     )
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, result: IngestResult, user: str | None,
-    *, replace_all: bool,
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    result: IngestResult,
+    user: str | None,
+    *,
+    replace_all: bool,
 ) -> None:
     """Replace the file's slices and log the upload, all in one transaction."""
     table = _q(dataset.name)
@@ -746,15 +851,19 @@ def _load(
 
 
 def _reject(
-    con: duckdb.DuckDBPyConnection, result: IngestResult, problems: list[Problem], total: int,
+    con: duckdb.DuckDBPyConnection,
+    result: IngestResult,
+    problems: list[Problem],
+    total: int,
     user: str | None,
 ) -> IngestResult:
     result.outcome = "rejected"
     result.problems = problems
     result.slices = []
     if total > len(problems):
-        result.message = (f"rejected: {total} problems (the first {len(problems)} listed); "
-                          "nothing was stored")
+        result.message = (
+            f"rejected: {total} problems (the first {len(problems)} listed); nothing was stored"
+        )
     elif len(problems) == 1:
         result.message = f"rejected: {problems[0].rule}; nothing was stored"
     else:
@@ -764,7 +873,11 @@ def _reject(
 
 
 def _ingest_source(
-    con: duckdb.DuckDBPyConnection, source: _Source, *, user: str | None, date_format: str,
+    con: duckdb.DuckDBPyConnection,
+    source: _Source,
+    *,
+    user: str | None,
+    date_format: str,
     replace_all: bool,
 ) -> IngestResult:
     result = IngestResult(source.name, None, "rejected")
@@ -773,8 +886,14 @@ def _ingest_source(
         result.dataset = dataset.name
         time_zone = store.read_settings(con).time_zone
         try:
-            result.rows = _stage(con, source, dataset, positions,
-                                 date_format=DATE_FORMATS[date_format], time_zone=time_zone)
+            result.rows = _stage(
+                con,
+                source,
+                dataset,
+                positions,
+                date_format=DATE_FORMATS[date_format],
+                time_zone=time_zone,
+            )
         except duckdb.Error as err:
             raise _reject_one(source.name, f"the file could not be read: {err}") from None
         problems, total = _validate(con, source, dataset, positions, date_format=date_format)
@@ -784,8 +903,9 @@ def _ingest_source(
             return _reject(con, result, problems, total, user)
         result.slices = _slices(con, dataset)
         result.outcome = "accepted"
-        result.message = (f"{result.rows} rows of {dataset.name} loaded; replaced "
-                          + ("the whole table" if replace_all else _slices_text(result.slices)))
+        result.message = f"{result.rows} rows of {dataset.name} loaded; replaced " + (
+            "the whole table" if replace_all else _slices_text(result.slices)
+        )
         try:
             _load(con, dataset, result, user, replace_all=replace_all)
         except duckdb.Error as err:
@@ -828,13 +948,19 @@ def ingest_file(
     # A private cursor keeps the staging tables and the transaction off the caller's connection.
     with con.cursor() as cur, tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
         try:
-            source = _open_file(cur, path, name, encoding=encoding, delimiter=delimiter,
-                                max_bytes=max_bytes, tmp=Path(tmp))
+            source = _open_file(
+                cur,
+                path,
+                name,
+                encoding=encoding,
+                delimiter=delimiter,
+                max_bytes=max_bytes,
+                tmp=Path(tmp),
+            )
         except _Rejected as rejected:
             result = IngestResult(name, None, "rejected")
             return _reject(cur, result, rejected.problems, len(rejected.problems), user)
-        return _ingest_source(cur, source, user=user, date_format=date_format,
-                              replace_all=False)
+        return _ingest_source(cur, source, user=user, date_format=date_format, replace_all=False)
 
 
 def ingest_frame(
@@ -861,8 +987,9 @@ def ingest_frame(
         cur.register(_FRAME, renamed)
         try:
             source = _typed_source(cur, file_name, header, _FRAME, {})
-            return _ingest_source(cur, source, user=user, date_format="ISO",
-                                  replace_all=replace_all)
+            return _ingest_source(
+                cur, source, user=user, date_format="ISO", replace_all=replace_all
+            )
         finally:
             cur.unregister(_FRAME)
 
@@ -873,11 +1000,16 @@ def ingest_frame(
 def format_result(result: IngestResult) -> str:
     """The lines the command line prints for one file."""
     if result.accepted:
-        lines = [f"accepted: {result.file_name} → {result.dataset}, {result.rows} rows, "
-                 f"slices {_slices_text(result.slices)}"]
+        lines = [
+            f"accepted: {result.file_name} → {result.dataset}, {result.rows} rows, "
+            f"slices {_slices_text(result.slices)}"
+        ]
     else:
-        lines = [f"rejected: {result.file_name}"
-                 + (f" ({result.dataset})" if result.dataset else "") + f" — {result.message}"]
+        lines = [
+            f"rejected: {result.file_name}"
+            + (f" ({result.dataset})" if result.dataset else "")
+            + f" — {result.message}"
+        ]
         for p in result.problems:
             where = "" if p.row is None else f" row {p.row}"
             col = "" if p.column is None else f" column {p.column}"
@@ -889,7 +1021,12 @@ def format_result(result: IngestResult) -> str:
 
 
 def run_cli(
-    db: str, files: list[str], *, encoding: str, date_format: str, delimiter: str | None,
+    db: str,
+    files: list[str],
+    *,
+    encoding: str,
+    date_format: str,
+    delimiter: str | None,
     user: str | None,
 ) -> int:
     """Ingest every file into ``db``; 0 all accepted, 1 any rejected, 2 usage error."""
@@ -907,8 +1044,9 @@ def run_cli(
     try:
         for i, f in enumerate(files, 1):
             print(f"[{i}/{len(files)}] {f} …", flush=True)
-            result = ingest_file(con, f, encoding=encoding, date_format=date_format,
-                                 delimiter=delimiter, user=user)
+            result = ingest_file(
+                con, f, encoding=encoding, date_format=date_format, delimiter=delimiter, user=user
+            )
             rejected += not result.accepted
             print(format_result(result), flush=True)
     finally:
