@@ -1,7 +1,11 @@
 """Entry point: the frame, the shared sidebar filters and the page router.
 
 Run with ``streamlit run app.py`` (``SERVICE_DB`` chooses the database). No data logic here:
-the filters live in :mod:`dashboard.filters`, the pages in ``pages/``.
+the filters live in :mod:`dashboard.filters`, the pages in ``app_pages/``.
+
+The folder is deliberately not called ``pages/``: when a ``pages/`` folder sits next to the
+entrypoint, Streamlit runs a shared link such as ``/quality`` on a fresh server as an old-style
+page *without* running this file, so the sidebar filters and the URL state would be lost.
 """
 
 import streamlit as st
@@ -17,18 +21,18 @@ st.set_page_config(
 
 pages = {
     "Executive view": [
-        st.Page("pages/overview.py", title="Scorecard", icon=":material/dashboard:", default=True),
-        st.Page("pages/route.py", title="Route to targets", icon=":material/route:"),
+        st.Page("app_pages/overview.py", title="Scorecard", icon=":material/dashboard:", default=True),
+        st.Page("app_pages/route.py", title="Route to targets", icon=":material/route:"),
     ],
     "Indicator families": [
-        st.Page("pages/quality.py", title="Quality", icon=":material/verified:"),
-        st.Page("pages/quantity.py", title="Quantity", icon=":material/shopping_cart:"),
-        st.Page("pages/opportunity.py", title="Opportunity", icon=":material/timer:"),
-        st.Page("pages/price.py", title="Price", icon=":material/sell:"),
+        st.Page("app_pages/quality.py", title="Quality", icon=":material/verified:"),
+        st.Page("app_pages/quantity.py", title="Quantity", icon=":material/shopping_cart:"),
+        st.Page("app_pages/opportunity.py", title="Opportunity", icon=":material/timer:"),
+        st.Page("app_pages/price.py", title="Price", icon=":material/sell:"),
     ],
     "Analysts": [
-        st.Page("pages/upload.py", title="Upload data", icon=":material/upload_file:"),
-        st.Page("pages/targets.py", title="Targets and settings", icon=":material/tune:"),
+        st.Page("app_pages/upload.py", title="Upload data", icon=":material/upload_file:"),
+        st.Page("app_pages/targets.py", title="Targets and settings", icon=":material/tune:"),
     ],
 }
 

@@ -70,6 +70,7 @@ def indicator_section(
                     chosen.department,
                     target=None if target is None else float(target["target"]),
                     target_month=None if target is None else str(target["target_month"]),
+                    title=None,
                 ),
                 f"{indicator_id}-trend",
                 key=f"trend-{indicator_id}",

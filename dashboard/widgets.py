@@ -13,7 +13,7 @@ from dashboard import data, filters
 from dashboard.format import STATUS_COLOURS, delta_color, format_indicator, md_text
 from indicators import charts, export, store
 
-UPLOAD_PAGE = "pages/upload.py"
+UPLOAD_PAGE = "app_pages/upload.py"
 CLI_LOAD = "python -m indicators ingest --db {db} purchases.csv complaints.csv …"
 CLI_DEMO = "python -m indicators demo --db {db}"
 
@@ -46,7 +46,7 @@ def table(
     export_frame: pd.DataFrame | None = None,
 ) -> None:
     """A table and, under it, its CSV download (``export_frame`` if the file should differ)."""
-    st.dataframe(frame, hide_index=True, column_config=column_config)
+    st.dataframe(frame, hide_index=True, column_config=column_config, placeholder="—")
     download(frame if export_frame is None else export_frame, name)
 
 

@@ -101,12 +101,25 @@ def _slug(text: str) -> str:
     return "-".join(part for part in keep.split("-") if part) or "chart"
 
 
+def month_dates(months: list[str]) -> list[str]:
+    """``YYYY-MM`` as the first day of the month, so Plotly draws a readable date axis."""
+    return [f"{m}-01" for m in months]
+
+
+def _month_axis(fig: go.Figure) -> None:
+    # A date axis picks a few horizontal ticks ("Jan 2025"); a category axis of 24 months
+    # would print every label rotated.
+    fig.update_xaxes(type="date", tickformat="%b\n%Y", hoverformat="%b %Y", title_text=None)
+
+
 def _base_layout(fig: go.Figure, *, title: str | None, y_title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=title,
+        title={"text": title, "y": 0.98, "yanchor": "top"} if title else None,
         height=height,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        # Room above the plot for the title and, under it, the horizontal legend.
+        margin={"l": 10, "r": 10, "t": 80 if title else 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0,
+                "traceorder": "normal"},
         hovermode="x unified",
     )
     fig.update_yaxes(title_text=y_title, rangemode="tozero" if y_title == "count" else "normal")
@@ -125,11 +138,13 @@ def make_trend_figure(
     *,
     target: float | None = None,
     target_month: str | None = None,
+    title: str | None = "",
     height: int = 300,
 ) -> go.Figure:
     """One indicator over the months: the chosen department, *All* for reference, the target.
 
     Missing months stay gaps (``connectgaps=False``): a missing ratio is not a zero.
+    ``title`` defaults to the catalog label; ``None`` leaves the figure untitled.
     """
     ind = catalog.get(indicator_id)
     fig = go.Figure()
@@ -140,7 +155,7 @@ def make_trend_figure(
         is_all = name == catalog.ALL_DEPARTMENTS and department != catalog.ALL_DEPARTMENTS
         fig.add_trace(
             go.Scatter(
-                x=rows["month"].tolist(),
+                x=month_dates(rows["month"].tolist()),
                 y=rows["value"].tolist(),
                 name=name,
                 mode="lines+markers",
@@ -161,8 +176,11 @@ def make_trend_figure(
             annotation_position="top left",
             annotation_font_color=TARGET_COLOUR,
         )
-    fig.update_xaxes(type="category", title_text=None)
-    return _base_layout(fig, title=ind.label, y_title=axis_title(indicator_id), height=height)
+    _month_axis(fig)
+    return _base_layout(
+        fig, title=ind.label if title == "" else title, y_title=axis_title(indicator_id),
+        height=height,
+    )
 
 
 def make_ranking_figure(
@@ -193,9 +211,8 @@ def make_ranking_figure(
         HIGHLIGHT_COLOUR if d == highlight else "#9db7d5" for d in rows["department"].tolist()
     ]
     fmt = hover_format(indicator_id)
-    labels = [
-        "—" if _is_missing(v) else f"{v:{fmt}}{_suffix(indicator_id)}" for v in rows["value"].tolist()
-    ]
+    # Bar labels carry the number only (the axis names the unit), so they stay short.
+    labels = ["—" if _is_missing(v) else f"{v:{fmt}}" for v in rows["value"].tolist()]
     fig = go.Figure(
         go.Bar(
             x=rows["value"].tolist(),
@@ -216,14 +233,14 @@ def make_ranking_figure(
             x=float(all_value.iloc[0]),
             line={"color": ALL_COLOUR, "dash": "dot", "width": 2},
             annotation_text="All",
-            annotation_position="top",
+            annotation_position="bottom right",
         )
     fig.update_yaxes(type="category", title_text=None, automargin=True)
     fig.update_xaxes(title_text=axis_title(indicator_id))
     fig.update_layout(
-        title=f"{ind.label} — {month}",
-        height=height or max(220, 60 + 34 * len(rows)),
-        margin={"l": 10, "r": 40, "t": 40, "b": 10},
+        title={"text": f"{month}, best first", "font": {"size": 14}},
+        height=height or max(220, 90 + 34 * len(rows)),
+        margin={"l": 10, "r": 60, "t": 40, "b": 10},
         showlegend=False,
     )
     return fig
@@ -244,7 +261,7 @@ def make_complaint_mix_figure(
         shares = part["share"].reindex(months)
         fig.add_trace(
             go.Bar(
-                x=months,
+                x=month_dates(months),
                 y=counts.tolist(),
                 name=component.capitalize(),
                 marker_color=COMPONENT_COLOURS.get(component),
@@ -253,7 +270,7 @@ def make_complaint_mix_figure(
             )
         )
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(type="category")
+    _month_axis(fig)
     return _base_layout(
         fig, title="Complaints by service component", y_title="count", height=height
     )
@@ -322,7 +339,7 @@ def make_route_figure(
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=rows["month"].tolist(),
+            x=month_dates(rows["month"].tolist()),
             y=rows["planned"].tolist(),
             name="Planned route",
             mode="lines",
@@ -332,7 +349,7 @@ def make_route_figure(
     )
     fig.add_trace(
         go.Scatter(
-            x=rows["month"].tolist(),
+            x=month_dates(rows["month"].tolist()),
             y=rows["actual"].tolist(),
             name="Actual",
             mode="lines+markers",
@@ -346,7 +363,7 @@ def make_route_figure(
         months, values = forecast
         fig.add_trace(
             go.Scatter(
-                x=months,
+                x=month_dates(months),
                 y=values,
                 name="Forecast at current pace",
                 mode="lines",
@@ -358,7 +375,7 @@ def make_route_figure(
     target = float(summary["target"])  # type: ignore[arg-type]
     fig.add_trace(
         go.Scatter(
-            x=[target_month],
+            x=month_dates([target_month]),
             y=[target],
             name="Target",
             mode="markers+text",
@@ -368,8 +385,7 @@ def make_route_figure(
             hovertemplate=f"target %{{y:{fmt}}}{suffix}",
         )
     )
-    months = sorted({*rows["month"].tolist(), target_month})
-    fig.update_xaxes(type="category", categoryorder="array", categoryarray=months)
+    _month_axis(fig)
     return _base_layout(fig, title=None, y_title=axis_title(indicator_id), height=height)
 
 

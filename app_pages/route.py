@@ -17,7 +17,7 @@ else:
 
 if summary.empty:
     st.info("No targets here yet. Analysts set them on the Targets and settings page.")
-    st.page_link("pages/targets.py", label="Set targets", icon=":material/tune:")
+    st.page_link("app_pages/targets.py", label="Set targets", icon=":material/tune:")
     st.stop()
 
 st.markdown(
