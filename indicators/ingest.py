@@ -86,7 +86,6 @@ _MONTH = r"\d{4}-\d{2}"
 _INTEGER = r"[+-]?\d+"
 _NUMBER_POINT = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
 _NUMBER_COMMA = r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?"
-_TRIMMED = " \t\r\n"
 
 _STAGE = "ingest_stage"
 _SLICES = "ingest_slices"
@@ -142,11 +141,9 @@ class IngestResult:
 class _Rejected(Exception):
     """Raised while reading a file to reject it whole; carries what to report."""
 
-    def __init__(self, problems: list[Problem], *, dataset: str | None = None, rows: int = 0):
+    def __init__(self, problems: list[Problem]):
         super().__init__(problems[0].rule if problems else "rejected")
         self.problems = problems
-        self.dataset = dataset
-        self.rows = rows
 
 
 class _Params:
@@ -493,12 +490,11 @@ def _stage(
     """Create the staging table (one pass over the file); returns its row count."""
     p = _Params()
     p.values.update(source.params)
-    trim = p(_TRIMMED)
     raw, typed = [], []
     for column in dataset.columns:
         t = _q("t_" + column.name)
         if column.name in positions:
-            raw.append(f"NULLIF(trim(c{positions[column.name]}, {trim}), '') AS {t}")
+            raw.append(f"NULLIF(trim(c{positions[column.name]}), '') AS {t}")
         else:
             raw.append(f"NULL::VARCHAR AS {t}")
         expr = _typed_expr(
