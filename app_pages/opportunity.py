@@ -31,7 +31,7 @@ with left:
 with right:
     st.markdown("**Promise kept, month by month**")
     widgets.chart(
-        charts.make_trend_figure(table, "promise_kept_rate", chosen.department),
+        charts.make_trend_figure(table, "promise_kept_rate", chosen.department, title=None),
         f"promise-kept-{chosen.department}",
         key="promise-kept",
     )

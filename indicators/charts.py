@@ -381,7 +381,8 @@ def make_route_figure(
             mode="markers+text",
             marker={"symbol": "star", "size": 16, "color": TARGET_COLOUR},
             text=[f"Target {target:{fmt}}{suffix}"],
-            textposition="top center",
+            # The target month is the right edge of the chart: keep the label inside it.
+            textposition="top left",
             hovertemplate=f"target %{{y:{fmt}}}{suffix}",
         )
     )
