@@ -1,0 +1,125 @@
+"""The Plotly figures carry the expected traces and values (no browser needed)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from indicators import charts
+
+NAN = float("nan")
+
+
+def _table() -> pd.DataFrame:
+    rows = [
+        ("2025-01", "North", "csat", 60.0), ("2025-02", "North", "csat", NAN),
+        ("2025-03", "North", "csat", 70.0),
+        ("2025-01", "South", "csat", 80.0), ("2025-02", "South", "csat", 75.0),
+        ("2025-03", "South", "csat", 50.0),
+        ("2025-01", "All", "csat", 65.0), ("2025-02", "All", "csat", 75.0),
+        ("2025-03", "All", "csat", 62.0),
+        ("2025-03", "East", "csat", NAN),
+        ("2025-03", "North", "complaint_rate", 2.0), ("2025-03", "South", "complaint_rate", 1.0),
+        ("2025-03", "All", "complaint_rate", 1.5),
+    ]
+    return pd.DataFrame(rows, columns=["month", "department", "indicator", "value"])
+
+
+def test_trend_has_department_and_all_and_keeps_gaps():
+    fig = charts.make_trend_figure(_table(), "csat", "North", target=80.0, target_month="2025-06")
+    north, all_ = fig.data
+    assert (north.name, all_.name) == ("North", "All")
+    assert list(north.x) == ["2025-01-01", "2025-02-01", "2025-03-01"]
+    assert north.y[0] == 60.0 and math.isnan(north.y[1]) and north.y[2] == 70.0
+    assert north.connectgaps is False
+    assert fig.layout.title.text == "Customer satisfaction (CSAT)"
+    assert fig.layout.yaxis.title.text == "%"
+    (target,) = fig.layout.shapes
+    assert target.y0 == target.y1 == 80.0
+    assert "Target 80.0 % by 2025-06" in fig.layout.annotations[0].text
+
+
+def test_trend_for_all_has_one_line():
+    fig = charts.make_trend_figure(_table(), "csat", "All", title=None)
+    assert [t.name for t in fig.data] == ["All"]
+    assert fig.layout.title.text is None
+
+
+def test_ranking_puts_the_best_first_by_direction_and_missing_last():
+    fig = charts.make_ranking_figure(_table(), "csat", "2025-03", highlight="North")
+    (bars,) = fig.data
+    # Horizontal bars are drawn bottom-up: reversed, the order reads best first.
+    assert list(bars.y)[::-1] == ["North", "South", "East"]
+    assert list(bars.text)[::-1] == ["70.0", "50.0", "—"]
+    assert bars.marker.color[list(bars.y).index("North")] == charts.HIGHLIGHT_COLOUR
+    assert fig.layout.shapes[0].x0 == 62.0  # All as the reference line
+
+
+def test_ranking_of_a_lower_is_better_indicator():
+    fig = charts.make_ranking_figure(_table(), "complaint_rate", "2025-03")
+    assert list(fig.data[0].y)[::-1] == ["South", "North"]
+
+
+def test_complaint_mix_stacks_components_in_catalog_order():
+    mix = pd.DataFrame({
+        "month": ["2025-01", "2025-01", "2025-02", "2025-01"],
+        "department": ["All", "All", "All", "All"],
+        "component": ["product", "people", "people", "unclassified"],
+        "complaints": [3, 1, 2, 0],
+        "share": [75.0, 25.0, 100.0, 0.0],
+    })
+    fig = charts.make_complaint_mix_figure(mix, "All")
+    assert [t.name for t in fig.data] == ["Product", "People"]  # no bar for an empty component
+    assert list(fig.data[0].y) == [3, 0]
+    assert list(fig.data[1].y) == [1, 2]
+    assert fig.layout.barmode == "stack"
+
+
+def test_histogram_marks_the_promise_and_colours_bins_beyond_it():
+    hist = pd.DataFrame({"bin_start": [0.0, 30.0, 60.0], "bin_end": [30.0, 60.0, 90.0],
+                         "requests": [5, 3, 2]})
+    fig = charts.make_response_histogram_figure(hist, 60.0)
+    (bars,) = fig.data
+    assert list(bars.x) == [15.0, 45.0, 75.0]
+    assert list(bars.width) == [30.0, 30.0, 30.0]
+    assert list(bars.marker.color) == [charts.HIGHLIGHT_COLOUR, charts.HIGHLIGHT_COLOUR,
+                                       charts.PROMISE_COLOUR]
+    assert fig.layout.shapes[0].x0 == 60.0
+    assert "Promise 60 min" in fig.layout.annotations[0].text
+
+
+def test_route_has_plan_actual_forecast_and_target():
+    route = pd.DataFrame({
+        "month": ["2025-01", "2025-02", "2025-03", "2025-04"],
+        "planned": [60.0, 63.0, 66.0, 70.0],
+        "actual": [60.0, 62.0, 64.0, NAN],
+        "forecast": [NAN, NAN, 64.0, 66.0],
+    })
+    summary = {"indicator": "csat", "target": 70.0, "target_month": "2025-04",
+               "latest_month": "2025-03", "latest_actual": 64.0, "forecast_at_target": 66.0}
+    fig = charts.make_route_figure(route, summary)
+    names = [t.name for t in fig.data]
+    assert names == ["Planned route", "Actual", "Forecast at current pace", "Target"]
+    assert list(fig.data[0].y) == [60.0, 63.0, 66.0, 70.0]
+    assert list(fig.data[2].x) == ["2025-03-01", "2025-04-01"]
+    assert list(fig.data[2].y) == [64.0, 66.0]
+    assert list(fig.data[3].y) == [70.0]
+
+
+def test_route_without_forecast_column_uses_the_summary():
+    route = pd.DataFrame({"month": ["2025-01", "2025-02"], "planned": [1.0, 2.0],
+                          "actual": [1.0, 1.5]})
+    summary = {"indicator": "complaint_rate", "target": 2.0, "target_month": "2025-06",
+               "latest_month": "2025-02", "latest_actual": 1.5, "forecast_at_target": NAN}
+    fig = charts.make_route_figure(route, summary)
+    assert "Forecast at current pace" not in [t.name for t in fig.data]
+
+
+@pytest.mark.parametrize("name", ["csat trend", "Ünïcode / slash"])
+def test_image_config_names_the_saved_png(name):
+    config = charts.image_config(name)
+    options = config["toImageButtonOptions"]
+    assert options["format"] == "png"
+    assert "/" not in options["filename"] and " " not in options["filename"]
