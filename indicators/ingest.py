@@ -573,7 +573,12 @@ def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> s
     kind = column.kind
     if kind == "timestamp":
         extra = "" if date_format == "ISO" else f" or {date_format}"
-        hint = "" if date_format != "ISO" else "; for another format name it (e.g. DD.MM.YYYY)"
+        others = [f for f in DATE_FORMATS if f != "ISO"]
+        hint = (
+            ""
+            if date_format != "ISO"
+            else f"; for another format name it ({', '.join(others[:-1])} or {others[-1]})"
+        )
         return (
             f"not a valid date/time: ISO (2025-03-07, 2025-03-07T14:05[:00][Z|+01:00]){extra}{hint}"
         )
@@ -600,6 +605,10 @@ def _rules(
         t, v = _q("t_" + name), _q("v_" + name)
         if not column.allow_empty:
             rules.append(_Rule(name, f"{t} IS NULL", "required value is empty"))
+        if column.reserved:
+            p = _Params(f"r{len(rules)}_")
+            names = ", ".join(p(r.lower()) for r in column.reserved)
+            rules.append(_Rule(name, f"lower({t}) IN ({names})", column.reserved_rule, p.values))
         if column.kind not in ("id", "text"):
             bad = f"{t} IS NOT NULL AND {v} IS NULL"
             if column.kind == "number":
@@ -794,6 +803,18 @@ def _slices(con: duckdb.DuckDBPyConnection, dataset: Dataset) -> list[tuple[str,
 
 def _slices_text(slices: Sequence[tuple[str, ...]]) -> str:
     return "; ".join(" ".join(s) for s in slices)
+
+
+def _slices_summary(slices: Sequence[tuple[str, ...]], *, listed: int = 6) -> str:
+    """Every slice when there are few; else how many, over which months and departments."""
+    if len(slices) <= listed:
+        return "slices " + _slices_text(slices)
+    firsts = sorted({s[0] for s in slices})
+    seconds = {s[1] for s in slices}
+    return (
+        f"{len(slices)} slices ({len(firsts)} × {firsts[0]}…{firsts[-1]}, "
+        f"{len(seconds)} × {', '.join(sorted(seconds)[:3])}{'…' if len(seconds) > 3 else ''})"
+    )
 
 
 def _log(
@@ -997,8 +1018,8 @@ def format_result(result: IngestResult) -> str:
     """The lines the command line prints for one file."""
     if result.accepted:
         lines = [
-            f"accepted: {result.file_name} → {result.dataset}, {result.rows} rows, "
-            f"slices {_slices_text(result.slices)}"
+            f"accepted: {result.file_name} → {result.dataset}, {result.rows} row{'' if result.rows == 1 else 's'}, "
+            f"{_slices_summary(result.slices)}"
         ]
     else:
         lines = [

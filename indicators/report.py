@@ -173,13 +173,18 @@ ROUTE_OUTPUT_COLUMNS: tuple[str, ...] = (
 )
 """The month rows printed by ``route``; ``forecast`` is the forecast line's value that month."""
 
+ROUTE_TARGET_COLUMNS: tuple[str, ...] = (
+    "forecast_at_target", "reached_month", "reached_note", "pace_needed",
+)
+"""Per-target figures repeated on each of its month rows in CSV, so the output is one table."""
+
 
 def run_route_cli(
     db: str | Path, *, fmt: str, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     """Print the route to every target: month rows, then one summary row per target.
 
-    CSV: the month rows table, a blank line, the summary table (forecast, pace needed …).
+    CSV: one table, the month rows with their target's forecast and pace needed on each row.
     JSON: ``{"routes": [...], "targets": [...]}``.  Exit 1 when there are no targets.
     """
     from indicators import route
@@ -209,8 +214,7 @@ def run_route_cli(
                   ensure_ascii=False)
         out.write("\n")
     else:
-        write_csv(routes, out)
-        out.write("\n")
-        write_csv(summary, out)
+        per_target = summary[["indicator", "department", *ROUTE_TARGET_COLUMNS]]
+        write_csv(routes.merge(per_target, on=["indicator", "department"], how="left"), out)
     return 0
 

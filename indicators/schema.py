@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from indicators.catalog import INDICATOR_IDS, SERVICE_COMPONENTS
+from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, SERVICE_COMPONENTS
 
 Kind = Literal["id", "text", "timestamp", "month", "number", "integer", "choice"]
 
@@ -56,6 +56,9 @@ class Column:
     """This value must be ≤ the value of that column in the same row (when both are present)."""
     unique: bool = False
     """No two rows of one file may share a value."""
+    reserved: tuple[str, ...] = ()
+    """Values refused (case-insensitively), with ``reserved_rule`` as the reason."""
+    reserved_rule: str = ""
     range_by: tuple[str, dict[str, tuple[int, int]]] | None = None
     """Inclusive range that depends on another column's value, e.g. score by survey kind."""
     description: str = ""
@@ -98,6 +101,15 @@ def _ts(name: str, **kw) -> Column:
     return Column(name, "timestamp", **kw)
 
 
+def _department(**kw) -> Column:
+    """A data row's department; ``All`` is the pseudo-department of every department together."""
+    return Column(
+        "department", "text", reserved=(ALL_DEPARTMENTS,),
+        reserved_rule=f"{ALL_DEPARTMENTS!r} is reserved for every department together; "
+        "rename the department", **kw,
+    )
+
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -107,7 +119,7 @@ DATASETS: dict[str, Dataset] = {
                 Column("purchase_id", "id", unique=True, description="unique purchase id"),
                 _ts("purchased_at", description="when the purchase was made"),
                 Column("customer_id", "id", description="who bought"),
-                Column("department", "text", description="department that sold"),
+                _department(description="department that sold"),
                 Column("amount", "number", minimum=0, description="amount paid (≥ 0)"),
                 Column("channel", "text", required=False, allow_empty=True),
                 Column(
@@ -124,7 +136,7 @@ DATASETS: dict[str, Dataset] = {
             (
                 Column("complaint_id", "id", unique=True),
                 _ts("opened_at", description="when the complaint was opened"),
-                Column("department", "text"),
+                _department(),
                 Column("customer_id", "id", required=False, allow_empty=True),
                 Column(
                     "component", "choice", required=False, allow_empty=True,
@@ -153,7 +165,7 @@ DATASETS: dict[str, Dataset] = {
             "responses",
             (
                 Column("request_id", "id", unique=True),
-                Column("department", "text"),
+                _department(),
                 _ts("received_at", description="when the request came in"),
                 _ts(
                     "responded_at", allow_empty=True, not_before="received_at",
@@ -174,7 +186,7 @@ DATASETS: dict[str, Dataset] = {
             "retention",
             (
                 Column("month", "month", description="YYYY-MM"),
-                Column("department", "text"),
+                _department(),
                 Column("customers_start", "integer", minimum=0),
                 Column("customers_end", "integer", minimum=0),
                 Column(
@@ -193,7 +205,7 @@ DATASETS: dict[str, Dataset] = {
             (
                 Column("survey_id", "id", unique=True),
                 _ts("answered_at"),
-                Column("department", "text"),
+                _department(),
                 Column("kind", "choice", choices=("csat", "nps")),
                 Column(
                     "score", "integer",
@@ -210,7 +222,11 @@ DATASETS: dict[str, Dataset] = {
             "targets",
             (
                 Column("indicator", "choice", choices=INDICATOR_IDS),
-                Column("department", "text", description="a department, or * for all"),
+                Column(
+                    "department", "text", description="a department, or * for all",
+                    reserved=(ALL_DEPARTMENTS,),
+                    reserved_rule=f"write * for all departments, not {ALL_DEPARTMENTS!r}",
+                ),
                 Column("baseline_month", "month"),
                 Column("target_month", "month", not_before="baseline_month", strictly_after=True),
                 Column("target", "number"),

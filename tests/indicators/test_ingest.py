@@ -387,6 +387,26 @@ def test_purchase_rule_rejects_whole_file(loaded, tmp_path, line, column, value,
             "indicator",
             "duplicate (indicator, department) (first in row 2)",
         ),
+        (
+            "complaint_id,opened_at,department\nk1,2025-03-01,Sales\nk2,2025-03-01, all \n",
+            3,
+            "department",
+            "'All' is reserved for every department together",
+        ),
+        (
+            "indicator,department,baseline_month,target_month,target\n"
+            "csat,All,2025-01,2025-06,90\n",
+            2,
+            "department",
+            "write * for all departments, not 'All'",
+        ),
+        (
+            "purchase_id,purchased_at,customer_id,department,amount\n"
+            "p1,3/7/2025 14:05,c1,Sales,1\n",
+            2,
+            "purchased_at",
+            "name it (DD.MM.YYYY, DD/MM/YYYY or M/D/YYYY)",
+        ),
     ],
 )
 def test_rule_rejects_whole_file(loaded, tmp_path, text, row, column, rule):

@@ -74,7 +74,7 @@ def test_options_reach_the_reader(tmp_path, capsys):
         str(path),
     ]
     assert main(args) == 0
-    assert "accepted: c.csv → complaints, 1 rows, slices 2025-03 Продажи" in capsys.readouterr().out
+    assert "accepted: c.csv → complaints, 1 row, slices 2025-03 Продажи" in capsys.readouterr().out
 
 
 def test_subprocess_exit_codes(tmp_path):
@@ -101,3 +101,11 @@ def test_subprocess_exit_codes(tmp_path):
     missing = run(tmp_path / "missing.csv")
     assert missing.returncode == 2
     assert "no such file" in missing.stdout
+
+
+def test_many_slices_are_summarised_not_listed():
+    from indicators.ingest import _slices_summary
+
+    slices = [(f"2025-{m:02d}", d) for m in range(1, 13) for d in ("A", "B", "C", "D")]
+    assert _slices_summary(slices) == "48 slices (12 × 2025-01…2025-12, 4 × A, B, C…)"
+    assert _slices_summary(slices[:2]) == "slices 2025-01 A; 2025-01 B"

@@ -16,11 +16,11 @@ from indicators.catalog import INDICATOR_IDS
 from indicators.report import (
     NO_DATA_MESSAGE,
     ROUTE_OUTPUT_COLUMNS,
+    ROUTE_TARGET_COLUMNS,
     format_number,
     run_report_cli,
     run_route_cli,
 )
-from indicators.route import SUMMARY_COLUMNS
 from tests.indicators.engine_rows import complaint, make_db, purchase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,19 +158,18 @@ def _route(db: Path, fmt: str) -> tuple[int, str, str]:
     return run_route_cli(db, fmt=fmt, out=out, err=err), out.getvalue(), err.getvalue()
 
 
-def test_route_csv_prints_months_then_a_blank_line_then_targets(db_with_target: Path) -> None:
+def test_route_csv_is_one_table_with_the_target_figures_on_each_month(db_with_target: Path) -> None:
     code, out, _ = _route(db_with_target, "csv")
     assert code == 0
-    months_part, targets_part = out.split("\n\n")
-    months = list(csv.DictReader(io.StringIO(months_part)))
-    targets = list(csv.DictReader(io.StringIO(targets_part)))
-    assert tuple(months[0]) == ROUTE_OUTPUT_COLUMNS
+    months = list(csv.DictReader(io.StringIO(out)))
+    assert tuple(months[0]) == ROUTE_OUTPUT_COLUMNS + ROUTE_TARGET_COLUMNS
     assert [m["month"] for m in months] == ["2025-01", "2025-02", "2025-03"]
+    assert {m["department"] for m in months} == {"All"}
     # baseline measured at 2025-01: 2 purchases; planned 2 → 4 over two months
     assert [m["planned"] for m in months] == ["2", "3", "4"]
     assert [m["actual"] for m in months] == ["2", "0", ""]
-    assert tuple(targets[0]) == SUMMARY_COLUMNS and len(targets) == 1
-    assert targets[0]["department"] == "All"
+    # latest data 2025-02 (0 purchases); pace needed to reach 4 by 2025-03: (4 - 0) / 1
+    assert {m["pace_needed"] for m in months} == {"4"}
 
 
 def test_route_json(db_with_target: Path) -> None:
