@@ -281,3 +281,42 @@ def table_ddl(dataset: Dataset) -> str:
     if dataset.event:
         cols.append('"month" DATE NOT NULL')
     return f'CREATE TABLE IF NOT EXISTS "{dataset.name}" ({", ".join(cols)})'
+
+
+_KIND_TEXT: dict[str, str] = {
+    "id": "text id",
+    "text": "text",
+    "choice": "one of",
+    "timestamp": "date/time",
+    "month": "month YYYY-MM",
+    "number": "number",
+    "integer": "whole number",
+}
+
+
+def describe_column(column: Column) -> str:
+    """The column's rules in words, as the docs and the upload page show them."""
+    parts = [_KIND_TEXT[column.kind]]
+    if column.choices is not None:
+        shown = column.choices if len(column.choices) <= 8 else (*column.choices[:3], "…")
+        parts[0] += " " + ", ".join(shown)
+    if column.unique:
+        parts.append("unique in the file")
+    if column.minimum is not None:
+        parts.append(f"{'>' if column.exclusive_minimum else '≥'} {column.minimum:g}")
+    if column.maximum is not None:
+        parts.append(f"≤ {column.maximum:g}")
+    if column.not_before is not None:
+        parts.append(f"{'>' if column.strictly_after else '≥'} {column.not_before}")
+    if column.not_after is not None:
+        parts.append(f"≤ {column.not_after}")
+    if column.range_by is not None:
+        by, ranges = column.range_by
+        parts.append(
+            ", ".join(f"{low}–{high} when {by} is {key}" for key, (low, high) in ranges.items())
+        )
+    if column.reserved:
+        parts.append("not " + ", ".join(repr(r) for r in column.reserved))
+    if column.allow_empty:
+        parts.append("may be empty")
+    return "; ".join(parts)

@@ -25,4 +25,22 @@ def test_check_mode_reports_a_stale_file(tmp_path, monkeypatch) -> None:
     stale.write_text("old\n", encoding="utf-8")
     monkeypatch.setattr(docs, "DOCS_PATH", stale)
     assert docs.main(["--check"]) == 1
+    monkeypatch.setattr(docs, "DATASETS_PATH", tmp_path / "datasets.md")
     assert docs.main([]) == 0 and docs.main(["--check"]) == 0
+
+
+def test_committed_dataset_docs_match_the_contracts() -> None:
+    committed = docs.DATASETS_PATH.read_text(encoding="utf-8")
+    assert committed == docs.render_datasets(), "run `python -m indicators.docs` and commit"
+
+
+def test_dataset_docs_list_every_column_with_its_rules() -> None:
+    from indicators.schema import DATASETS
+
+    text = docs.render_datasets()
+    for dataset in DATASETS.values():
+        assert f"## `{dataset.name}`" in text
+        for column in dataset.columns:
+            assert f"| `{column.name}` | {'yes' if column.required else 'optional'} |" in text
+    assert "| `score` | yes | whole number; 1–5 when kind is csat, 0–10 when kind is nps |" in text
+    assert "| `list_amount` | optional | number; ≥ amount; may be empty |" in text
