@@ -67,7 +67,7 @@ for result in st.session_state.get("upload_results", []):
         if result.accepted:
             st.success(
                 f"**{md_text(result.file_name)}** accepted as *{result.dataset}*: "
-                f"{result.rows:,} rows, {len(result.slices)} slices replaced.",
+                f"{result.rows:,} rows; {len(result.slices)} slice(s) replaced:",
                 icon=":material/check_circle:",
             )
             st.dataframe(
