@@ -26,6 +26,7 @@ edited = st.data_editor(
     num_rows="dynamic",
     hide_index=True,
     key="targets_editor",
+    placeholder="—",
     column_config={
         "indicator": st.column_config.SelectboxColumn(
             "Indicator", options=list(catalog.INDICATOR_IDS), required=True,
