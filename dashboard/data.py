@@ -70,7 +70,7 @@ def _read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short read-only connection; :class:`DatabaseBusy` while a writer holds the file."""
     try:
         con = store.connect(path, read_only=True)
-    except duckdb.IOException as exc:
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:
         raise DatabaseBusy(
             f"The database {path} is busy (another program is writing to it). "
             "Try again in a moment."
@@ -232,7 +232,7 @@ def _write() -> Iterator[duckdb.DuckDBPyConnection]:
     path = db_path()
     try:
         con = store.connect(path)
-    except duckdb.IOException as exc:
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:
         raise DatabaseBusy(
             f"The database {path} is busy (another program is using it). Try again in a moment."
         ) from exc
