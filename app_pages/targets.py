@@ -80,7 +80,8 @@ with right:
     zone = st.selectbox(
         "Time zone", zones,
         index=zones.index(current.time_zone) if current.time_zone in zones else None,
-        help="Events belong to the month of their date in this zone.",
+        help="Events belong to the month of their date in this zone. It applies to files "
+        "uploaded from now on: stored months do not move, so re-upload past files to re-date them.",
     )
     if st.button("Save time zone"):
         widgets.save_setting("time_zone", zone or "")
