@@ -1,7 +1,13 @@
 """Entry point: the frame, the shared sidebar filters and the page router.
 
 Run with ``streamlit run app.py`` (``SERVICE_DB`` chooses the database). No data logic here:
-the filters live in :mod:`dashboard.filters`, the pages in ``app_pages/``.
+the filters live in :mod:`dashboard.filters`, the pages in ``app_pages/``, who may do what in
+:mod:`dashboard.auth`.
+
+Sign-in (off unless ``.streamlit/secrets.toml`` configures it) comes first: a visitor who may not
+enter sees only why, and no page is registered. The analysts' pages are registered only for
+analysts, so their URLs do not open for anyone else (the data glue checks the role again on
+every write).
 
 The folder is deliberately not called ``pages/``: when a ``pages/`` folder sits next to the
 entrypoint, Streamlit runs a shared link such as ``/quality`` on a fresh server as an old-style
@@ -10,7 +16,7 @@ page *without* running this file, so the sidebar filters and the URL state would
 
 import streamlit as st
 
-from dashboard import filters
+from dashboard import auth, filters
 
 st.set_page_config(
     page_title="Service strategy dashboard",
@@ -18,6 +24,8 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+
+access = auth.gate()
 
 pages = {
     "Executive view": [
@@ -30,13 +38,15 @@ pages = {
         st.Page("app_pages/opportunity.py", title="Opportunity", icon=":material/timer:"),
         st.Page("app_pages/price.py", title="Price", icon=":material/sell:"),
     ],
-    "Analysts": [
+}
+if access.can_edit:
+    pages["Analysts"] = [
         st.Page("app_pages/upload.py", title="Upload data", icon=":material/upload_file:"),
         st.Page("app_pages/targets.py", title="Targets and settings", icon=":material/tune:"),
-    ],
-}
+    ]
 
 page = st.navigation(pages)
 st.sidebar.title("Service strategy")
 filters.sidebar()
+auth.sidebar_account(access)
 page.run()

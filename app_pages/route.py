@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data, widgets
+from dashboard import auth, data, widgets
 from dashboard.format import format_delta, format_indicator, format_value, is_missing, md_text
 from indicators import catalog, charts
 
@@ -12,12 +12,15 @@ route_rows, summary = data.route()
 if chosen.department != catalog.ALL_DEPARTMENTS:
     summary = summary[summary["department"] == chosen.department]
     st.caption(f"Targets of {md_text(chosen.department)}. Choose All in the sidebar to see every target.")
+elif auth.current().restricted:
+    st.caption("Targets for All departments together and for your departments.")
 else:
     st.caption("Every target, for All departments together and for each department.")
 
 if summary.empty:
     st.info("No targets here yet. Analysts set them on the Targets and settings page.")
-    st.page_link("app_pages/targets.py", label="Set targets", icon=":material/tune:")
+    if auth.current().can_edit:
+        st.page_link("app_pages/targets.py", label="Set targets", icon=":material/tune:")
     st.stop()
 
 st.markdown(

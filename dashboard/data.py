@@ -7,9 +7,19 @@ with ``st.cache_data`` keyed by the database path and a *data version* (the file
 modification time and size), so a load from the command line also refreshes the app.  Writes
 open a short read-write connection and then clear the caches.
 
-The public functions take no arguments about the database: they read ``$SERVICE_DB`` (through
-:func:`indicators.store.default_db_path`) and the data version each time, then call the cached
-functions with those as explicit arguments (a cached function never reads globals).
+The public functions take no arguments about the database or the user: they read
+``$SERVICE_DB`` (through :func:`indicators.store.default_db_path`), the data version and the
+signed-in user's department scope (:func:`dashboard.auth.current`) each time, then call the
+cached functions with those as explicit arguments (a cached function never reads globals).
+
+**Scoping is done here, where data is read.**  Every cached loader takes the scope as an
+argument, so it is part of the cache key, and keeps only the rows of the departments in scope
+plus *All* (the organisation-wide figure a team lead compares with).  A team lead therefore never
+receives another department's rows, whatever page or URL asked and however warm the cache is.
+The one exception is :func:`_indicator_computation`, the expensive all-department computation
+(*All* is computed from every row, so it cannot be computed per scope); it is private and only
+ever read through the scoped :func:`_indicators`.  Writes check the role here too
+(:func:`dashboard.auth.require_editor`), whatever the pages draw.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboard import auth
 from indicators import catalog, store
 
 if TYPE_CHECKING:
@@ -84,54 +95,112 @@ def _read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
 # --- cached loaders (explicit path + version arguments only) ---------------------------
 
 
+# --- scoping (pure) ---------------------------------------------------------------------
+
+
+def in_scope(
+    frame: pd.DataFrame, scope: auth.Scope, *, also: tuple[str, ...] = (catalog.ALL_DEPARTMENTS,)
+) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``department`` is in ``scope`` or ``also``; all if unscoped.
+
+    >>> t = pd.DataFrame({"department": ["All", "North", "South"], "value": [3, 1, 2]})
+    >>> in_scope(t, ("North",))["department"].tolist()
+    ['All', 'North']
+    """
+    if scope is None:
+        return frame
+    keep = frame["department"].isin([*scope, *also])
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _settings_in_scope(settings: store.Settings, scope: auth.Scope) -> store.Settings:
+    if scope is None:
+        return settings
+    allowed = {*scope, store.ANY_DEPARTMENT}
+    return store.Settings(
+        iceberg_factor=settings.iceberg_factor,
+        time_zone=settings.time_zone,
+        promised_minutes={d: v for d, v in settings.promised_minutes.items() if d in allowed},
+    )
+
+
+def _log_in_scope(log: pd.DataFrame, scope: auth.Scope) -> pd.DataFrame:
+    # Log rows name the slices (departments) each upload replaced; only analysts (unscoped)
+    # read the log, so a scoped caller gets its columns and no rows.
+    return log if scope is None else log.iloc[0:0]
+
+
+# --- cached loaders (explicit path + version + scope arguments only) --------------------
+
+
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=4, show_spinner="Computing indicators…")
-def _indicators(path: str, version: Version) -> pd.DataFrame:
+def _indicator_computation(path: str, version: Version) -> pd.DataFrame:
+    """Every department's indicators. Private: read only through the scoped :func:`_indicators`."""
     from indicators.compute import indicator_table
 
     with _read(path) as con:
         return indicator_table(con)
 
 
-_STORED: dict[str, Callable[[duckdb.DuckDBPyConnection], object]] = {
-    "settings": store.read_settings,
-    "targets": store.read_targets,
-    "row_counts": store.row_counts,
-    "upload_log": store.read_upload_log,
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=32, show_spinner=False)
+def _indicators(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
+    return in_scope(_indicator_computation(path, version), scope)
+
+
+_Read = Callable[[duckdb.DuckDBPyConnection], Any]
+_Keep = Callable[[Any, auth.Scope], Any]
+_STORED: dict[str, tuple[_Read, _Keep]] = {
+    "settings": (store.read_settings, _settings_in_scope),
+    "targets": (store.read_targets, lambda t, s: in_scope(t, s, also=(store.ANY_DEPARTMENT,))),
+    "row_counts": (store.row_counts, in_scope),
+    "upload_log": (store.read_upload_log, _log_in_scope),
 }
-"""Small reads straight from the store, cached by :func:`_stored` under these names."""
+"""Small reads straight from the store and how each is scoped, cached by :func:`_stored`."""
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
-def _stored(path: str, version: Version, what: str) -> Any:
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _stored(path: str, version: Version, what: str, scope: auth.Scope) -> Any:
+    read, keep = _STORED[what]
     with _read(path) as con:
-        return _STORED[what](con)
+        return keep(read(con), scope)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=4, show_spinner=False)
-def _complaint_mix(path: str, version: Version) -> pd.DataFrame:
+def _total_rows(path: str, version: Version) -> int:
+    """Stored rows in every dataset: whether there is anything to show (a count, no rows)."""
+    with _read(path) as con:
+        counts = store.row_counts(con)
+    return int(counts["rows"].sum()) if len(counts) else 0
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
+def _complaint_mix(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
     from indicators.compute import complaint_mix
 
     with _read(path) as con:
-        return complaint_mix(con)
+        return in_scope(complaint_mix(con), scope)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=32, show_spinner=False)
 def _histogram(
-    path: str, version: Version, month: str, department: str
+    path: str, version: Version, month: str, department: str, scope: auth.Scope
 ) -> tuple[pd.DataFrame, float]:
     from indicators.compute import promised_minutes, response_time_histogram
 
+    if scope is not None and department not in (*scope, catalog.ALL_DEPARTMENTS):
+        raise auth.Forbidden(f"Department {department!r} is outside your view.")
     with _read(path) as con:
         hist = response_time_histogram(con, month=month, department=department)
         return hist, promised_minutes(con, month=month, department=department)
 
 
-@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=4, show_spinner=False)
-def _route(path: str, version: Version) -> tuple[pd.DataFrame, pd.DataFrame]:
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
+def _route(path: str, version: Version, scope: auth.Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     from indicators.route import route_summary, route_table
 
-    targets = _stored(path, version, "targets")
-    table = _indicators(path, version)
+    # Scoped inputs give a scoped route: "*" targets are All's, the others are in scope.
+    targets = _stored(path, version, "targets", scope)
+    table = _indicators(path, version, scope)
     return route_table(targets, table), route_summary(targets, table)
 
 
@@ -157,52 +226,61 @@ def state() -> DataState:
     if not Path(path).exists():
         return DataState(exists=False, rows=0)
     try:
-        counts = _stored(path, version, "row_counts")
+        rows = _total_rows(path, version)
     except DatabaseBusy as exc:
         return DataState(exists=True, rows=0, error=str(exc))
     except duckdb.CatalogException:
         # A DuckDB file made by something else, without our tables yet: nothing to show.
         return DataState(exists=True, rows=0)
-    return DataState(exists=True, rows=int(counts["rows"].sum()) if len(counts) else 0)
+    return DataState(exists=True, rows=rows)
+
+
+def _scope() -> auth.Scope:
+    return auth.current().scope
 
 
 def indicators() -> pd.DataFrame:
-    """The indicator long table (``month``, ``department``, ``indicator``, ``value``)."""
-    return _indicators(*_key())
+    """The indicator long table (``month``, ``department``, ``indicator``, ``value``), in scope."""
+    return _indicators(*_key(), _scope())
 
 
 def settings() -> store.Settings:
-    return _stored(*_key(), "settings")
+    """Settings; a team lead's per-department promises are only theirs and the default."""
+    return _stored(*_key(), "settings", _scope())
 
 
 def targets() -> pd.DataFrame:
-    """Stored targets, months as ``YYYY-MM`` text, ``*`` = all departments."""
-    return _stored(*_key(), "targets")
+    """Stored targets in scope, months as ``YYYY-MM`` text, ``*`` = all departments."""
+    return _stored(*_key(), "targets", _scope())
 
 
 def row_counts() -> pd.DataFrame:
-    """Stored rows per dataset, month and department."""
-    return _stored(*_key(), "row_counts")
+    """Stored rows per dataset, month and department, in scope."""
+    return _stored(*_key(), "row_counts", _scope())
 
 
 def upload_log() -> pd.DataFrame:
-    """The newest uploads first."""
-    return _stored(*_key(), "upload_log")
+    """The newest uploads first (analysts only: the log names every department's slices)."""
+    return _stored(*_key(), "upload_log", auth.require_editor().scope)
 
 
 def complaint_mix() -> pd.DataFrame:
-    return _complaint_mix(*_key())
+    """Complaints by component, month and department, in scope."""
+    return _complaint_mix(*_key(), _scope())
 
 
 def response_histogram(month: str, department: str) -> tuple[pd.DataFrame, float]:
-    """Binned response times of the month's answered requests, and the promise to mark."""
+    """Binned response times of the month's answered requests, and the promise to mark.
+
+    :class:`dashboard.auth.Forbidden` for a department outside the user's view.
+    """
     path, version = _key()
-    return _histogram(path, version, month, department)
+    return _histogram(path, version, month, department, _scope())
 
 
 def route() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(route_table, route_summary)`` for every stored target."""
-    return _route(*_key())
+    """``(route_table, route_summary)`` for every stored target in scope."""
+    return _route(*_key(), _scope())
 
 
 def departments() -> list[str]:
@@ -219,7 +297,10 @@ def months() -> list[str]:
 
 def clear_caches() -> None:
     """Forget every cached result, so all pages read the database afresh."""
-    for fn in (_indicators, _stored, _complaint_mix, _histogram, _route):
+    for fn in (
+        _indicator_computation, _indicators, _stored, _total_rows, _complaint_mix, _histogram,
+        _route,
+    ):
         fn.clear()
 
 
@@ -256,10 +337,12 @@ def ingest_uploads(
     *,
     encoding: str,
     date_format: str,
-    user: str | None = None,
     progress: Callable[[int, str], None] | None = None,
 ) -> list[IngestResult]:
     """Validate and load each file in turn; one :class:`indicators.ingest.IngestResult` each.
+
+    Analysts only (:class:`dashboard.auth.Forbidden` otherwise); the upload log records the
+    signed-in user's email, or ``local`` when sign-in is off.
 
     Each file is written to a private temporary folder (its bytes only; the browser-supplied
     name is passed as ``file_name`` for the report and the log, never used as a path) and
@@ -268,6 +351,7 @@ def ingest_uploads(
     """
     from indicators.ingest import ingest_file
 
+    user = auth.require_editor().user
     results: list[IngestResult] = []
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp, _write() as con:
         for i, upload in enumerate(uploads):
@@ -286,16 +370,24 @@ def ingest_uploads(
     return results
 
 
-def save_targets(frame: pd.DataFrame, *, user: str | None = None) -> IngestResult:
-    """Replace every stored target by ``frame`` (validated whole; nothing changes if rejected)."""
+def save_targets(frame: pd.DataFrame) -> IngestResult:
+    """Replace every stored target by ``frame`` (validated whole; nothing changes if rejected).
+
+    Analysts only; the upload log records who saved.
+    """
     from indicators.ingest import ingest_frame
 
+    user = auth.require_editor().user
     with _write() as con:
         return ingest_frame(con, frame, file_name="targets editor", user=user, replace_all=True)
 
 
 def save_setting(key: str, value: str | float, *, department: str = store.ANY_DEPARTMENT) -> None:
-    """Validate and store one setting; :class:`indicators.store.SettingError` if refused."""
+    """Validate and store one setting; :class:`indicators.store.SettingError` if refused.
+
+    Analysts only (:class:`dashboard.auth.Forbidden` otherwise).
+    """
+    auth.require_editor()
     with _write() as con:
         store.write_setting(con, key, value, department=department)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, widgets
+from dashboard import auth, data, filters, widgets
 from dashboard.format import md_text
 from indicators import catalog, charts
 
@@ -109,10 +109,12 @@ def sections(family: str, chosen: filters.Filters) -> None:
     )
 
     st.subheader("Over time and side by side")
+    # The loaders already hold only the user's departments; the words say so.
+    ranked = "your departments" if auth.current().restricted else "every department"
     st.caption(
         f"Left: {md_text(chosen.department)} month by month"
         + ("" if chosen.department == catalog.ALL_DEPARTMENTS else ", with All dotted")
-        + ", and the target where one is set. Right: every department in "
+        + f", and the target where one is set. Right: {ranked} in "
         f"{chosen.month}, best first, with All as the dotted line."
     )
     for indicator_id in ids:

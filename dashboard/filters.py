@@ -5,6 +5,9 @@ switches, so every page reads the same choice from :func:`current`.  The choice 
 the URL (``?department=…&month=…``) so a copied link opens the same view: the query parameters
 are read on the first run of a session, checked against the departments and months that exist,
 and an unknown value falls back to the default with a warning instead of an error.
+
+The departments offered are those the data glue returns for the signed-in user (a team lead's
+own plus *All*), so a link naming another department falls back the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import auth, data
 from indicators import catalog
 
 DEPARTMENT_KEY = "department"
@@ -37,7 +40,7 @@ def current() -> Filters | None:
     return Filters(department=department, month=month)
 
 
-def _adopt(key: str, options: list[str], default: str, what: str) -> None:
+def _adopt(key: str, options: list[str], default: str, what: str, why: str) -> None:
     """Put a valid URL value (first run) or a still-valid earlier choice into the widget state."""
     warnings: list[str] = st.session_state.setdefault(_WARNINGS_KEY, [])
     if not st.session_state.get(_INITIALISED_KEY):
@@ -46,7 +49,7 @@ def _adopt(key: str, options: list[str], default: str, what: str) -> None:
             st.session_state[key] = wanted
             return
         if wanted is not None:
-            warnings.append(f"The link asked for {what} “{wanted}”, which has no data; showing "
+            warnings.append(f"The link asked for {what} “{wanted}”, which {why}; showing "
                             f"“{default}” instead.")
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
@@ -68,8 +71,12 @@ def sidebar() -> Filters | None:
     except data.DatabaseBusy as exc:
         st.sidebar.warning(str(exc))
         return current()
-    _adopt(DEPARTMENT_KEY, departments, catalog.ALL_DEPARTMENTS, "department")
-    _adopt(MONTH_KEY, months, months[0], "month")
+    # Same words for "not yours" and "no data": the warning must not confirm that a
+    # department outside the user's view exists.
+    restricted = auth.current().restricted
+    why = "has no data or is not in your view" if restricted else "has no data"
+    _adopt(DEPARTMENT_KEY, departments, catalog.ALL_DEPARTMENTS, "department", why)
+    _adopt(MONTH_KEY, months, months[0], "month", "has no data")
     st.session_state[_INITIALISED_KEY] = True
 
     with st.sidebar:
@@ -77,7 +84,8 @@ def sidebar() -> Filters | None:
             "Department",
             departments,
             key=DEPARTMENT_KEY,
-            help="“All” is every department together, computed from all rows.",
+            help="“All” is every department together, computed from all rows"
+            + (" (of the whole organisation)." if restricted else "."),
         )
         st.selectbox("Month", months, key=MONTH_KEY, help="Newest first.")
         for message in st.session_state.pop(_WARNINGS_KEY, []):

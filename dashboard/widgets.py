@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data, filters
+from dashboard import auth, data, filters
 from dashboard.format import STATUS_COLOURS, delta_color, format_indicator, md_text
 from indicators import charts, export, store
 
@@ -55,6 +55,11 @@ def empty_state(status: data.DataState) -> None:
     db = str(data.db_path())
     if status.error:
         st.warning(status.error)
+        return
+    if not auth.current().can_edit:
+        # The upload page is not registered for this role, so no link to it.
+        st.info("There is no data to show yet. Analysts load the month's files.",
+                icon=":material/hourglass_empty:")
         return
     st.info(
         "There is no data to show yet. Load the month's files on the upload page, or from a "

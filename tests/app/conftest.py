@@ -75,6 +75,19 @@ def build_fixture_db(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_secrets_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every app test as if there were no ``.streamlit/secrets.toml``.
+
+    A developer's own secrets file (sign-in configured for a real deployment) would otherwise
+    turn sign-in on in tests that expect the embedded demo. Tests of sign-in set
+    ``AppTest.secrets``, which replaces ``st.secrets`` for the run.
+    """
+    from streamlit.runtime.secrets import secrets_singleton
+
+    monkeypatch.setattr(secrets_singleton, "_secrets", {})
+
+
 @pytest.fixture
 def fixture_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = build_fixture_db(tmp_path / "fixture.duckdb")
