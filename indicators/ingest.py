@@ -10,10 +10,13 @@ All the work on rows happens inside DuckDB, set-based, so it stays fast on large
 
 1. the header (first record) is read in Python to learn the column names; DuckDB then reads the
    file with those columns by position, every column as ``VARCHAR``;
-2. one ``CREATE TEMP TABLE … AS SELECT`` stages the trimmed text of every contract column next
-   to its typed value (``NULL`` when unreadable) — the only pass over the file;
-3. one aggregate query counts every broken rule; only when something is broken do per-rule
-   queries fetch the first offending rows for the report;
+2. one ``CREATE TEMP TABLE … AS SELECT`` stages the typed value of every contract column
+   (``NULL`` when unreadable) and one flag per row, "a rule is broken here" — for a clean file
+   the only pass over it;
+3. one aggregate query counts the flagged rows and the duplicate keys; only when something is
+   wrong is the file staged again with the trimmed text of every cell next to its typed value,
+   every broken rule counted, and per-rule queries fetch the first offending rows for the
+   report (a rejected file costs a second pass, a clean one does not carry its text);
 4. ``DELETE`` of the file's slices and ``INSERT … SELECT`` of the typed columns, in one
    transaction together with the log row.
 
@@ -88,6 +91,8 @@ _NUMBER_POINT = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
 _NUMBER_COMMA = r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?"
 
 _STAGE = "ingest_stage"
+_BROKEN = "ingest_broken"
+"""The fast stage's flag column: some row rule is broken in this row."""
 _SLICES = "ingest_slices"
 _FRAME = "ingest_frame"
 _REJECTS = "ingest_reject_errors"
@@ -470,10 +475,12 @@ def _typed_expr(
             f" WHEN regexp_full_match({t}, {p(date_format.pattern)}) "
             f"THEN try_strptime({t}, {p(list(date_format.formats))})"
         )
+    # Naive first: it is the common case, and the two patterns exclude each other (a zoned
+    # value ends in Z or an offset), so the order changes no value, only the regex work.
     return (
-        f"CASE WHEN regexp_full_match({t}, {p(_ISO_ZONED)}) "
-        f"THEN timezone({p(time_zone)}, try_cast({t} AS TIMESTAMPTZ)) "
-        f"WHEN regexp_full_match({t}, {p(_ISO_NAIVE)}) THEN try_cast({t} AS TIMESTAMP)"
+        f"CASE WHEN regexp_full_match({t}, {p(_ISO_NAIVE)}) THEN try_cast({t} AS TIMESTAMP) "
+        f"WHEN regexp_full_match({t}, {p(_ISO_ZONED)}) "
+        f"THEN timezone({p(time_zone)}, try_cast({t} AS TIMESTAMPTZ))"
         f"{other} END"
     )
 
@@ -487,8 +494,35 @@ def _stage(
     date_format: DateFormat | None,
     time_zone: str,
 ) -> int:
-    """Create the staging table (one pass over the file); returns its row count."""
+    """Create the full staging table (one pass over the file); returns its row count.
+
+    Text and typed value of every column: what :func:`_validate` needs to report problems.
+    """
     p = _Params()
+    raw, typed = _stage_columns(
+        source, dataset, positions, p, date_format=date_format, time_zone=time_zone
+    )
+    if source.csv_path is not None:
+        con.execute(f"DROP TABLE IF EXISTS temp.{_REJECTS}")
+        con.execute(f"DROP TABLE IF EXISTS temp.{_REJECT_SCANS}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT *, {', '.join(typed)} "
+        f"FROM (SELECT {', '.join(raw)} FROM {source.from_sql})",
+        p.values,
+    )
+    return con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0]
+
+
+def _stage_columns(
+    source: _Source,
+    dataset: Dataset,
+    positions: dict[str, int],
+    p: _Params,
+    *,
+    date_format: DateFormat | None,
+    time_zone: str,
+) -> tuple[list[str], list[str]]:
+    """The trimmed-text (``t_*``) and typed (``v_*``, with ``v_month``) column expressions."""
     p.values.update(source.params)
     raw, typed = [], []
     for column in dataset.columns:
@@ -510,15 +544,66 @@ def _stage(
         typed.append(
             f"CAST(date_trunc('month', {_q('v_' + dataset.month_column)}) AS DATE) AS \"v_month\""
         )
+    return raw, typed
+
+
+def _stage_typed(
+    con: duckdb.DuckDBPyConnection,
+    source: _Source,
+    dataset: Dataset,
+    positions: dict[str, int],
+    *,
+    date_format: DateFormat | None,
+    date_format_name: str,
+    time_zone: str,
+) -> tuple[int, bool]:
+    """The fast path: stage typed values only and tell whether the file is clean.
+
+    The one pass over the file keeps the typed value of every column and a single flag, "some
+    row rule is broken", instead of the text of every cell too: half the columns to write, and
+    the check is one aggregate.  Duplicates are looked for among 64-bit hashes of the keys —
+    distinct hashes prove distinct keys; fewer hashes than keys (a duplicate, or very rarely a
+    collision) sends the file to the full path, which finds the exact rows.  Returns the row
+    count and whether nothing is wrong; when something is, the caller re-stages with
+    :func:`_stage` and reports with :func:`_validate`, so problems are reported exactly as
+    there.
+    """
+    p = _Params()
+    raw, typed = _stage_columns(
+        source, dataset, positions, p, date_format=date_format, time_zone=time_zone
+    )
+    rules = _rules(
+        dataset, positions, date_format=date_format_name, decimal_comma=source.decimal_comma
+    )
+    for rule in rules:
+        p.values.update(rule.params)
+    broken = " OR ".join(f"({r.violated})" for r in rules) or "false"
+    kept = [_q("v_" + c) for c in dataset.column_names] + (['"v_month"'] if dataset.event else [])
     if source.csv_path is not None:
         con.execute(f"DROP TABLE IF EXISTS temp.{_REJECTS}")
         con.execute(f"DROP TABLE IF EXISTS temp.{_REJECT_SCANS}")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT *, {', '.join(typed)} "
-        f"FROM (SELECT {', '.join(raw)} FROM {source.from_sql})",
+        f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT {', '.join(kept)}, "
+        f"{broken} AS {_BROKEN} "
+        f"FROM (SELECT *, {', '.join(typed)} FROM (SELECT {', '.join(raw)} "
+        f"FROM {source.from_sql}))",
         p.values,
     )
-    return con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0]
+    counts = ["count(*)", f"count(*) FILTER (WHERE {_BROKEN})"]
+    for cols in _unique_sets(dataset):
+        if not all(c in positions for c in cols):
+            continue
+        present = " AND ".join(f"{_q('v_' + c)} IS NOT NULL" for c in cols)
+        key = ", ".join(_q("v_" + c) for c in cols)
+        counts.append(
+            f"count(*) FILTER (WHERE {present}) "
+            f"- count(DISTINCT hash({key})) FILTER (WHERE {present})"
+        )
+    rows, *problems = con.execute(f"SELECT {', '.join(counts)} FROM {_STAGE}").fetchone()
+    if source.csv_path is not None:
+        (ragged,) = con.execute(f"SELECT count(*) FROM temp.{_REJECTS}").fetchone()
+        problems.append(ragged)
+    return rows, not any(problems)
 
 
 _STRUCTURAL_RULES = {
@@ -903,17 +988,32 @@ def _ingest_source(
         result.dataset = dataset.name
         time_zone = store.read_settings(con).time_zone
         try:
-            result.rows = _stage(
+            result.rows, clean = _stage_typed(
                 con,
                 source,
                 dataset,
                 positions,
                 date_format=DATE_FORMATS[date_format],
+                date_format_name=date_format,
                 time_zone=time_zone,
             )
-        except duckdb.Error as err:
-            raise _reject_one(source.name, f"the file could not be read: {err}") from None
-        problems, total = _validate(con, source, dataset, positions, date_format=date_format)
+        except duckdb.Error:
+            # The full path below reads the file again and reports the error as it always has.
+            clean = False
+        problems, total = [], 0
+        if not clean:
+            try:
+                result.rows = _stage(
+                    con,
+                    source,
+                    dataset,
+                    positions,
+                    date_format=DATE_FORMATS[date_format],
+                    time_zone=time_zone,
+                )
+            except duckdb.Error as err:
+                raise _reject_one(source.name, f"the file could not be read: {err}") from None
+            problems, total = _validate(con, source, dataset, positions, date_format=date_format)
         if not problems and result.rows == 0 and not replace_all:
             problems, total = [Problem(source.name, None, None, None, "no data rows")], 1
         if problems:
