@@ -36,7 +36,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import duckdb
 import pandas as pd
@@ -190,15 +190,32 @@ def indicators_from_facts(facts: pd.DataFrame, *, settings: Settings) -> pd.Data
 
 
 def indicator_table(
-    con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    settings: Settings | None = None,
+    months: tuple[str, str] | None = None,
+    departments: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Every indicator for every month × (departments + ``All``), as the long table.
 
     ``settings`` defaults to :func:`store.read_settings` (iceberg factor, promised minutes).
     Empty (with the four columns) when no dataset holds a row.
+
+    ``months`` (``(first, last)``, ``YYYY-MM``, both included) and ``departments`` (names, with
+    or without ``All``) give only those rows of the full table, with the same values, at the
+    cost of those months and departments: what a scorecard for one month and department needs
+    (see :func:`facts.facts_table`).  The 12 months before ``first`` are read as well, for the
+    growth indicators.  ``None`` (the default) means no restriction.
     """
     settings = read_settings(con) if settings is None else settings
-    return indicators_from_facts(facts_table(con, settings=settings), settings=settings)
+    if months is None and departments is None:
+        return indicators_from_facts(facts_table(con, settings=settings), settings=settings)
+    history = None if months is None else (facts_sql.shift_month(months[0], -12), months[1])
+    facts = facts_table(con, settings=settings, months=history, departments=departments)
+    table = indicators_from_facts(facts, settings=settings)
+    if months is not None:
+        table = table[table["month"] >= months[0]].reset_index(drop=True)
+    return table
 
 
 def mix_from_counts(

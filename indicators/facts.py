@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
@@ -116,7 +117,7 @@ _DEPT = "CASE WHEN grouping(department) = 1 THEN $all ELSE department END AS dep
         "grouping(department) AS is_all"
 _SETS = "GROUP BY GROUPING SETS ((month, department), (month))"
 
-_FACTS_SQL = f"""
+_FACTS_TEMPLATE = f"""
 WITH
 p AS MATERIALIZED (
     SELECT month, {_DEPT},
@@ -125,29 +126,37 @@ p AS MATERIALIZED (
            count(list_amount) AS list_purchases,
            sum(list_amount) AS list_amount,
            sum(amount) FILTER (WHERE list_amount IS NOT NULL) AS list_paid
-    FROM purchases {_SETS}
+    FROM purchases {{rows}} {_SETS}
 ),
--- one row per customer, department and month with a purchase: the basis of the customer counts
-cdm AS MATERIALIZED (
-    SELECT customer_id, department, month FROM purchases
-    WHERE customer_id IS NOT NULL GROUP BY ALL
+-- the months each customer bought in, as a bit string per customer and department (bit i:
+-- month $first_month + i), and per customer (every department): one aggregation over the
+-- purchases instead of sorting every (customer, department, month) for a window
+cm AS MATERIALIZED (
+    SELECT customer_id, {{customer_department}},
+           bitstring_agg(CAST(date_diff('month', $first_month, month) AS INTEGER),
+                         0, $last_index) AS active
+    FROM purchases WHERE customer_id IS NOT NULL {{customer_rows}}
+    GROUP BY ALL
 ),
--- the customer's previous active month (same department / anywhere); months are distinct
--- within a partition, so LAG is the latest earlier month
-cust_months AS (
-    SELECT department, 0 AS is_all, month,
-           lag(month) OVER (PARTITION BY customer_id, department ORDER BY month) AS prev
-    FROM cdm
-    UNION ALL
-    SELECT $all, 1, month, lag(month) OVER (PARTITION BY customer_id ORDER BY month)
-    FROM (SELECT DISTINCT customer_id, month FROM cdm)
+{{masks}}-- for month i: the bits of every earlier month, and of the months i − 12 … i − 1 (NULL: none)
+windows AS (
+    SELECT i,
+           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i) AS earlier,
+           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i AND j >= i - 12) AS recent
+    FROM range(0, $last_index + 1) AS a(i), range(0, $last_index + 1) AS b(j)
+    WHERE i BETWEEN $first_index AND $until_index
+    GROUP BY i
 ),
+-- new: no bit before month i; returning: a bit in the 12 months before it
 cu AS MATERIALIZED (
-    SELECT month, department, is_all,
+    SELECT CAST($first_month + to_months(CAST(i AS INTEGER)) AS DATE) AS month,
+           department, is_all,
            count(*) AS active_customers,
-           count(*) FILTER (WHERE prev IS NULL) AS new_customers,
-           count(*) FILTER (WHERE prev >= month - INTERVAL 12 MONTH) AS returning_customers
-    FROM cust_months GROUP BY month, department, is_all
+           count(*) FILTER (WHERE earlier IS NULL OR bit_count(active & earlier) = 0)
+               AS new_customers,
+           count(*) FILTER (WHERE bit_count(active & recent) > 0) AS returning_customers
+    FROM masks, windows WHERE get_bit(active, CAST(i AS INTEGER)) = 1
+    GROUP BY ALL
 ),
 -- RANGE … EXCLUDE GROUP counts the customer's complaints on the component opened in
 -- [t − 90 days, t), leaving out t itself and every complaint opened at the same instant
@@ -160,7 +169,7 @@ ct AS (
                    RANGE BETWEEN INTERVAL 90 DAYS PRECEDING AND CURRENT ROW EXCLUDE GROUP
                ) > 0
            END AS is_repeat
-    FROM complaints
+    FROM complaints {{complaint_rows}}
 ),
 c AS MATERIALIZED (
     SELECT month, {_DEPT},
@@ -171,7 +180,7 @@ c AS MATERIALIZED (
            quantile_cont(date_diff('microsecond', opened_at, resolved_at) / 3.6e9, 0.5)
                AS resolution_hours_median,
            coalesce(sum(compensation), 0) AS compensation
-    FROM ct {_SETS}
+    FROM ct {{rows}} {_SETS}
 ),
 promise AS (
     SELECT unnest($promise_departments::VARCHAR[]) AS department,
@@ -181,7 +190,8 @@ rt AS (
     SELECT r.month, r.department,
            date_diff('microsecond', r.received_at, r.responded_at) / 6e7 AS minutes,
            coalesce(r.promised_minutes, pr.minutes, $default_promise) AS promised
-    FROM responses AS r LEFT JOIN promise AS pr ON pr.department = r.department
+    FROM (SELECT * FROM responses {{rows}}) AS r
+    LEFT JOIN promise AS pr ON pr.department = r.department
 ),
 r AS MATERIALIZED (
     SELECT month, {_DEPT},
@@ -196,7 +206,7 @@ rn AS MATERIALIZED (
            CAST(sum(customers_start) AS BIGINT) AS retention_start,
            CAST(sum(customers_end) AS BIGINT) AS retention_end,
            CAST(sum(new_customers) AS BIGINT) AS retention_new
-    FROM retention {_SETS}
+    FROM retention {{rows}} {_SETS}
 ),
 s AS MATERIALIZED (
     SELECT month, {_DEPT},
@@ -205,24 +215,9 @@ s AS MATERIALIZED (
            count(*) FILTER (WHERE kind = 'nps') AS nps_answers,
            count(*) FILTER (WHERE kind = 'nps' AND score >= 9) AS nps_promoters,
            count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors
-    FROM surveys {_SETS}
+    FROM surveys {{rows}} {_SETS}
 ),
-keys AS MATERIALIZED (
-    SELECT month, department, is_all FROM p
-    UNION ALL SELECT month, department, is_all FROM c
-    UNION ALL SELECT month, department, is_all FROM r
-    UNION ALL SELECT month, department, is_all FROM rn
-    UNION ALL SELECT month, department, is_all FROM s
-),
-months AS (
-    SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month
-    FROM keys HAVING count(*) > 0
-),
-departments AS (
-    SELECT DISTINCT department, is_all FROM keys
-),
-grid AS (SELECT month, department, is_all FROM months CROSS JOIN departments)
-SELECT strftime(g.month, '%Y-%m') AS month, g.department, g.is_all,
+{{grid}}SELECT strftime(g.month, '%Y-%m') AS month, g.department, g.is_all,
        coalesce(p.purchases, 0) AS purchases,
        coalesce(p.list_purchases, 0) AS list_purchases,
        coalesce(cu.active_customers, 0) AS active_customers,
@@ -260,11 +255,90 @@ LEFT JOIN s USING (month, department, is_all)
 ORDER BY g.month, g.is_all DESC, g.department
 """
 
+_MASKS_WITH_ALL = """masks AS (
+    SELECT department, 0 AS is_all, active FROM cm
+    UNION ALL
+    SELECT $all, 1, bit_or(active) FROM cm GROUP BY customer_id
+),
+"""
+_MASKS_DEPARTMENTS = """masks AS (SELECT department, 0 AS is_all, active FROM cm),
+"""
+_MASKS_ONLY_ALL = """masks AS (SELECT $all AS department, 1 AS is_all, active FROM cm),
+"""
+_GRID_FROM_DATA = """keys AS MATERIALIZED (
+    SELECT month, department, is_all FROM p
+    UNION ALL SELECT month, department, is_all FROM c
+    UNION ALL SELECT month, department, is_all FROM r
+    UNION ALL SELECT month, department, is_all FROM rn
+    UNION ALL SELECT month, department, is_all FROM s
+),
+months AS (
+    SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month
+    FROM keys HAVING count(*) > 0
+),
+departments AS (
+    SELECT DISTINCT department, is_all FROM keys
+),
+grid AS (SELECT month, department, is_all FROM months CROSS JOIN departments)
+"""
+# A scope's grid is known before the query (from :func:`month_grid`), so it is a parameter.
+_GRID_GIVEN = """grid AS (
+    SELECT m.month, d.department, d.is_all
+    FROM (SELECT unnest($grid_months::DATE[]) AS month) AS m
+    CROSS JOIN (SELECT unnest($grid_departments::VARCHAR[]) AS department,
+                       unnest($grid_is_all::INTEGER[]) AS is_all) AS d
+)
+"""
+_IN_MONTHS = "month BETWEEN $lo AND $hi"
+_IN_DEPARTMENTS = "list_contains($departments, department)"
+# Repeats look back 90 days in any department: the complaint window needs the rows from
+# before the scope (4 months cover 90 days before the 1st of $lo) and from every department.
+_COMPLAINT_HISTORY = "WHERE month BETWEEN $lo - INTERVAL 4 MONTH AND $hi"
+
+
+def _facts_sql(*, scoped: bool, with_all: bool, named: bool = True) -> str:
+    """The facts query: every row (not ``scoped``), or only a scope's months and departments.
+
+    A scope reads only the rows of its months (and its departments, unless ``All`` is among
+    them: ``All`` is aggregated from every department's rows).  Customer bits need every
+    earlier month too, so their scan is bounded above only; with ``All`` alone (no ``named``
+    department) they are kept per customer only, a smaller aggregation.
+    """
+    if not scoped:
+        parts = {"rows": "", "customer_rows": "", "complaint_rows": "",
+                 "customer_department": "department",
+                 "masks": _MASKS_WITH_ALL, "grid": _GRID_FROM_DATA}
+    else:
+        departments = "" if with_all else f" AND {_IN_DEPARTMENTS}"
+        masks = _MASKS_DEPARTMENTS
+        if with_all:
+            masks = _MASKS_WITH_ALL if named else _MASKS_ONLY_ALL
+        parts = {
+            "rows": f"WHERE {_IN_MONTHS}{departments}",
+            "customer_rows": f"AND month <= $hi{departments}",
+            "customer_department": "department" if named else "NULL AS department",
+            "complaint_rows": _COMPLAINT_HISTORY,
+            "masks": masks,
+            "grid": _GRID_GIVEN,
+        }
+    sql = _FACTS_TEMPLATE
+    for name, text in parts.items():
+        sql = sql.replace("{" + name + "}", text)
+    return sql
+
+
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 class DepartmentNameError(ValueError):
     """A stored department carries the name reserved for every department together."""
+
+    @classmethod
+    def reserved(cls) -> DepartmentNameError:
+        return cls(
+            f"a department is named {ALL_DEPARTMENTS!r}, the name reserved for every "
+            "department together; rename it in the data"
+        )
 
 
 def _promise_parameters(settings: Settings) -> dict[str, object]:
@@ -277,8 +351,53 @@ def _promise_parameters(settings: Settings) -> dict[str, object]:
     }
 
 
+def _month_bits(cur: duckdb.DuckDBPyConnection) -> tuple[date, int]:
+    """The purchases' first month and the index of their last (bit positions of ``cm``)."""
+    first, span = cur.execute(
+        "SELECT min(month), date_diff('month', min(month), max(month)) FROM purchases"
+    ).fetchone()
+    if first is None:
+        return date(2000, 1, 1), 0
+    return first, span
+
+
+def _months_after(first: date, month: date) -> int:
+    return (month.year - first.year) * 12 + month.month - first.month
+
+
+def _scope_grid(
+    cur: duckdb.DuckDBPyConnection,
+    months: tuple[str, str] | None,
+    departments: Sequence[str] | None,
+) -> dict[str, object] | None:
+    """The scoped query's grid and bounds; None when the scope holds no row of the table."""
+    all_months, named = month_grid(cur)
+    if ALL_DEPARTMENTS in named:
+        raise DepartmentNameError.reserved()
+    lo, hi = ("0001-01", "9999-12") if months is None else months
+    parse_month(lo), parse_month(hi)
+    grid_months = [parse_month(m) for m in all_months if lo <= m <= hi]
+    wanted = None if departments is None else set(departments)
+    grid_departments = [d for d in named if wanted is None or d in wanted]
+    with_all = wanted is None or ALL_DEPARTMENTS in wanted
+    if not grid_months or not (grid_departments or with_all):
+        return None
+    return {
+        "lo": grid_months[0],
+        "hi": grid_months[-1],
+        "grid_months": grid_months,
+        "grid_departments": [ALL_DEPARTMENTS] * with_all + grid_departments,
+        "grid_is_all": [1] * with_all + [0] * len(grid_departments),
+        "with_all": with_all,
+    }
+
+
 def facts_table(
-    con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    settings: Settings | None = None,
+    months: tuple[str, str] | None = None,
+    departments: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The monthly facts (see the module docstring), one row per month × (departments + All).
 
@@ -286,19 +405,50 @@ def facts_table(
     when no dataset holds a row.  ``settings`` defaults to :func:`store.read_settings`; only the
     promised minutes are used here.
 
+    ``months`` (``(first, last)``, ``YYYY-MM``, both included) and ``departments`` (names,
+    ``All`` among them or not) narrow the result to those rows of the full table — the same
+    values, computed from the rows of those months and departments only (and the earlier
+    purchases and complaints that new, returning and repeat need), so a scorecard does not pay
+    for every month.  ``None`` (the default) means no restriction.
+
     Raises :class:`DepartmentNameError` if a stored department is literally called ``All``.
     """
     settings = read_settings(con) if settings is None else settings
-    params = {"all": ALL_DEPARTMENTS, "unclassified": UNCLASSIFIED,
-              **_promise_parameters(settings)}
-    frame = con.cursor().execute(_FACTS_SQL, params).df()
+    params: dict[str, object] = {"all": ALL_DEPARTMENTS, "unclassified": UNCLASSIFIED,
+                                 **_promise_parameters(settings)}
+    scoped = months is not None or departments is not None
+    cur = con.cursor()
+    # One transaction: the month bounds and the facts come from the same snapshot.
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        first, span = _month_bits(cur)
+        params.update(first_month=first, last_index=span, first_index=0, until_index=span)
+        sql = _facts_sql(scoped=False, with_all=True)
+        if scoped:
+            scope = _scope_grid(cur, months, departments)
+            if scope is None:
+                cur.execute("COMMIT")
+                return _empty_facts()
+            with_all = scope.pop("with_all")
+            params.update(scope)
+            params.update(first_index=_months_after(first, scope["lo"]),
+                          until_index=_months_after(first, scope["hi"]))
+            if not with_all:
+                params["departments"] = scope["grid_departments"]
+            named = len(scope["grid_departments"]) > with_all
+            sql = _facts_sql(scoped=True, with_all=with_all, named=named)
+        frame = cur.execute(sql, params).df()
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
     clash = (frame["is_all"] == 0) & (frame["department"] == ALL_DEPARTMENTS)
     if clash.any():
-        raise DepartmentNameError(
-            f"a department is named {ALL_DEPARTMENTS!r}, the name reserved for every "
-            "department together; rename it in the data"
-        )
-    frame = frame.drop(columns="is_all")
+        raise DepartmentNameError.reserved()
+    return _typed_facts(frame.drop(columns="is_all"))
+
+
+def _typed_facts(frame: pd.DataFrame) -> pd.DataFrame:
     for name in COUNT_COLUMNS:
         frame[name] = frame[name].astype("int64")
     for name in (*SUM_COLUMNS, *QUANTILE_COLUMNS):
@@ -306,6 +456,21 @@ def facts_table(
     for name in ("month", "department"):
         frame[name] = frame[name].astype("str")
     return frame[list(FACT_COLUMNS)]
+
+
+def _empty_facts() -> pd.DataFrame:
+    return _typed_facts(pd.DataFrame({name: pd.Series(dtype="object") for name in FACT_COLUMNS}))
+
+
+def shift_month(month: str, by: int) -> str:
+    """``YYYY-MM`` moved ``by`` months (negative: earlier).
+
+    >>> shift_month("2025-02", -3)
+    '2024-11'
+    """
+    start = parse_month(month)
+    index = start.year * 12 + start.month - 1 + by
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 # --- the grid, for the tables that are not facts ------------------------------------------
