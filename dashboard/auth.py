@@ -291,10 +291,10 @@ def gate() -> Access:
         elif st.button("Sign in", key="login", type="primary"):
             st.login()
     else:
-        account = f" ({md_text(who.email)})" if who.email else ""
+        account = f" Signed in as {md_text(who.email)}." if who.email else ""
         st.warning(
-            f"{md_text(who.message)}{account} Ask an administrator to add your email to the "
-            "role map.",
+            f"{md_text(who.message)}{account} Ask an administrator to add this email to the "
+            "role map, or sign out and sign in with another account.",
             icon=":material/block:",
         )
         if st.button("Sign out", key="logout"):
