@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard import auth, data
+from dashboard.format import md_text
 from indicators import catalog
 
 DEPARTMENT_KEY = "department"
@@ -49,8 +50,9 @@ def _adopt(key: str, options: list[str], default: str, what: str, why: str) -> N
             st.session_state[key] = wanted
             return
         if wanted is not None:
-            warnings.append(f"The link asked for {what} “{wanted}”, which {why}; showing "
-                            f"“{default}” instead.")
+            # The value comes from the URL, i.e. from whoever wrote the link: plain text only.
+            warnings.append(f"The link asked for {what} “{md_text(wanted)}”, which {why}; "
+                            f"showing “{md_text(default)}” instead.")
     if st.session_state.get(key) not in options:
         st.session_state[key] = default
 

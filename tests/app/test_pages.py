@@ -110,7 +110,14 @@ def test_an_unknown_department_in_the_link_falls_back_with_a_warning(fixture_db,
     assert app.selectbox(key="department").value == "All"
     assert app.selectbox(key="month").value == "2025-02"
     warnings = " ".join(w.value for w in app.warning)
-    assert "Atlantis" in warnings and "1999-13" in warnings
+    assert "Atlantis" in warnings and "1999\\-13" in warnings  # shown as text: '-' escaped
+
+
+def test_a_link_cannot_put_markdown_into_the_warning(fixture_db, app):
+    app.query_params["department"] = "[click](http://evil.example)"
+    app.run()
+    warnings = " ".join(w.value for w in app.warning)
+    assert "\\[click\\]\\(http" in warnings
 
 
 @pytest.mark.parametrize("page", PAGES)
