@@ -456,3 +456,22 @@ def test_with_sign_in_off_the_log_says_local(roles_db):
         assert store.read_upload_log(con).iloc[0]["user"] == auth.LOCAL_USER
     finally:
         con.close()
+
+
+def test_an_unreadable_secrets_file_closes_the_app_instead_of_turning_sign_in_off(
+    tmp_path, monkeypatch
+):
+    from streamlit import config
+    from streamlit.runtime.secrets import secrets_singleton
+
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('[roles]\nceo@example.com = { role = "executive" }\n', encoding="utf-8")
+    saved = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(bad)])
+    monkeypatch.setattr(secrets_singleton, "_secrets", None)
+    try:
+        who = auth.resolve()
+    finally:
+        config.set_option("secrets.files", saved)
+    assert isinstance(who, auth.Refusal)
+    assert who.kind == "config" and "cannot be read" in who.message
