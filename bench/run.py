@@ -1,0 +1,242 @@
+"""The benchmark: ``python -m bench.run --n 1000000 --n 10000000``.
+
+For every ``N`` it writes the synthetic files (:mod:`bench.generate`, not timed), then runs each
+step in its own process (:mod:`bench.steps`) and prints one table with the targets:
+
+(a) ``raw_csv``        DuckDB alone: ``CREATE TABLE … AS SELECT * FROM read_csv(…)``;
+(b) ``ingest``         our validated ``ingest_file`` of the same file into a fresh database;
+                       the ratio b / a;
+(c) ``report``         ``indicator_table`` over every indicator, month, department and All,
+                       after complaints, responses and surveys are ingested too;
+(d) ``overview``       the overview page's numbers for one month and department (the scoped
+                       table and the scorecard), cold (new process) and warm (repeated);
+(e) peak RSS of every step (``VmHWM`` of its process);
+(f) ``pandas``         read_csv + groupby computing the quantity and price indicators, and the
+                       ratio (b + c) / f.
+
+The results also go to ``<out>/results.json``.  Timings are wall-clock seconds of the work
+itself (interpreter start-up and imports excluded); the machine's load average is recorded
+before and after, because other processes disturb the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import generate
+
+DEFAULT_OUT = Path("bench") / "out"
+OVERVIEW_DEPARTMENTS: tuple[str, ...] = ("All", generate.DEPARTMENTS[0])
+"""Scorecards measured: every department together, and the biggest department."""
+
+MAX_INGEST_RATIO = 1.5
+MAX_REPORT_SECONDS = 5.0
+MAX_OVERVIEW_COLD_SECONDS = 1.0
+MAX_OVERVIEW_WARM_SECONDS = 0.2
+MAX_PEAK_RSS_MB = 2048.0
+MAX_VS_PANDAS = 1.0
+OUR_STEPS: tuple[str, ...] = ("ingest_purchases", "ingest_others", "report", "overview")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One target, judged on the largest N (growth: between the smallest and the largest)."""
+
+    name: str
+    value: float | None
+    limit: float
+    unit: str
+
+    @property
+    def passed(self) -> bool:
+        return self.value is not None and self.value <= self.limit
+
+
+def _step(step: str, data: Path, db: Path, **options: str) -> dict[str, Any]:
+    """Run one step in a fresh interpreter and return its JSON line."""
+    command = [sys.executable, "-m", "bench.steps", step, "--data", str(data), "--db", str(db)]
+    for key, value in options.items():
+        command += [f"--{key}", value]
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
+                          cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        raise RuntimeError(f"step {step} failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _remove_db(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def run_one(n: int, out: Path, *, keep: bool = False, log=print) -> dict[str, Any]:
+    """Every step at ``n`` purchases; the steps' JSON by step name (overviews by department)."""
+    data = out / "data" / str(n)
+    dbs = out / "db" / str(n)
+    dbs.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    files = generate.write_files(data, n)
+    log(f"N = {n:,}: files written in {time.perf_counter() - started:.1f} s "
+        f"(purchases {files['purchases'].stat().st_size / 1e6:.0f} MB)")
+    raw_db, db = dbs / "raw.duckdb", dbs / "service.duckdb"
+    _remove_db(raw_db)
+    _remove_db(db)
+    results: dict[str, Any] = {"n": n, "purchases_mb": files["purchases"].stat().st_size / 1e6}
+    try:
+        for step, target in (("raw_csv", raw_db), ("ingest_purchases", db),
+                             ("ingest_others", db), ("report", db)):
+            results[step] = _step(step, data, target)
+            log(f"  {step}: {results[step]['seconds']:.2f} s")
+        _remove_db(raw_db)
+        results["overview"] = {}
+        for department in OVERVIEW_DEPARTMENTS:
+            results["overview"][department] = _step("overview", data, db, department=department)
+            log(f"  overview {department}: {results['overview'][department]['seconds']:.2f} s")
+        results["overview_full"] = _step("overview_full", data, db,
+                                         department=OVERVIEW_DEPARTMENTS[0])
+        results["pandas"] = _step("pandas", data, db)
+        log(f"  pandas: {results['pandas']['seconds']:.2f} s")
+    finally:
+        _remove_db(raw_db)
+        if not keep:
+            _remove_db(db)
+            shutil.rmtree(data, ignore_errors=True)
+    return results
+
+
+def _overview_worst(result: dict[str, Any], key: str) -> float:
+    return max(o[key] for o in result["overview"].values())
+
+
+def _peak(result: dict[str, Any], step: str) -> float:
+    if step == "overview":
+        return max(o["peak_rss_mb"] for o in result["overview"].values())
+    return result[step]["peak_rss_mb"]
+
+
+def summary(result: dict[str, Any]) -> dict[str, float]:
+    """The figures of one N that the table shows."""
+    raw, ingest = result["raw_csv"]["seconds"], result["ingest_purchases"]["seconds"]
+    report = result["report"]["seconds"]
+    return {
+        "raw_csv_s": raw,
+        "ingest_s": ingest,
+        "ingest_ratio": ingest / raw,
+        "ingest_others_s": result["ingest_others"]["seconds"],
+        "report_s": report,
+        "overview_cold_s": _overview_worst(result, "seconds"),
+        "overview_warm_s": _overview_worst(result, "warm_seconds"),
+        "overview_full_table_s": result["overview_full"]["seconds"],
+        "pandas_s": result["pandas"]["seconds"],
+        "ours_vs_pandas": (ingest + report) / result["pandas"]["seconds"],
+        "peak_rss_ours_mb": max(_peak(result, s) for s in OUR_STEPS),
+        "peak_rss_raw_csv_mb": result["raw_csv"]["peak_rss_mb"],
+        "peak_rss_pandas_mb": result["pandas"]["peak_rss_mb"],
+    }
+
+
+def checks(results: list[dict[str, Any]]) -> list[Check]:
+    """The targets of the issue, judged on the largest N; growth between smallest and largest."""
+    big = summary(results[-1])
+    out = [
+        Check("ingest ratio b / a", big["ingest_ratio"], MAX_INGEST_RATIO, "×"),
+        Check("full report (c)", big["report_s"], MAX_REPORT_SECONDS, "s"),
+        Check("overview cold (d)", big["overview_cold_s"], MAX_OVERVIEW_COLD_SECONDS, "s"),
+        Check("overview warm (d)", big["overview_warm_s"], MAX_OVERVIEW_WARM_SECONDS, "s"),
+        Check("peak RSS of our steps (e)", big["peak_rss_ours_mb"], MAX_PEAK_RSS_MB, "MB"),
+        Check("(b + c) / pandas (f)", big["ours_vs_pandas"], MAX_VS_PANDAS, "×"),
+    ]
+    if len(results) > 1:
+        small = summary(results[0])
+        growth = results[-1]["n"] / results[0]["n"]
+        for key, label in (("ingest_s", "ingest"), ("report_s", "report"),
+                           ("overview_cold_s", "overview cold")):
+            out.append(Check(f"{label} growth {results[0]['n']:,} → {results[-1]['n']:,}",
+                             big[key] / small[key], growth, "×"))
+    return out
+
+
+_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("raw_csv_s", "(a) DuckDB read_csv → table", "{:.2f} s"),
+    ("ingest_s", "(b) ingest purchases (validated)", "{:.2f} s"),
+    ("ingest_ratio", "    ratio b / a", "{:.2f} ×"),
+    ("ingest_others_s", "    ingest complaints+responses+surveys", "{:.2f} s"),
+    ("report_s", "(c) full report (indicator_table)", "{:.2f} s"),
+    ("overview_cold_s", "(d) overview cold (worst dept)", "{:.3f} s"),
+    ("overview_warm_s", "    overview warm (worst dept)", "{:.3f} s"),
+    ("overview_full_table_s", "    overview via full table (today)", "{:.2f} s"),
+    ("peak_rss_ours_mb", "(e) peak RSS, our steps", "{:.0f} MB"),
+    ("peak_rss_raw_csv_mb", "    peak RSS, DuckDB read_csv", "{:.0f} MB"),
+    ("peak_rss_pandas_mb", "    peak RSS, pandas", "{:.0f} MB"),
+    ("pandas_s", "(f) pandas read_csv + groupby", "{:.2f} s"),
+    ("ours_vs_pandas", "    ratio (b + c) / f", "{:.2f} ×"),
+)
+
+
+def format_table(results: list[dict[str, Any]], found: list[Check]) -> str:
+    """The figures per N, then the targets with PASS/FAIL."""
+    sums = [summary(r) for r in results]
+    head = f"{'':42}" + "".join(f"{'N = ' + format(r['n'], ','):>18}" for r in results)
+    lines = [head, "-" * len(head)]
+    for key, label, fmt in _ROWS:
+        lines.append(f"{label:42}" + "".join(f"{fmt.format(s[key]):>18}" for s in sums))
+    lines += ["", f"{'target':42}{'value':>18}{'limit':>18}  result", "-" * 86]
+    for c in found:
+        value = "—" if c.value is None else f"{c.value:.2f} {c.unit}"
+        lines.append(f"{c.name:42}{value:>18}{'≤ ' + format(c.limit, 'g') + ' ' + c.unit:>18}  "
+                     f"{'PASS' if c.passed else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark ingest, report and overview.")
+    parser.add_argument("--n", type=int, action="append", help="purchases (repeatable)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where data and JSON go")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the CSV files and the database afterwards")
+    args = parser.parse_args(argv)
+    sizes = sorted(set(args.n or [1_000_000, 10_000_000]))
+    args.out.mkdir(parents=True, exist_ok=True)
+    load_before = _load()
+    results = [run_one(n, args.out, keep=args.keep) for n in sizes]
+    found = checks(results)
+    import duckdb
+    import pandas as pd
+
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "duckdb": duckdb.__version__,
+            "pandas": pd.__version__,
+            "load_before": load_before,
+            "load_after": _load(),
+        },
+        "runs": results,
+        "summary": {str(r["n"]): summary(r) for r in results},
+        "targets": [{**asdict(c), "passed": c.passed} for c in found],
+    }
+    (args.out / "results.json").write_text(json.dumps(report, indent=2))
+    print()
+    print(format_table(results, found))
+    print(f"\nload average before {load_before}, after {report['machine']['load_after']}; "
+          f"{os.cpu_count()} CPUs; results in {args.out / 'results.json'}")
+    return 0 if all(c.passed for c in found) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
