@@ -31,6 +31,10 @@ run: install $(DB)
 browser:
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
+# Performance at 1 and 10 million purchases (about 3 minutes; see the README's Performance section).
+bench: install
+	$(PY) -m bench.run --n 1000000 --n 10000000
+
 lint: install
 	$(PY) -m ruff check .
 
