@@ -1,11 +1,13 @@
 """The command line for analysts who automate monthly loads.
 
-    python -m indicators ingest --db PATH [--encoding E] [--date-format F] FILE...
+    python -m indicators ingest --db PATH [--encoding E] [--date-format F] [--wait S] FILE...
     python -m indicators demo   --db PATH
     python -m indicators report --db PATH [--month YYYY-MM] [--department NAME] [--format csv|json]
     python -m indicators route  --db PATH [--format csv|json]
+    python -m indicators check  --db PATH [--wait S]
 
-Exit codes: 0 success; 1 a file was rejected (ingest) or the data is unusable; 2 usage error.
+Exit codes: 0 success; 1 a file was rejected (ingest), the database stayed busy, the data is
+unusable or the check found a problem; 2 usage error.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ def _parser() -> argparse.ArgumentParser:
             help="DuckDB file (default: $SERVICE_DB or data/service.duckdb)",
         )
 
+    def wait_option(p: argparse.ArgumentParser, default: float) -> None:
+        p.add_argument(
+            "--wait",
+            type=float,
+            default=default,
+            metavar="SECONDS",
+            help="while another process (e.g. the app) holds the database, retry this long "
+            f"(default {default:g})",
+        )
+
     p = sub.add_parser("ingest", help="validate and load CSV/XLSX/Parquet files")
     db_option(p)
     p.add_argument("--encoding", default="utf-8", choices=ENCODINGS, help="CSV text encoding")
@@ -44,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         "--delimiter", choices=(",", ";"), default=None, help="CSV delimiter (default: from header)"
     )
     p.add_argument("--user", default=None, help="who is loading, for the upload log")
+    wait_option(p, store.DEFAULT_WAIT_SECONDS)
     p.add_argument("files", nargs="+", metavar="FILE")
 
     p = sub.add_parser("demo", help="write the bundled demo dataset into a database")
@@ -58,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("route", help="print the route to every target")
     db_option(p)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    p = sub.add_parser("check", help="open the database, read every table, print row counts")
+    db_option(p)
+    wait_option(p, 10.0)
     return parser
 
 
@@ -73,7 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             date_format=args.date_format,
             delimiter=args.delimiter,
             user=args.user,
+            wait=args.wait,
         )
+    if args.command == "check":
+        health = store.health(args.db, wait=args.wait)
+        print("\n".join(health.lines()))
+        return 0 if health.ok else 1
     if args.command == "demo":
         from indicators.demo import run_cli
 

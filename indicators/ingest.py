@@ -938,18 +938,24 @@ def _load(
     else:
         match = " AND ".join(f"{table}.{_q(k)} = s.k{i}" for i, k in enumerate(dataset.slice_key))
         delete = f"DELETE FROM {table} USING {_SLICES} AS s WHERE {match}"
+    # store.pause_for_test: no-op unless $INDICATORS_TEST_PAUSE_AT names the point (crash tests).
+    store.pause_for_test("staged")
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(delete)
+        store.pause_for_test("deleted")
         con.execute(
             f"INSERT INTO {table} ({', '.join(_q(c) for c in targets)}) "
             f"SELECT {', '.join(_q('v_' + c) for c in targets)} FROM {_STAGE}"
         )
+        store.pause_for_test("inserted")
         _log(con, result, user, _slices_text(result.slices))
+        store.pause_for_test("before_commit")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    store.pause_for_test("committed")
 
 
 def _reject(
@@ -1145,15 +1151,23 @@ def run_cli(
     date_format: str,
     delimiter: str | None,
     user: str | None,
+    wait: float = store.DEFAULT_WAIT_SECONDS,
 ) -> int:
-    """Ingest every file into ``db``; 0 all accepted, 1 any rejected, 2 usage error."""
+    """Ingest every file into ``db``; 0 all accepted, 1 any rejected or busy, 2 usage error.
+
+    While another process (the app, another load) holds the file, wait up to ``wait`` seconds,
+    saying so on stderr; then give up with exit 1 and nothing loaded.
+    """
     missing = [f for f in files if not Path(f).is_file()]
     for f in missing:
         print(f"error: no such file: {f}")
     if missing:
         return 2
     try:
-        con = store.connect(db)
+        con = store.connect_waiting(db, wait=wait, notify=store.print_to_stderr)
+    except store.DatabaseBusy as err:
+        store.print_to_stderr(f"error: {db}: {err}; nothing was loaded, try again later")
+        return 1
     except (duckdb.Error, OSError) as err:
         print(f"error: cannot open database {db}: {err}")
         return 2
