@@ -16,7 +16,7 @@ page *without* running this file, so the sidebar filters and the URL state would
 
 import streamlit as st
 
-from dashboard import auth, filters
+from dashboard import auth, data, filters, widgets
 
 st.set_page_config(
     page_title="Service strategy dashboard",
@@ -49,4 +49,9 @@ page = st.navigation(pages)
 st.sidebar.title("Service strategy")
 filters.sidebar()
 auth.sidebar_account(access)
-page.run()
+try:
+    page.run()
+except data.DatabaseUnavailable as exc:
+    # Any read on any page can meet a load in progress in another program: say so, never a
+    # traceback (the part of the page drawn before stays).
+    widgets.unavailable(str(exc), busy=isinstance(exc, data.DatabaseBusy))

@@ -10,7 +10,7 @@ from indicators import catalog, store
 st.title("Targets and settings")
 status = data.state()
 if status.error:
-    st.warning(status.error)
+    widgets.unavailable(status.error, busy=status.busy)
     st.stop()
 
 st.subheader("Targets")
@@ -43,7 +43,7 @@ edited = st.data_editor(
 if st.button("Save targets", type="primary"):
     try:
         result = data.save_targets(edited)
-    except data.DatabaseBusy as exc:
+    except data.DatabaseUnavailable as exc:
         st.error(str(exc))
     else:
         if result.accepted:

@@ -59,7 +59,7 @@ if st.button("Validate and load", type="primary", disabled=not files):
             date_format=date_format,
             progress=report,
         )
-    except data.DatabaseBusy as exc:
+    except data.DatabaseUnavailable as exc:
         st.error(str(exc))
 
 for result in st.session_state.get("upload_results", []):
@@ -86,7 +86,13 @@ for result in st.session_state.get("upload_results", []):
 
 st.subheader("Upload log")
 status = data.state()
-if status.exists and status.error is None:
+if status.error:
+    widgets.unavailable(status.error, busy=status.busy)
+elif status.exists:
     widgets.table(data.upload_log(), "upload-log")
 else:
     st.caption("No uploads yet.")
+
+if status.exists:
+    with st.expander("Database status"):
+        widgets.database_status()

@@ -1,11 +1,24 @@
 """Cached loaders and the few writes the app makes — the only place with ``st.cache_*``.
 
 No connection lives for the app's lifetime: DuckDB lets one process hold a file for writing, and
-the command line (``python -m indicators ingest``) must be able to load while the app runs.  So
-every loader opens a short read-only connection, computes, and closes it; results are cached
-with ``st.cache_data`` keyed by the database path and a *data version* (the file's and its WAL's
-modification time and size), so a load from the command line also refreshes the app.  Writes
-open a short read-write connection and then clear the caches.
+while it does no other process can open the file at all; the command line (``python -m
+indicators ingest``) must be able to load while the app runs.  So every loader opens a short
+connection, computes, and closes it; results are cached with ``st.cache_data`` keyed by the
+database path and a *data version* (the file's and its WAL's modification time and size), so a
+load from the command line also refreshes the app.  Writes open the same kind of connection,
+one at a time (:data:`_WRITES`), and then clear the caches.
+
+**One configuration for every connection** (:func:`_connect`).  Within one process DuckDB
+refuses a second connection to a file with different options (read-only next to read-write,
+another memory limit …), so reads and writes open the file identically: read-write, with the
+store's memory limit and spill folder, and *sandboxed* — DuckDB may touch no file outside the
+database's folder (which holds the upload folder, :func:`upload_root`), and the configuration is
+locked.  Connections of concurrent sessions therefore share one DuckDB instance: a reader sees
+the last committed state, never half an upload.
+
+**Busy is not an error.**  While another process holds the file, every read raises
+:class:`DatabaseBusy` ("a load is in progress — figures refresh when it ends"), which the pages
+show instead of a traceback, and a write is refused with "try again" and changes nothing.
 
 The public functions take no arguments about the database or the user: they read
 ``$SERVICE_DB`` (through :func:`indicators.store.default_db_path`), the data version and the
@@ -24,7 +37,9 @@ ever read through the scoped :func:`_indicators`.  Writes check the role here to
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,8 +62,27 @@ CACHE_TTL_SECONDS = 600
 Version = tuple[int, int, int, int]
 
 
-class DatabaseBusy(RuntimeError):
-    """Another process holds the database file for writing (e.g. a command-line load)."""
+_LOG = logging.getLogger(__name__)
+
+LOAD_IN_PROGRESS = "A data load is in progress — figures refresh when it ends."
+WRITE_REFUSED = (
+    "A data load is in progress in another program, so nothing was changed. "
+    "Try again when it ends."
+)
+WRITE_WAIT_SECONDS = 120.0
+"""How long a write waits for another write of this app (another session's upload)."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be used right now; the message is for the user."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Another process holds the database file (e.g. a command-line load)."""
+
+
+class DatabaseUnreadable(DatabaseUnavailable):
+    """The file is not a database this app can open (the server log has the details)."""
 
 
 # --- where the data is -----------------------------------------------------------------
@@ -76,20 +110,50 @@ def _key() -> tuple[str, Version]:
     return str(path), data_version(path)
 
 
+def upload_root(path: str | Path) -> Path:
+    """Where the app keeps uploaded files (and ingest's scratch copies) until they are loaded."""
+    return Path(path).absolute().parent / "uploads"
+
+
+def _connect(path: str | Path, *, busy: str) -> duckdb.DuckDBPyConnection:
+    """The app's only way to open the database: one configuration for every connection.
+
+    :class:`DatabaseBusy` (with the ``busy`` message) while another process holds the file;
+    :class:`DatabaseUnreadable` when the file is not a database.
+    """
+    try:
+        return store.connect(path, sandbox=[upload_root(path)])
+    except duckdb.IOException as exc:
+        if store.is_lock_error(exc):
+            raise DatabaseBusy(busy) from exc
+        _LOG.exception("Cannot open the database %s", path)
+        raise DatabaseUnreadable(
+            "The database file cannot be read. An administrator can run "
+            "`python -m indicators check` on it; the server log has the details."
+        ) from exc
+    except duckdb.ConnectionException as exc:
+        # Something else in this process holds the file with other options (never the app
+        # itself, whose connections are all alike): wait for it like for another process.
+        raise DatabaseBusy(busy) from exc
+
+
 @contextmanager
 def _read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short read-only connection; :class:`DatabaseBusy` while a writer holds the file."""
-    try:
-        con = store.connect(path, read_only=True)
-    except (duckdb.IOException, duckdb.ConnectionException) as exc:
-        raise DatabaseBusy(
-            f"The database {path} is busy (another program is writing to it). "
-            "Try again in a moment."
-        ) from exc
+    """A short connection for a read; :class:`DatabaseBusy` while another process holds the file."""
+    con = _connect(path, busy=LOAD_IN_PROGRESS)
     try:
         yield con
     finally:
         con.close()
+
+
+def available() -> bool:
+    """Whether the database can be opened now (no other process holds it)."""
+    try:
+        _connect(db_path(), busy=LOAD_IN_PROGRESS).close()
+    except DatabaseUnavailable:
+        return False
+    return True
 
 
 # --- cached loaders (explicit path + version arguments only) ---------------------------
@@ -214,6 +278,8 @@ class DataState:
     exists: bool
     rows: int
     error: str | None = None
+    busy: bool = False
+    """The error is a load in progress elsewhere: it ends by itself."""
 
     @property
     def ready(self) -> bool:
@@ -227,8 +293,8 @@ def state() -> DataState:
         return DataState(exists=False, rows=0)
     try:
         rows = _total_rows(path, version)
-    except DatabaseBusy as exc:
-        return DataState(exists=True, rows=0, error=str(exc))
+    except DatabaseUnavailable as exc:
+        return DataState(exists=True, rows=0, error=str(exc), busy=isinstance(exc, DatabaseBusy))
     except duckdb.CatalogException:
         # A DuckDB file made by something else, without our tables yet: nothing to show.
         return DataState(exists=True, rows=0)
@@ -299,7 +365,7 @@ def clear_caches() -> None:
     """Forget every cached result, so all pages read the database afresh."""
     for fn in (
         _indicator_computation, _indicators, _stored, _total_rows, _complaint_mix, _histogram,
-        _route,
+        _route, _health,
     ):
         fn.clear()
 
@@ -307,21 +373,51 @@ def clear_caches() -> None:
 # --- writes ----------------------------------------------------------------------------
 
 
+_WRITES = threading.Lock()
+"""One write of this app at a time: two sessions' uploads land one after the other (DuckDB would
+refuse the second of two transactions that replace the same rows at once)."""
+
+
 @contextmanager
 def _write() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short read-write connection; the caches are cleared after it closes."""
-    path = db_path()
-    try:
-        con = store.connect(path)
-    except (duckdb.IOException, duckdb.ConnectionException) as exc:
+    """A short connection for a write, after any other write of this app; caches cleared after.
+
+    :class:`DatabaseBusy` ("try again", nothing changed) while another process holds the file,
+    or when another session's write has not ended within :data:`WRITE_WAIT_SECONDS`.
+    """
+    if not _WRITES.acquire(timeout=WRITE_WAIT_SECONDS):
         raise DatabaseBusy(
-            f"The database {path} is busy (another program is using it). Try again in a moment."
-        ) from exc
+            "Another upload or save is still running, so nothing was changed. "
+            "Try again when it ends."
+        )
     try:
-        yield con
+        con = _connect(db_path(), busy=WRITE_REFUSED)
+        try:
+            yield con
+        finally:
+            con.close()
+            clear_caches()
     finally:
-        con.close()
-        clear_caches()
+        _WRITES.release()
+
+
+@contextmanager
+def _scratch(folder: Path) -> Iterator[Path]:
+    """A private folder under ``folder``, which is also Python's temp folder for the block.
+
+    ``ingest_file`` copies Excel sheets and legacy encodings to a temporary folder of its own
+    before DuckDB reads them; pointing :mod:`tempfile` at ``folder`` keeps those copies inside
+    the sandbox (DuckDB may read nothing else).  Only ever entered under :data:`_WRITES`; another
+    thread's temporary file made meanwhile just lands in ``folder`` too.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        with tempfile.TemporaryDirectory(prefix="upload-", dir=folder) as tmp:
+            yield Path(tmp)
+    finally:
+        tempfile.tempdir = previous
 
 
 @dataclass(frozen=True)
@@ -344,20 +440,20 @@ def ingest_uploads(
     Analysts only (:class:`dashboard.auth.Forbidden` otherwise); the upload log records the
     signed-in user's email, or ``local`` when sign-in is off.
 
-    Each file is written to a private temporary folder (its bytes only; the browser-supplied
-    name is passed as ``file_name`` for the report and the log, never used as a path) and
-    handed to ``ingest_file``, which loads an accepted file in its own transaction and rejects
-    a bad one whole.
+    Each file is written to a private temporary folder under :func:`upload_root` (its bytes
+    only; the browser-supplied name is passed as ``file_name`` for the report and the log, never
+    used as a path) and handed to ``ingest_file``, which loads an accepted file in its own
+    transaction and rejects a bad one whole.
     """
     from indicators.ingest import ingest_file
 
     user = auth.require_editor().user
     results: list[IngestResult] = []
-    with tempfile.TemporaryDirectory(prefix="upload-") as tmp, _write() as con:
+    with _write() as con, _scratch(upload_root(db_path())) as tmp:
         for i, upload in enumerate(uploads):
             if progress is not None:
                 progress(i, upload.name)
-            target = Path(tmp) / f"upload-{i}{Path(upload.name).suffix.lower()[:8]}"
+            target = tmp / f"upload-{i}{Path(upload.name).suffix.lower()[:8]}"
             target.write_bytes(upload.data)
             results.append(
                 ingest_file(
@@ -390,6 +486,20 @@ def save_setting(key: str, value: str | float, *, department: str = store.ANY_DE
     auth.require_editor()
     with _write() as con:
         store.write_setting(con, key, value, department=department)
+
+
+def database_health() -> store.Health:
+    """The database's health (:func:`indicators.store.check`): every table read whole, rows each.
+
+    :class:`DatabaseUnavailable` while it cannot be opened.
+    """
+    return _health(*_key())
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=4, show_spinner=False)
+def _health(path: str, version: Version) -> store.Health:
+    with _read(path) as con:
+        return store.check(con, path)
 
 
 def time_zones() -> list[str]:

@@ -70,7 +70,7 @@ def sidebar() -> Filters | None:
     try:
         departments = data.departments()
         months = data.months()
-    except data.DatabaseBusy as exc:
+    except data.DatabaseUnavailable as exc:
         st.sidebar.warning(str(exc))
         return current()
     # Same words for "not yours" and "no data": the warning must not confirm that a

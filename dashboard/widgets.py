@@ -54,7 +54,7 @@ def empty_state(status: data.DataState) -> None:
     """What to do when there is nothing to show — never a traceback."""
     db = str(data.db_path())
     if status.error:
-        st.warning(status.error)
+        unavailable(status.error, busy=status.busy)
         return
     if not auth.current().can_edit:
         # The upload page is not registered for this role, so no link to it.
@@ -69,6 +69,43 @@ def empty_state(status: data.DataState) -> None:
     st.page_link(UPLOAD_PAGE, label="Go to the upload page", icon=":material/upload:")
     st.caption("From a terminal, load files or the bundled demo dataset:")
     st.code(CLI_LOAD.format(db=db) + "\n" + CLI_DEMO.format(db=db), language="bash")
+
+
+LOAD_POLL_SECONDS = 5.0
+"""While another program loads data, how often a waiting page looks whether it has finished."""
+
+
+def unavailable(message: str, *, busy: bool) -> None:
+    """Why there are no figures right now: a load in progress (it ends by itself) or a bad file.
+
+    While busy, the page looks again every :data:`LOAD_POLL_SECONDS` and reruns as soon as the
+    database is free, so the figures refresh when the load ends.
+    """
+    if not busy:
+        st.error(message, icon=":material/error:")
+        return
+    st.info(message, icon=":material/hourglass_top:")
+    _rerun_when_free()
+
+
+@st.fragment(run_every=LOAD_POLL_SECONDS)
+def _rerun_when_free() -> None:
+    if data.available():
+        st.rerun(scope="app")
+
+
+def database_status() -> None:
+    """The database file, whether every table reads, and rows per table (for analysts)."""
+    try:
+        health = data.database_health()
+    except data.DatabaseUnavailable as exc:
+        st.caption(str(exc))
+        return
+    verdict = "every table reads" if health.ok else "problems found"
+    counts = " · ".join(f"{name} {rows:,}" for name, rows in health.tables.items())
+    st.caption(f"Database file {md_text(health.path)}: {verdict}. Rows: {counts}.")
+    for problem in health.problems:
+        st.error(problem, icon=":material/error:")
 
 
 def require_filters() -> filters.Filters:
@@ -134,7 +171,7 @@ def save_setting(key: str, value: str | float, *, department: str = store.ANY_DE
         data.save_setting(key, value, department=department)
     except store.SettingError as exc:
         st.error(f"Not saved: {md_text(exc)}", icon=":material/error:")
-    except data.DatabaseBusy as exc:
+    except data.DatabaseUnavailable as exc:
         st.error(str(exc))
     else:
         st.success("Saved.", icon=":material/check_circle:")
