@@ -13,7 +13,12 @@ Examples
 >>> neutralise_cell(-3.5)
 -3.5
 >>> to_csv_bytes(pd.DataFrame({"department": ["@North"], "value": [-1.0]})).decode()
-"department,value\\n'@North,-1.0\\n"
+"department,value\\r\\n'@North,-1.0\\r\\n"
+
+Rows end in CRLF (RFC 4180): Python 3.11's CSV writer quotes a cell holding a line-break
+character only if that character is part of the row terminator, and a bare carriage return in an
+unquoted cell would start a new row in the spreadsheet — whose first cell (``=1`` in ``'\\r=1``)
+would then be a formula.
 """
 
 from __future__ import annotations
@@ -48,4 +53,4 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """``frame`` as UTF-8 CSV (no index), neutralised against formula injection."""
-    return neutralise(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return neutralise(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
