@@ -113,6 +113,7 @@ STATUS_COLOURS: dict[str, str] = {
 """``st.badge`` colour per route status."""
 
 
+WORD_JOINER = "\u2060"
 _MARKDOWN_SPECIALS = "\\`*_{}[]()<>#+-.!|~:$"
 
 
@@ -122,7 +123,15 @@ def md_text(text: object) -> str:
     Every markdown-special character is backslash-escaped, so a name such as
     ``[x](http://evil)`` or ``**loud**`` is shown literally, never as a link or styling.
 
+    Streamlit's markdown also typesets ``--`` as a dash even when escaped, so a word joiner
+    (U+2060, invisible) goes between consecutive hyphens: ``--`` still reads as ``--``.
+
     >>> md_text("[x](y) *a*")
     '\\\\[x\\\\]\\\\(y\\\\) \\\\*a\\\\*'
+    >>> md_text("a--b") == "a\\\\-" + WORD_JOINER + "\\\\-b"
+    True
     """
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+    escaped = "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+    return escaped.replace("\\-\\-", "\\-" + WORD_JOINER + "\\-").replace(
+        "\\-\\-", "\\-" + WORD_JOINER + "\\-"
+    )

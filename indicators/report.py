@@ -27,6 +27,7 @@ import pandas as pd
 
 from indicators import store
 from indicators.compute import LONG_COLUMNS, indicator_table
+from indicators.export import neutralise_cell
 from indicators.facts import parse_month
 
 T = TypeVar("T")
@@ -101,13 +102,18 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def write_csv(frame: pd.DataFrame, out: TextIO) -> None:
-    """``frame`` as CSV: text as is, numbers by :func:`format_number`, missing as empty."""
-    writer = csv.writer(out, lineterminator="\n")
+    """``frame`` as CSV: numbers by :func:`format_number`, missing as empty, text made safe.
+
+    Text that a spreadsheet would run as a formula gets a leading ``'``
+    (:func:`indicators.export.neutralise_cell`), and rows end in CRLF so that a carriage
+    return inside a cell is quoted rather than starting a new row — as in the app's downloads.
+    """
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(frame.columns)
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
     for row in frame.itertuples(index=False, name=None):
         writer.writerow(
-            format_number(v) if is_number else ("" if _cell(v) is None else v)
+            format_number(v) if is_number else ("" if _cell(v) is None else neutralise_cell(v))
             for v, is_number in zip(row, numeric, strict=True)
         )
 

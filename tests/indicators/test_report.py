@@ -129,12 +129,27 @@ def test_command_line_end_to_end(db: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout == _run(db, department="A")[1]
+    # text mode reads the CRLF row ends as "\n"
+    assert run.stdout == _run(db, department="A")[1].replace("\r\n", "\n")
     bad = subprocess.run(
         [sys.executable, "-m", "indicators", "report", "--db", str(db), "--month", "1999-01"],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert bad.returncode == 2 and bad.stdout == "" and "unknown month" in bad.stderr
+
+
+def test_csv_text_that_a_spreadsheet_would_run_is_neutralised(tmp_path: Path) -> None:
+    db = make_db(tmp_path / "h.duckdb", {"purchases": [
+        purchase("p1", "2025-01-05 10:00", "c1", "=HYPERLINK(\"x\")", 2.5),
+        purchase("p2", "2025-01-05 11:00", "c2", "-5", -0.0),
+    ]})
+    code, out, _ = _run(db, month="2025-01")
+    assert code == 0 and out.endswith("\r\n")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    departments = {r["department"] for r in rows}
+    assert departments == {"All", "'=HYPERLINK(\"x\")", "'-5"}
+    revenue = {r["department"]: r["value"] for r in rows if r["indicator"] == "revenue"}
+    assert revenue["All"] == "2.5"  # numbers stay numbers: 2.5 + 0
 
 
 @pytest.mark.parametrize(("value", "text"), [
