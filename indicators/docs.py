@@ -36,8 +36,12 @@ columns are ignored and reported. Cells are trimmed; an empty cell is a missing 
 - **Dates**: ISO (`2025-03-07`, `2025-03-07T14:05`, with seconds, `Z` or an offset) always;
   `DD.MM.YYYY`, `DD/MM/YYYY` or `M/D/YYYY` (each with an optional ` H:MM[:SS]`) when you name
   the format (`--date-format`). A date with an offset is converted to the organisation's time
-  zone (a setting, UTC by default); one without is taken as already in it.
-- **Identifiers stay text**: `007` stays `007`.
+  zone (a setting, UTC by default); one without is taken as already in it. A data row dated
+  (or a retention month) more than 366 days after today, or before 1900-01-01, is rejected as a
+  mistyped year (`2099`, `9999`, `0025`); target months may lie any time ahead.
+- **Identifiers stay text**: `007` stays `007`. A text cell holding an invisible control
+  character (NUL and the like) or a byte-order mark is rejected; a formula-like cell (`=1+1`)
+  is stored verbatim as text.
 - **Monthly and idempotent**: a file replaces, in one transaction, the stored rows of its
   dataset for exactly the (month, department) slices it contains (for targets: the
   (indicator, department) pairs); uploading the same file twice changes nothing.

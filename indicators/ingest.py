@@ -89,6 +89,28 @@ _MONTH = r"\d{4}-\d{2}"
 _INTEGER = r"[+-]?\d+"
 _NUMBER_POINT = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
 _NUMBER_COMMA = r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?"
+_CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{FEFF}]"
+"""Characters a text cell may not hold: C0 controls but tab and line breaks, DEL, and a BOM.
+
+A NUL or a byte-order mark is invisible on screen, so ``c\x001`` or ``\ufeffp2`` (a BOM left
+in the middle of files pasted together) would be stored as an id or department that looks
+like another one: silent corruption, so the row is rejected instead."""
+
+MAX_FUTURE_DAYS: int = 366
+"""A date (or retention month) later than this many days after today is rejected."""
+EARLIEST_DATE: dt.date = dt.date(1900, 1, 1)
+"""A date (or retention month) before this is rejected.
+
+Both bounds catch mistyped years (``2099``, ``9999``, ``0025``): the reported months run from
+the first to the last month holding data, so one such row would silently stretch every report
+over centuries of empty months."""
+
+
+def latest_date(today: dt.date | None = None) -> dt.date:
+    """The last date a row may carry: :data:`MAX_FUTURE_DAYS` after ``today`` (UTC by default)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return today + dt.timedelta(days=MAX_FUTURE_DAYS)
+
 
 _STAGE = "ingest_stage"
 _BROKEN = "ingest_broken"
@@ -182,6 +204,8 @@ class _Source:
     csv_path: Path | None = None
     """Set for CSV text read by DuckDB: structural errors come from its rejects table."""
     rejected_records: list[int] = field(default_factory=list)
+    may_hold_controls: bool = True
+    """False when a byte scan found no control character or BOM: the per-cell rule is skipped."""
 
     @property
     def decimal_comma(self) -> bool:
@@ -242,7 +266,14 @@ def _csv_header(path: Path, name: str, delimiter: str | None) -> tuple[list[str]
             delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
         f.seek(0)
         # The csv module, not the line, so that a quoted header spanning lines stays one record.
-        header = next(csv.reader(f, delimiter=delimiter))
+        try:
+            header = next(csv.reader(f, delimiter=delimiter))
+        except csv.Error as err:
+            # An opening quote that is never closed swallows the file into one field, which
+            # the csv module refuses past its field size limit: a header it cannot read.
+            raise _reject_one(
+                name, f"row 1 (the header) cannot be read: {err}; check its quotes", row=1
+            ) from None
     if any("\udc80" <= ch <= "\udcff" for cell in header for ch in cell):
         raise _reject_one(
             name,
@@ -250,6 +281,30 @@ def _csv_header(path: Path, name: str, delimiter: str | None) -> tuple[list[str]
             row=1,
         )
     return header, delimiter
+
+
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _holds_control_bytes(path: Path) -> bool:
+    """Whether the UTF-8 file holds a control character or a BOM past its first bytes.
+
+    A byte scan (``bytes.translate`` deletes the control bytes; a shorter chunk held one)
+    runs at memory speed, where a regex over every text cell would cost the clean file's
+    single pass about 40 %; only a file that holds such a byte pays for the cell rule.
+    """
+    with path.open("rb") as f:
+        head = f.read(3)
+        # A BOM at the very start is the file's encoding mark, not data.
+        tail = b"" if head == _UTF8_BOM else head
+        while True:
+            chunk = tail + f.read(1 << 22)
+            if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk) or _UTF8_BOM in chunk:
+                return True
+            if len(chunk) <= len(tail):
+                return False
+            tail = chunk[-2:]  # a BOM split across two chunks
 
 
 def _csv_source(path: Path, name: str, delimiter: str | None) -> _Source:
@@ -262,7 +317,15 @@ def _csv_source(path: Path, name: str, delimiter: str | None) -> _Source:
         f"escape = '\"', store_rejects = true, rejects_table = '{_REJECTS}', "
         f"rejects_scan = '{_REJECT_SCANS}')"
     )
-    return _Source(name, header, from_sql, params.values, delimiter, csv_path=path)
+    return _Source(
+        name,
+        header,
+        from_sql,
+        params.values,
+        delimiter,
+        csv_path=path,
+        may_hold_controls=_holds_control_bytes(path),
+    )
 
 
 def _cell_text(value: object) -> str:
@@ -372,6 +435,15 @@ def _open_file(
         return _parquet_source(con, path, name)
     if kind == "xlsx":
         return _csv_source(_xlsx_to_csv(path, name, tmp / "sheet.csv"), name, ",")
+    with path.open("rb") as f:
+        start = f.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text" export; naming cp1251 or latin-1 would not help, so say so.
+        raise _reject_one(
+            name,
+            "the file is UTF-16 (Excel's \"Unicode text\"); save it as CSV UTF-8",
+            row=1,
+        )
     if encoding != "utf-8":
         path = _transcode(path, encoding, tmp / "utf8.csv", name)
     return _csv_source(path, name, delimiter)
@@ -572,9 +644,7 @@ def _stage_typed(
     raw, typed = _stage_columns(
         source, dataset, positions, p, date_format=date_format, time_zone=time_zone
     )
-    rules = _rules(
-        dataset, positions, date_format=date_format_name, decimal_comma=source.decimal_comma
-    )
+    rules = _source_rules(source, dataset, positions, date_format=date_format_name)
     for rule in rules:
         p.values.update(rule.params)
     broken = " OR ".join(f"({r.violated})" for r in rules) or "false"
@@ -679,9 +749,18 @@ def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> s
 
 
 def _rules(
-    dataset: Dataset, positions: dict[str, int], *, date_format: str, decimal_comma: bool
+    dataset: Dataset,
+    positions: dict[str, int],
+    *,
+    date_format: str,
+    decimal_comma: bool,
+    controls: bool = True,
 ) -> list[_Rule]:
-    """Every row rule of the dataset that applies to the columns the file has."""
+    """Every row rule of the dataset that applies to the columns the file has.
+
+    ``controls=False`` leaves out the control-character rule, for a file whose bytes were
+    scanned and hold none.
+    """
     rules: list[_Rule] = []
     for column in dataset.columns:
         name = column.name
@@ -694,6 +773,47 @@ def _rules(
             p = _Params(f"r{len(rules)}_")
             names = ", ".join(p(r.lower()) for r in column.reserved)
             rules.append(_Rule(name, f"lower({t}) IN ({names})", column.reserved_rule, p.values))
+        if controls and column.kind in ("id", "text"):
+            p = _Params(f"r{len(rules)}_")
+            rules.append(
+                _Rule(
+                    name,
+                    f"regexp_matches({t}, {p(_CONTROL)})",
+                    "holds an invisible control character (such as NUL) or a byte-order mark "
+                    "(U+FEFF); remove it",
+                    p.values,
+                )
+            )
+        if column.kind == "timestamp" or (
+            column.kind == "month" and column.name == dataset.month_column
+        ):
+            # Targets' months are left out: a target month may lie years ahead.
+            latest = latest_date()
+            p = _Params(f"r{len(rules)}_")
+            bound: tuple[dt.date, dt.date] = (latest, EARLIEST_DATE)
+            if column.kind == "timestamp":
+                bound = (
+                    dt.datetime.combine(latest, dt.time.max),
+                    dt.datetime.combine(EARLIEST_DATE, dt.time()),
+                )
+            rules.append(
+                _Rule(
+                    name,
+                    f"{v} > {p(bound[0])}",
+                    f"more than {MAX_FUTURE_DAYS} days in the future (after {latest:%Y-%m-%d}); "
+                    "check the year",
+                    p.values,
+                )
+            )
+            p = _Params(f"r{len(rules)}_")
+            rules.append(
+                _Rule(
+                    name,
+                    f"{v} < {p(bound[1])}",
+                    f"before {EARLIEST_DATE:%Y-%m-%d}; check the year",
+                    p.values,
+                )
+            )
         if column.kind not in ("id", "text"):
             bad = f"{t} IS NOT NULL AND {v} IS NULL"
             if column.kind == "number":
@@ -748,6 +868,19 @@ def _rules(
     return rules
 
 
+def _source_rules(
+    source: _Source, dataset: Dataset, positions: dict[str, int], *, date_format: str
+) -> list[_Rule]:
+    """:func:`_rules` for this source's delimiter and byte scan (both staging passes)."""
+    return _rules(
+        dataset,
+        positions,
+        date_format=date_format,
+        decimal_comma=source.decimal_comma,
+        controls=source.may_hold_controls,
+    )
+
+
 def _unique_sets(dataset: Dataset) -> list[tuple[str, ...]]:
     sets = [(c.name,) for c in dataset.columns if c.unique]
     if dataset.unique_together:
@@ -756,6 +889,39 @@ def _unique_sets(dataset: Dataset) -> list[tuple[str, ...]]:
 
 
 # --- row numbers ---------------------------------------------------------------------------
+
+
+def _line_ending_fault(path: Path) -> tuple[int, str] | None:
+    """The row and reason of the first line-ending fault DuckDB cannot read past, if any.
+
+    DuckDB gives up on a file that mixes CRLF and LF, or holds a lone CR outside quotes,
+    without saying where ("the CSV parser state machine reached an invalid state"); this walk
+    runs only then. Lines are split on LF and a record ends with a line whose quotes are
+    balanced, so quoted line breaks keep the file's row numbers.
+    """
+    row, in_quotes, first_crlf = 1, False, None
+    with path.open("rb") as f:
+        for line in f:
+            body = line[:-1] if line.endswith(b"\n") else line
+            crlf = body.endswith(b"\r")
+            body = body[:-1] if crlf else body
+            if b"\r" in body:
+                quoted = in_quotes
+                for byte in body:
+                    if byte == 0x22:
+                        quoted = not quoted
+                    elif byte == 0x0D and not quoted:
+                        return row, "a carriage return (CR) inside the row"
+            in_quotes ^= line.count(b'"') % 2 == 1
+            if in_quotes or not line.endswith(b"\n"):
+                continue
+            if first_crlf is None:
+                first_crlf = crlf
+            elif crlf != first_crlf:
+                ending, first = ("CRLF", "LF") if crlf else ("LF", "CRLF")
+                return row, f"the row ends with {ending} but the header with {first}"
+            row += 1
+    return None
 
 
 def _has_blank_line(path: Path) -> bool:
@@ -788,15 +954,28 @@ def _file_rows(source: _Source, rowids: set[int]) -> dict[int, int]:
     # they are. This runs only for a rejected file and stops at the last row reported.
     mapping, wanted, staged = {}, set(rowids), -1
     skip = set(rejected)
-    with source.csv_path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
-        for record, fields in enumerate(csv.reader(f, delimiter=source.delimiter), 1):
-            if record == 1 or not fields or record in skip:
-                continue
-            staged += 1
-            if staged in wanted:
-                mapping[staged] = record
-                if len(mapping) == len(wanted):
-                    break
+    # DuckDB has read every field already; the csv module's own cap (128 KiB a field) must not
+    # stop the walk, so it is lifted to the file's size for the walk.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, source.csv_path.stat().st_size + 1))
+    try:
+        with source.csv_path.open(
+            "r", encoding="utf-8-sig", errors="surrogateescape", newline=""
+        ) as f:
+            for record, fields in enumerate(csv.reader(f, delimiter=source.delimiter), 1):
+                if record == 1 or not fields or record in skip:
+                    continue
+                staged += 1
+                if staged in wanted:
+                    mapping[staged] = record
+                    if len(mapping) == len(wanted):
+                        break
+    except csv.Error:
+        # Not expected once the cap is lifted; rows past it are then reported without a
+        # number rather than with a wrong one (or a traceback).
+        pass
+    finally:
+        csv.field_size_limit(limit)
     return mapping
 
 
@@ -813,7 +992,7 @@ def _validate(
 ) -> tuple[list[Problem], int]:
     """Every problem (up to the cap) and how many there are in all."""
     structural = _structural_problems(con, source)
-    rules = _rules(dataset, positions, date_format=date_format, decimal_comma=source.decimal_comma)
+    rules = _source_rules(source, dataset, positions, date_format=date_format)
     uniques = [cols for cols in _unique_sets(dataset) if all(c in positions for c in cols)]
     # count(*) FILTER, not count_if: DuckDB 2.0's count_if gives NULL when every input is NULL.
     counts = [f"count(*) FILTER (WHERE {r.violated})" for r in rules]
@@ -968,14 +1147,14 @@ def _reject(
     result.outcome = "rejected"
     result.problems = problems
     result.slices = []
+    # The outcome is said by whoever shows the message ("rejected: f.csv — …", the log's
+    # outcome column), so the message itself does not repeat it.
     if total > len(problems):
-        result.message = (
-            f"rejected: {total} problems (the first {len(problems)} listed); nothing was stored"
-        )
+        result.message = f"{total} problems (the first {len(problems)} listed); nothing was stored"
     elif len(problems) == 1:
-        result.message = f"rejected: {problems[0].rule}; nothing was stored"
+        result.message = f"{problems[0].rule}; nothing was stored"
     else:
-        result.message = f"rejected: {len(problems)} problems; nothing was stored"
+        result.message = f"{len(problems)} problems; nothing was stored"
     _log(con, result, user, "")
     return result
 
@@ -1018,6 +1197,14 @@ def _ingest_source(
                     time_zone=time_zone,
                 )
             except duckdb.Error as err:
+                fault = _line_ending_fault(source.csv_path) if source.csv_path else None
+                if fault is not None:
+                    raise _reject_one(
+                        source.name,
+                        f"{fault[1]}: the file mixes line endings; save it again with one "
+                        "kind (CRLF or LF)",
+                        row=fault[0],
+                    ) from None
                 raise _reject_one(source.name, f"the file could not be read: {err}") from None
             problems, total = _validate(con, source, dataset, positions, date_format=date_format)
         if not problems and result.rows == 0 and not replace_all:

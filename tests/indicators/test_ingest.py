@@ -425,7 +425,7 @@ def test_every_problem_is_reported_with_its_row(loaded, tmp_path):
     frame = result.problems_frame()
     assert list(frame.columns) == ["file", "row", "column", "value", "rule"]
     assert frame["row"].tolist() == [3, 4, 4]
-    assert result.message == "rejected: 3 problems; nothing was stored"
+    assert result.message == "3 problems; nothing was stored"
 
 
 def test_problems_are_capped_at_200_but_counted(loaded, tmp_path):

@@ -41,7 +41,8 @@ def test_any_rejected_exits_1_and_processes_every_file(tmp_path, capsys):
     good = write(tmp_path, "good.csv", PURCHASES)
     assert main(["ingest", "--db", str(db), str(bad), str(good)]) == 1
     out = capsys.readouterr().out
-    assert "rejected: bad.csv (purchases)" in out
+    # "rejected" once: the message after the dash does not repeat the outcome.
+    assert "rejected: bad.csv (purchases) — must be ≥ 0; nothing was stored\n" in out
     assert "  bad.csv row 2 column amount value '-2': must be ≥ 0" in out
     assert "accepted: good.csv" in out
     assert "1 accepted, 1 rejected" in out
