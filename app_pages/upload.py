@@ -76,8 +76,7 @@ for result in st.session_state.get("upload_results", []):
             )
         else:
             st.error(
-                f"**{md_text(result.file_name)}** rejected — nothing was loaded. "
-                f"{md_text(result.message)}",
+                f"**{md_text(result.file_name)}** rejected — {md_text(result.message)}",
                 icon=":material/error:",
             )
             widgets.table(result.problems_frame(), f"problems-{result.file_name}")
