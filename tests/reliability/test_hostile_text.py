@@ -17,6 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
+from dashboard.format import WORD_JOINER
 from indicators import export, store
 from tests.reliability.procs import count, ingest_now, many_purchases, purchases_csv
 
@@ -72,8 +73,9 @@ def test_hostile_names_are_stored_verbatim_and_nothing_ran(db):
 
 
 def unescaped(markdown: str) -> str:
-    """Markdown source as the reader sees it: backslash escapes removed."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """Markdown source as the reader sees it: backslash escapes and invisible word joiners
+    (which keep ``--`` from being typeset as a dash) removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace(WORD_JOINER, "")
 
 
 def visible_text(at: AppTest) -> str:
