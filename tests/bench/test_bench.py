@@ -82,6 +82,11 @@ def test_the_benchmark_reports_every_step_target_and_memory(results):
         assert overview["indicators"] == 24
         assert overview["rows"] == 12 * 24
         assert overview["warm_seconds"] > 0
+    # the overview as the app serves it: its cached loaders, cold then warm
+    assert set(result["overview_app"]) == set(run.OVERVIEW_DEPARTMENTS)
+    for overview in result["overview_app"].values():
+        assert overview["indicators"] == 24
+        assert overview["seconds"] > 0 and overview["warm_seconds"] > 0
     assert set(report["summary"][str(N)]) >= {"ingest_ratio", "report_s", "overview_cold_s",
                                                "overview_warm_s", "ours_vs_pandas",
                                                "peak_rss_ours_mb"}
