@@ -37,7 +37,6 @@ import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,14 +204,8 @@ class _Source:
     csv_path: Path | None = None
     """Set for CSV text read by DuckDB: structural errors come from its rejects table."""
     rejected_records: list[int] = field(default_factory=list)
-    control_scan: Future[bool] | None = None
-    """CSV text: the byte scan (:func:`_holds_control_bytes`), run in a thread meanwhile."""
-
-    @property
-    def may_hold_controls(self) -> bool:
-        """False when the byte scan found no control character or BOM: the per-cell rule is
-        skipped.  Waits for the scan."""
-        return self.control_scan is None or self.control_scan.result()
+    may_hold_controls: bool = True
+    """False when a byte scan found no control character or BOM: the per-cell rule is skipped."""
 
     @property
     def decimal_comma(self) -> bool:
@@ -314,19 +307,6 @@ def _holds_control_bytes(path: Path) -> bool:
             tail = chunk[-2:]  # a BOM split across two chunks
 
 
-def _scan_in_background(path: Path) -> Future[bool]:
-    """:func:`_holds_control_bytes` in a thread of its own.
-
-    The scan costs about a second at 10 M rows; DuckDB releases the GIL while it stages the
-    file, so the two overlap instead of following each other.
-    """
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-scan")
-    try:
-        return pool.submit(_holds_control_bytes, path)
-    finally:
-        pool.shutdown(wait=False)
-
-
 def _csv_source(path: Path, name: str, delimiter: str | None) -> _Source:
     header, delimiter = _csv_header(path, name, delimiter)
     params = _Params("s")
@@ -344,7 +324,7 @@ def _csv_source(path: Path, name: str, delimiter: str | None) -> _Source:
         params.values,
         delimiter,
         csv_path=path,
-        control_scan=_scan_in_background(path),
+        may_hold_controls=_holds_control_bytes(path),
     )
 
 
@@ -659,23 +639,12 @@ def _stage_typed(
     count and whether nothing is wrong; when something is, the caller re-stages with
     :func:`_stage` and reports with :func:`_validate`, so problems are reported exactly as
     there.
-
-    A CSV file's byte scan for control characters runs while this pass does, so the pass
-    leaves the control-character rule out; a file the scan finds such a byte in is not clean
-    here, and the full path applies the rule.
     """
     p = _Params()
     raw, typed = _stage_columns(
         source, dataset, positions, p, date_format=date_format, time_zone=time_zone
     )
-    scanning = source.control_scan is not None
-    rules = _rules(
-        dataset,
-        positions,
-        date_format=date_format_name,
-        decimal_comma=source.decimal_comma,
-        controls=not scanning,
-    )
+    rules = _source_rules(source, dataset, positions, date_format=date_format_name)
     for rule in rules:
         p.values.update(rule.params)
     broken = " OR ".join(f"({r.violated})" for r in rules) or "false"
@@ -711,8 +680,6 @@ def _stage_typed(
     if source.csv_path is not None:
         (ragged,) = con.execute(f"SELECT count(*) FROM temp.{_REJECTS}").fetchone()
         problems.append(ragged)
-    if scanning and source.may_hold_controls:
-        return rows, False
     return rows, not any(problems)
 
 
@@ -1310,14 +1277,7 @@ def ingest_file(
         except _Rejected as rejected:
             result = IngestResult(name, None, "rejected")
             return _reject(cur, result, rejected.problems, len(rejected.problems), user)
-        try:
-            return _ingest_source(
-                cur, source, user=user, date_format=date_format, replace_all=False
-            )
-        finally:
-            # The byte scan never outlives the call (nor the temporary folder it may read).
-            if source.control_scan is not None:
-                wait([source.control_scan])
+        return _ingest_source(cur, source, user=user, date_format=date_format, replace_all=False)
 
 
 def ingest_frame(
