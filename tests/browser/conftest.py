@@ -33,8 +33,13 @@ def free_port() -> int:
 
 
 def skip_without_chromium() -> None:
+    """Skip on a developer machine without Debian's chromium; in CI (``CI`` set) fail instead,
+    so a missing install step can never pass as skipped tests."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is not installed (make browser)")
+        message = f"{CHROMIUM} is not installed (make browser)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @contextmanager
@@ -74,6 +79,7 @@ def streamlit_server(
 
 @pytest.fixture(scope="module")
 def browser():
+    skip_without_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

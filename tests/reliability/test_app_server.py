@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,7 +16,7 @@ import pytest
 
 from dashboard import data
 from tests.app.conftest import build_fixture_db
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, skip_without_chromium, streamlit_server
+from tests.browser.conftest import streamlit_server
 from tests.reliability.procs import count, ingest_cli, many_purchases, purchases_csv
 from tests.reliability.test_hostile_text import HOSTILE, hostile_db
 
@@ -27,25 +26,6 @@ PAGES = ("", "route", "quality", "quantity", "opportunity", "price", "upload", "
 WAIT_MS = 60_000
 SHOWS_DEPARTMENT = ("", "route", "quality", "quantity", "opportunity", "price")
 """Pages whose text (not a canvas table) names the chosen department."""
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    skip_without_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium):
-    context = chromium.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    yield pg
-    context.close()
 
 
 def settle(pg) -> None:
