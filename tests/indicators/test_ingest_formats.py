@@ -134,6 +134,25 @@ def test_identifiers_stay_text_and_cells_are_trimmed(con, tmp_path):
     ).fetchone() == ("007", "0042", "Sales", 1.0)
 
 
+def test_unicode_spaces_are_trimmed_like_spaces_and_tabs_are_kept(con, tmp_path):
+    """A file with non-ASCII bytes trims every cell; an ASCII one only where U+0020 is."""
+    nbsp, em_space = "\u00a0", "\u2003"
+    load(con, tmp_path, "u.csv", PURCHASE_HEADER
+         + f"p1,2025-03-01,c1,{nbsp}Sales{em_space},{nbsp}2 ,\n"
+         + "p2,2025-03-01,c2,\tSales , 3,\n")
+    assert con.execute(
+        "SELECT purchase_id, department, amount FROM purchases ORDER BY 1"
+    ).fetchall() == [("p1", "Sales", 2.0), ("p2", "\tSales", 3.0)]
+
+
+def test_an_empty_quoted_cell_is_missing_in_an_ascii_file(con, tmp_path):
+    load(con, tmp_path, "q.csv",
+         PURCHASE_HEADER + 'p1,2025-03-01,c1,Sales,2,""\np2,2025-03-01,c2,Sales,3,"  "\n')
+    assert con.execute(
+        "SELECT purchase_id, list_amount IS NULL FROM purchases ORDER BY 1"
+    ).fetchall() == [("p1", True), ("p2", True)]
+
+
 # --- dates, formats and the time zone ----------------------------------------------------------
 
 

@@ -574,15 +574,38 @@ def test_a_carriage_return_inside_quotes_is_kept(seeded, tmp_path):
         (b"a,b\n1,\x002\n", True),
         (b"a,b\r\n1,\t2\r\n", False),  # tab and line breaks are not control characters here
         (b"a" * ((1 << 22) - 1) + b"\xef\xbb\xbf", True),  # a BOM across two read chunks
+        (b"a,b\n1,\x7f2\n", True),  # DEL
+        (b"a,b\r\n1,\x1f2\r\n", True),  # a control byte beside CR LF
+        (b"a,\xc3\xa9\n" * 10 + b"1,2\x0b\n", True),  # beside non-ASCII text
+        (b"a,b\n" + b"1,2\n" * (1 << 21) + b"3,\x084\n", True),  # in a later chunk
+        (b"a,b\n" + b"1,\xc3\xa9\n" * (1 << 21), False),
     ],
 )
 def test_control_byte_scan(tmp_path, data, holds):
     """The byte scan that lets a clean file skip the per-cell control-character rule."""
-    from indicators.ingest import _holds_control_bytes
+    from indicators.ingest import _scan_bytes
 
     path = tmp_path / "scan.csv"
     path.write_bytes(data)
-    assert _holds_control_bytes(path) is holds
+    assert _scan_bytes(path).controls is holds
+
+
+@pytest.mark.parametrize(
+    ("data", "ascii_only"),
+    [
+        (b"a,b\n1,2\n", True),
+        (b"\xef\xbb\xbfa,b\n1,2\n", True),  # the encoding mark is not data
+        (b"a,b\n1,\xc2\xa02\n", False),  # U+00A0, which trim() removes too
+        (b"a" * (1 << 22) + b"\xc3\xa9", False),  # past the first chunk
+    ],
+)
+def test_byte_scan_tells_an_ascii_file(tmp_path, data, ascii_only):
+    """Only an all-ASCII file takes the cheap trim (prefix/suffix U+0020 test)."""
+    from indicators.ingest import _scan_bytes
+
+    path = tmp_path / "scan.csv"
+    path.write_bytes(data)
+    assert _scan_bytes(path).ascii is ascii_only
 
 
 def test_control_characters_in_a_frame_are_rejected(seeded):

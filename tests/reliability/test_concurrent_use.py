@@ -81,12 +81,14 @@ def slices(db: Path) -> dict[tuple[str, str], int]:
 def test_a_second_load_waits_says_so_and_both_land(db, tmp_path):
     first = purchases_csv(tmp_path / "east.csv", many_purchases("e", "East", "2025-03", 7))
     second = purchases_csv(tmp_path / "west.csv", many_purchases("w", "West", "2025-03", 5))
-    with ingest_cli(db, first, pause="inserted") as a, ingest_cli(db, second) as b:
+    with ingest_cli(db, first, pause="inserted") as a:
         a.wait_paused("inserted")
-        b.wait_for(store.BUSY_MESSAGE)
-        a.resume()
-        assert a.finish() == 0, "".join(a.stdout + a.stderr)
-        assert b.finish() == 0, "".join(b.stdout + b.stderr)
+        # b starts only once a holds the file: started together, b could win the lock
+        with ingest_cli(db, second) as b:
+            b.wait_for(store.BUSY_MESSAGE)
+            a.resume()
+            assert a.finish() == 0, "".join(a.stdout + a.stderr)
+            assert b.finish() == 0, "".join(b.stdout + b.stderr)
     assert "Traceback" not in "".join(b.stderr)
     got = slices(db)
     assert got[("2025-03", "East")] == 7 and got[("2025-03", "West")] == 5
