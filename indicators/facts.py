@@ -73,6 +73,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from indicators.catalog import ALL_DEPARTMENTS, UNCLASSIFIED
@@ -128,37 +129,7 @@ p AS MATERIALIZED (
            sum(amount) FILTER (WHERE list_amount IS NOT NULL) AS list_paid
     FROM purchases {{rows}} {_SETS}
 ),
--- the months each customer bought in, as a bit string per customer and department (bit i:
--- month $first_month + i), and per customer (every department): one aggregation over the
--- purchases instead of sorting every (customer, department, month) for a window
-cm AS MATERIALIZED (
-    SELECT customer_id, {{customer_department}},
-           bitstring_agg(CAST(date_diff('month', $first_month, month) AS INTEGER),
-                         0, $last_index) AS active
-    FROM purchases WHERE customer_id IS NOT NULL {{customer_rows}}
-    GROUP BY ALL
-),
-{{masks}}-- for month i: the bits of every earlier month, and of the months i − 12 … i − 1 (NULL: none)
-windows AS (
-    SELECT i,
-           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i) AS earlier,
-           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i AND j >= i - 12) AS recent
-    FROM range(0, $last_index + 1) AS a(i), range(0, $last_index + 1) AS b(j)
-    WHERE i BETWEEN $first_index AND $until_index
-    GROUP BY i
-),
--- new: no bit before month i; returning: a bit in the 12 months before it
-cu AS MATERIALIZED (
-    SELECT CAST($first_month + to_months(CAST(i AS INTEGER)) AS DATE) AS month,
-           department, is_all,
-           count(*) AS active_customers,
-           count(*) FILTER (WHERE earlier IS NULL OR bit_count(active & earlier) = 0)
-               AS new_customers,
-           count(*) FILTER (WHERE bit_count(active & recent) > 0) AS returning_customers
-    FROM masks, windows WHERE get_bit(active, CAST(i AS INTEGER)) = 1
-    GROUP BY ALL
-),
--- RANGE … EXCLUDE GROUP counts the customer's complaints on the component opened in
+{{customers}}-- RANGE … EXCLUDE GROUP counts the customer's complaints on the component opened in
 -- [t − 90 days, t), leaving out t itself and every complaint opened at the same instant
 ct AS (
     SELECT month, department, customer_id, opened_at, resolved_at, compensation,
@@ -255,15 +226,80 @@ LEFT JOIN s USING (month, department, is_all)
 ORDER BY g.month, g.is_all DESC, g.department
 """
 
-_MASKS_WITH_ALL = """masks AS (
-    SELECT department, 0 AS is_all, active FROM cm
-    UNION ALL
-    SELECT $all, 1, bit_or(active) FROM cm GROUP BY customer_id
+_CUSTOMERS_BITSTRING = """-- the months each customer bought in, as a bit string per customer and department (bit i:
+-- month $first_month + i), and per customer (every department): one aggregation over the
+-- purchases instead of sorting every (customer, department, month) for a window
+cm AS MATERIALIZED (
+    SELECT customer_id, {customer_department},
+           bitstring_agg(CAST(date_diff('month', $first_month, month) AS INTEGER),
+                         0, $last_index) AS active
+    FROM purchases WHERE customer_id IS NOT NULL {customer_rows}
+    GROUP BY ALL
+),
+{masks}-- for month i: the bits of every earlier month, and of the months i − 12 … i − 1 (NULL: none)
+windows AS (
+    SELECT i,
+           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i) AS earlier,
+           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i AND j >= i - 12) AS recent
+    FROM range(0, $last_index + 1) AS a(i), range(0, $last_index + 1) AS b(j)
+    WHERE i BETWEEN $first_index AND $until_index
+    GROUP BY i
+),
+-- new: no bit before month i; returning: a bit in the 12 months before it
+cu AS MATERIALIZED (
+    SELECT CAST($first_month + to_months(CAST(i AS INTEGER)) AS DATE) AS month,
+           department, is_all,
+           count(*) AS active_customers,
+           count(*) FILTER (WHERE earlier IS NULL OR bit_count(active & earlier) = 0)
+               AS new_customers,
+           count(*) FILTER (WHERE bit_count(active & recent) > 0) AS returning_customers
+    FROM masks, windows WHERE get_bit(active, CAST(i AS INTEGER)) = 1
+    GROUP BY ALL
 ),
 """
-_MASKS_DEPARTMENTS = """masks AS (SELECT department, 0 AS is_all, active FROM cm),
+# The word path: one query gives, per customer and department and per customer (every
+# department; see the masks), the first month bought in (index from the purchases' first month)
+# and the months of the scope and the 12 before it as the bits of one 64-bit word (bit k: month
+# $base + k) — one aggregation, integers only; NumPy then counts (_count_words) and the facts
+# query reads the counts from a registered frame.
+_WORD_CUSTOMERS_SQL = """WITH
+cm AS (
+    SELECT customer_id, {customer_department}, min(i) AS first_month,
+           bit_or(CASE WHEN i >= $base THEN 1::BIGINT << (i - $base) ELSE 0::BIGINT END)
+               AS active
+    FROM (SELECT customer_id, department,
+                 CAST(date_diff('month', $first_month, month) AS INTEGER) AS i
+          FROM purchases WHERE customer_id IS NOT NULL {customer_rows})
+    GROUP BY ALL
+),
+{masks}SELECT CASE WHEN is_all = 1 THEN 0 ELSE list_position($groups, department) END AS g,
+       first_month, active
+FROM masks
+WHERE (is_all = 1 OR list_contains($groups, department))
+  -- customers who bought in none of the counted months count nowhere (a new customer is active)
+  AND active >> $counted_from <> 0
 """
-_MASKS_ONLY_ALL = """masks AS (SELECT $all AS department, 1 AS is_all, active FROM cm),
+_CUSTOMERS_WORD = """cu AS (
+    SELECT CAST(month AS DATE) AS month, department, is_all, active_customers, new_customers,
+           returning_customers
+    FROM facts_word_counts
+),
+"""
+WORD_MONTHS = 62
+"""The widest span of months (the scope plus the 12 before it) counted in one 64-bit word per
+customer (a signed BIGINT, whose top bits are left alone); a wider one takes bit strings, which
+are slower (text-like values)."""
+
+# ``{keep}`` / ``{merge}``: the word path's first month, kept per department and merged for All.
+_MASKS_WITH_ALL = """masks AS (
+    SELECT department, 0 AS is_all, {keep}active FROM cm
+    UNION ALL
+    SELECT $all, 1, {merge}bit_or(active) FROM cm GROUP BY customer_id
+),
+"""
+_MASKS_DEPARTMENTS = """masks AS (SELECT department, 0 AS is_all, {keep}active FROM cm),
+"""
+_MASKS_ONLY_ALL = """masks AS (SELECT $all AS department, 1 AS is_all, {keep}active FROM cm),
 """
 _GRID_FROM_DATA = """keys AS MATERIALIZED (
     SELECT month, department, is_all FROM p
@@ -296,35 +332,108 @@ _IN_DEPARTMENTS = "list_contains($departments, department)"
 _COMPLAINT_HISTORY = "WHERE month BETWEEN $lo - INTERVAL 4 MONTH AND $hi"
 
 
-def _facts_sql(*, scoped: bool, with_all: bool, named: bool = True) -> str:
-    """The facts query: every row (not ``scoped``), or only a scope's months and departments.
+def _facts_sql(
+    *, scoped: bool, with_all: bool, named: bool = True, word: bool = False
+) -> tuple[str, str | None]:
+    """The facts query, and the word path's customer query (None on the bit-string path).
 
-    A scope reads only the rows of its months (and its departments, unless ``All`` is among
-    them: ``All`` is aggregated from every department's rows).  Customer bits need every
-    earlier month too, so their scan is bounded above only; with ``All`` alone (no ``named``
-    department) they are kept per customer only, a smaller aggregation.
+    Every row (not ``scoped``), or only a scope's months and departments: a scope reads only
+    the rows of its months (and its departments, unless ``All`` is among them: ``All`` is
+    aggregated from every department's rows).  Customer months need every earlier month too,
+    so their scan is bounded above only; with ``All`` alone (no ``named`` department) they are
+    kept per customer only, a smaller aggregation.
+
+    ``word`` (the months counted fit :data:`WORD_MONTHS`) counts new and returning customers
+    from one 64-bit word per customer (:func:`_count_words`); else from bit strings in SQL.
     """
+    parts = {"customers": _CUSTOMERS_WORD if word else _CUSTOMERS_BITSTRING}
     if not scoped:
-        parts = {"rows": "", "customer_rows": "", "complaint_rows": "",
-                 "customer_department": "department",
-                 "masks": _MASKS_WITH_ALL, "grid": _GRID_FROM_DATA}
+        parts |= {"masks": _MASKS_WITH_ALL, "rows": "", "customer_rows": "",
+                  "complaint_rows": "", "customer_department": "department",
+                  "grid": _GRID_FROM_DATA}
     else:
         departments = "" if with_all else f" AND {_IN_DEPARTMENTS}"
         masks = _MASKS_DEPARTMENTS
         if with_all:
             masks = _MASKS_WITH_ALL if named else _MASKS_ONLY_ALL
-        parts = {
+        parts |= {
+            "masks": masks,
             "rows": f"WHERE {_IN_MONTHS}{departments}",
             "customer_rows": f"AND month <= $hi{departments}",
             "customer_department": "department" if named else "NULL AS department",
             "complaint_rows": _COMPLAINT_HISTORY,
-            "masks": masks,
             "grid": _GRID_GIVEN,
         }
-    sql = _FACTS_TEMPLATE
-    for name, text in parts.items():
-        sql = sql.replace("{" + name + "}", text)
-    return sql
+    parts |= {
+        "keep": "first_month, " if word else "",
+        "merge": "min(first_month), " if word else "",
+    }
+
+    def fill(template: str) -> str:
+        for name, text in parts.items():
+            template = template.replace("{" + name + "}", text)
+        return template
+
+    return fill(_FACTS_TEMPLATE), fill(_WORD_CUSTOMERS_SQL) if word else None
+
+
+def _count_words(
+    groups: Sequence[str], first: np.ndarray, active: np.ndarray, group: np.ndarray,
+    params: dict[str, object],
+) -> pd.DataFrame:
+    """Active, new and returning customers per group and month of the word path, with NumPy.
+
+    ``group`` is 0 for ``All`` and ``i`` for ``groups[i - 1]``; per row, ``first`` the
+    customer's first month (index) and ``active`` the word.  For month ``j`` of the scope
+    (absolute index ``wi{j}``, bit ``wk{j}``): active — the bit is set; new — the first month
+    is that month; returning — active, and a bit is set among the 12 months before it (bits
+    ``wr{j}`` … ``wk{j}`` − 1).  One pass per month over the rows: a few integer operations
+    and a ``bincount``, where SQL needed a join of every customer with every month.
+    """
+    months: list[date] = params["word_months"]  # type: ignore[assignment]
+    size = len(groups) + 1
+    out = {name: np.zeros((size, len(months)), dtype=np.int64)
+           for name in ("active_customers", "new_customers", "returning_customers")}
+    for j in range(len(months)):
+        k, r = int(params[f"wk{j}"]), int(params[f"wr{j}"])  # type: ignore[call-overload]
+        is_active = ((active >> k) & 1).astype(bool)
+        recent = (active >> r) & ((1 << (k - r)) - 1)
+        out["active_customers"][:, j] = np.bincount(group[is_active], minlength=size)
+        out["returning_customers"][:, j] = np.bincount(
+            group[is_active & (recent != 0)], minlength=size)
+        out["new_customers"][:, j] = np.bincount(
+            group[first == params[f"wi{j}"]], minlength=size)
+    names = [ALL_DEPARTMENTS, *groups]
+    return pd.DataFrame({
+        "month": np.tile(np.array(months, dtype="datetime64[D]"), size),
+        "department": np.repeat(np.array(names, dtype=object), len(months)),
+        "is_all": np.repeat(np.array([1] + [0] * len(groups), dtype=np.int32), len(months)),
+        **{name: counts.reshape(-1) for name, counts in out.items()},
+    })
+
+
+def _used(params: dict[str, object], sql: str) -> dict[str, object]:
+    """The parameters ``sql`` names (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if "$" + k in sql}
+
+
+def _word_parameters(first: date, first_index: int, until_index: int) -> dict[str, object]:
+    """Parameters of the word path for months ``first_index`` … ``until_index`` (from
+    ``first``); empty when they and the 12 months before them do not fit one word."""
+    base = max(first_index - 12, 0)
+    if until_index - base + 1 > WORD_MONTHS:
+        return {}
+    params: dict[str, object] = {"base": base, "counted_from": first_index - base,
+                                 "word_months": []}
+    for j, i in enumerate(range(first_index, until_index + 1)):
+        params["word_months"].append(_month_at(first, i))  # type: ignore[union-attr]
+        params |= {f"wi{j}": i, f"wk{j}": i - base, f"wr{j}": max(i - 12, 0) - base}
+    return params
+
+
+def _month_at(first: date, index: int) -> date:
+    months = first.year * 12 + first.month - 1 + index
+    return date(months // 12, months % 12 + 1, 1)
 
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -398,6 +507,7 @@ def facts_table(
     settings: Settings | None = None,
     months: tuple[str, str] | None = None,
     departments: Sequence[str] | None = None,
+    customers_from: str | None = None,
 ) -> pd.DataFrame:
     """The monthly facts (see the module docstring), one row per month × (departments + All).
 
@@ -411,6 +521,11 @@ def facts_table(
     purchases and complaints that new, returning and repeat need), so a scorecard does not pay
     for every month.  ``None`` (the default) means no restriction.
 
+    ``customers_from`` (``YYYY-MM``, with ``months``) counts active, new and returning customers
+    only from that month on; the scope's earlier rows show 0 customers.  For callers that read
+    the earlier months for other columns only (:func:`compute.indicator_table` reads the 12
+    months before a scope for revenue growth), so that those customers are not counted.
+
     Raises :class:`DepartmentNameError` if a stored department is literally called ``All``.
     """
     settings = read_settings(con) if settings is None else settings
@@ -423,7 +538,7 @@ def facts_table(
     try:
         first, span = _month_bits(cur)
         params.update(first_month=first, last_index=span, first_index=0, until_index=span)
-        sql = _facts_sql(scoped=False, with_all=True)
+        shape: dict[str, object] = {"scoped": False, "with_all": True}
         if scoped:
             scope = _scope_grid(cur, months, departments)
             if scope is None:
@@ -436,8 +551,31 @@ def facts_table(
             if not with_all:
                 params["departments"] = scope["grid_departments"]
             named = len(scope["grid_departments"]) > with_all
-            sql = _facts_sql(scoped=True, with_all=with_all, named=named)
-        frame = cur.execute(sql, params).df()
+            shape = {"scoped": True, "with_all": with_all, "named": named}
+        if scoped and customers_from is not None:
+            params["first_index"] = max(
+                params["first_index"], _months_after(first, parse_month(customers_from))  # type: ignore[call-overload]
+            )
+        # One word per customer for a scope's few months; the whole table (many months, every
+        # department) is counted faster by bit strings in SQL than by NumPy over the words.
+        word = _word_parameters(first, params["first_index"], params["until_index"]) if scoped else {}
+        params.update(word)
+        sql, word_sql = _facts_sql(**shape, word=bool(word))
+        if word_sql is not None:
+            groups = (month_grid(cur)[1] if not scoped
+                      else [d for d in params["grid_departments"] if d != ALL_DEPARTMENTS])
+            found = cur.execute(word_sql, _used({**params, "groups": groups}, word_sql))
+            columns = found.fetchnumpy()
+            counts = _count_words(
+                groups, columns["first_month"].astype(np.int64),
+                columns["active"].astype(np.int64), columns["g"].astype(np.int64), params,
+            )
+            cur.register("facts_word_counts", counts)
+        try:
+            frame = cur.execute(sql, _used(params, sql)).df()
+        finally:
+            if word_sql is not None:
+                cur.unregister("facts_word_counts")
     except BaseException:
         cur.execute("ROLLBACK")
         raise

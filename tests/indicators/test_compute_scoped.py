@@ -159,3 +159,45 @@ def test_shift_month_crosses_years():
     assert facts.shift_month("2025-01", -1) == "2024-12"
     assert facts.shift_month("2024-12", 1) == "2025-01"
     assert dt.date(2024, 1, 1) == facts.parse_month(facts.shift_month("2025-01", -12))
+
+
+@pytest.mark.parametrize(("months", "departments"), [(None, None), *SCOPES[:4]])
+def test_the_word_and_bit_string_paths_count_the_same_customers(
+    demo_db, monkeypatch, months, departments
+):
+    """New and returning customers fit one 64-bit word per customer when the months do; the
+    bit-string path (longer histories) must give the same counts on the same rows."""
+    word = facts.facts_table(demo_db, months=months, departments=departments)
+    monkeypatch.setattr(facts, "WORD_MONTHS", 1)
+    strings = facts.facts_table(demo_db, months=months, departments=departments)
+    assert len(word) > 0 and word["returning_customers"].sum() > 0
+    columns = ["month", "department", "active_customers", "new_customers",
+               "returning_customers"]
+    pd.testing.assert_frame_equal(word[columns], strings[columns])
+
+
+def test_the_word_path_is_taken_exactly_when_the_months_fit_one_word():
+    first = dt.date(2020, 1, 1)
+    assert facts._word_parameters(first, 0, 61)["base"] == 0
+    assert facts._word_parameters(first, 0, 62) == {}
+    # a scope counts the 12 months before it too: months 100 … 149 span bits 88 … 149
+    fits = facts._word_parameters(first, 100, 149)
+    assert fits["base"] == 88 and len(fits["word_months"]) == 50
+    assert fits["word_months"][0] == dt.date(2028, 5, 1)
+    assert (fits["wk0"], fits["wr0"], fits["wi0"]) == (100 - 88, 0, 100)
+    assert facts._word_parameters(first, 100, 150) == {}
+
+
+def test_customers_from_counts_customers_only_from_that_month(demo_db):
+    whole = facts.facts_table(demo_db)
+    scoped = facts.facts_table(demo_db, months=("2024-06", "2025-05"),
+                               departments=[ALL_DEPARTMENTS, demo.SLIPPING],
+                               customers_from="2025-01")
+    expected = whole[whole["month"].between("2024-06", "2025-05")
+                     & whole["department"].isin([ALL_DEPARTMENTS, demo.SLIPPING])]
+    expected = expected.reset_index(drop=True)
+    customers = ["active_customers", "new_customers", "returning_customers"]
+    before = expected["month"] < "2025-01"
+    assert expected.loc[before, "active_customers"].sum() > 0
+    expected.loc[before, customers] = 0
+    pd.testing.assert_frame_equal(scoped, expected)
