@@ -7,8 +7,7 @@ from dashboard.format import format_indicator, format_value
 from indicators import catalog
 
 chosen = widgets.require_filters()
-table = data.indicators()
-route_rows, summary = data.route()
+table, route_rows, summary = data.overview(chosen.department, chosen.month)
 card = scorecard.scorecard(
     table, chosen.department, chosen.month, targets=summary, route=route_rows
 )

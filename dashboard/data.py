@@ -51,6 +51,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth
+from dashboard.scorecard import TREND_MONTHS
 from indicators import catalog, store
 
 if TYPE_CHECKING:
@@ -211,6 +212,59 @@ def _indicators(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
     return in_scope(_indicator_computation(path, version), scope)
 
 
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=8, show_spinner=False)
+def _grid(path: str, version: Version, scope: auth.Scope) -> tuple[list[str], list[str]]:
+    """Reported months (newest first) and departments (``All`` first), in scope.
+
+    The same months and departments as the indicator table's, read without computing it (the
+    bounds of each dataset and its distinct departments), so the filters cost milliseconds.
+    """
+    from indicators.facts import month_grid
+
+    with _read(path) as con:
+        months, named = month_grid(con)
+    if scope is not None:
+        named = [d for d in named if d in scope]
+    return sorted(months, reverse=True), [catalog.ALL_DEPARTMENTS, *named]
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=64, show_spinner="Computing the scorecard…")
+def _overview(
+    path: str, version: Version, scope: auth.Scope, department: str, month: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What the scorecard of one department and month reads: ``(indicators, route, summary)``.
+
+    Computed for that department and the months the scorecard shows only (the 12 months to
+    ``month``, and the baseline months of the department's targets): a first look at the
+    overview does not wait for every department and month (:func:`_indicator_computation`).
+    The values are those of the full table; the route rows cover the months up to ``month``.
+    """
+    from indicators.compute import indicator_table
+    from indicators.facts import shift_month
+    from indicators.route import route_summary, route_table
+
+    _check_department(department, scope)
+    targets = _stored(path, version, "targets", scope)
+    mine = targets[targets["department"].isin(_target_departments(department))]
+    first = min([shift_month(month, -(TREND_MONTHS - 1)),
+                 *[m for m in mine["baseline_month"].astype("str") if m <= month]])
+    with _read(path) as con:
+        table = indicator_table(con, months=(first, month), departments=[department])
+    return table, route_table(mine, table), route_summary(mine, table)
+
+
+def _target_departments(department: str) -> tuple[str, ...]:
+    """Target rows that apply to ``department`` in the stored form (``*`` is All's)."""
+    if department == catalog.ALL_DEPARTMENTS:
+        return (store.ANY_DEPARTMENT, catalog.ALL_DEPARTMENTS)
+    return (department,)
+
+
+def _check_department(department: str, scope: auth.Scope) -> None:
+    if scope is not None and department not in (*scope, catalog.ALL_DEPARTMENTS):
+        raise auth.Forbidden(f"Department {department!r} is outside your view.")
+
+
 _Read = Callable[[duckdb.DuckDBPyConnection], Any]
 _Keep = Callable[[Any, auth.Scope], Any]
 _STORED: dict[str, tuple[_Read, _Keep]] = {
@@ -233,8 +287,7 @@ def _stored(path: str, version: Version, what: str, scope: auth.Scope) -> Any:
 def _total_rows(path: str, version: Version) -> int:
     """Stored rows in every dataset: whether there is anything to show (a count, no rows)."""
     with _read(path) as con:
-        counts = store.row_counts(con)
-    return int(counts["rows"].sum()) if len(counts) else 0
+        return store.stored_rows(con)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
@@ -251,8 +304,7 @@ def _histogram(
 ) -> tuple[pd.DataFrame, float]:
     from indicators.compute import promised_minutes, response_time_histogram
 
-    if scope is not None and department not in (*scope, catalog.ALL_DEPARTMENTS):
-        raise auth.Forbidden(f"Department {department!r} is outside your view.")
+    _check_department(department, scope)
     with _read(path) as con:
         hist = response_time_histogram(con, month=month, department=department)
         return hist, promised_minutes(con, month=month, department=department)
@@ -349,23 +401,31 @@ def route() -> tuple[pd.DataFrame, pd.DataFrame]:
     return _route(*_key(), _scope())
 
 
+def overview(department: str, month: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(indicators, route_table, route_summary)`` for the scorecard of one department and
+    month, computed for it alone (see :func:`_overview`).
+
+    :class:`dashboard.auth.Forbidden` for a department outside the user's view.
+    """
+    path, version = _key()
+    return _overview(path, version, _scope(), department, month)
+
+
 def departments() -> list[str]:
-    """Departments with data, ``All`` first."""
-    table = indicators()
-    named = sorted(d for d in table["department"].unique().tolist() if d != catalog.ALL_DEPARTMENTS)
-    return [catalog.ALL_DEPARTMENTS, *named]
+    """Departments with data in the user's view, ``All`` first."""
+    return _grid(*_key(), _scope())[1]
 
 
 def months() -> list[str]:
     """Reported months, newest first."""
-    return sorted(indicators()["month"].unique().tolist(), reverse=True)
+    return _grid(*_key(), _scope())[0]
 
 
 def clear_caches() -> None:
     """Forget every cached result, so all pages read the database afresh."""
     for fn in (
         _indicator_computation, _indicators, _stored, _total_rows, _complaint_mix, _histogram,
-        _route, _health,
+        _route, _health, _grid, _overview,
     ):
         fn.clear()
 

@@ -363,6 +363,18 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
+def stored_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """How many rows the datasets with months hold in all (targets not counted): the sum of
+    :func:`row_counts`, from each table's row count alone (no scan)."""
+    parts = " UNION ALL ".join(
+        f'SELECT count(*) AS n FROM "{name}"'
+        for name, d in DATASETS.items()
+        if d.month_column is not None
+    )
+    (total,) = con.execute(f"SELECT coalesce(sum(n), 0) FROM ({parts})").fetchone()
+    return int(total)
+
+
 def read_targets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Stored targets with months as ``YYYY-MM`` text."""
     return con.execute(

@@ -37,6 +37,17 @@ def test_unique_ids_are_stored_without_compression_and_the_rest_compressed(con):
     assert "uncompressed" not in methods["department"]
 
 
+def test_stored_rows_is_the_sum_of_the_row_counts_without_targets(con):
+    assert store.stored_rows(con) == 0
+    con.execute("INSERT INTO purchases (purchase_id, customer_id, department, amount, month) "
+                "SELECT 'p' || i, 'c', 'North', 1, DATE '2025-01-01' FROM range(3) AS r(i)")
+    con.execute("INSERT INTO complaints (complaint_id, department, month) "
+                "VALUES ('k1', 'South', DATE '2025-02-01')")
+    con.execute("INSERT INTO targets (indicator, department, baseline_month, target_month, "
+                "target) VALUES ('csat', '*', DATE '2025-01-01', DATE '2025-06-01', 80)")
+    assert store.stored_rows(con) == 3 + 1 == int(store.row_counts(con)["rows"].sum())
+
+
 def test_connect_is_idempotent(tmp_path: Path):
     path = tmp_path / "s.duckdb"
     store.connect(path).close()
