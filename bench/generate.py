@@ -204,6 +204,7 @@ def write_files(directory: str | Path, n: int, *, threads: int | None = None) ->
             con.execute(f"SET threads = {int(threads)}")
         # Row order is part of "same bytes every run"; the CSV writer keeps it only when asked.
         con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")  # the benchmark prints its own lines
         paths = {}
         for name, sql in (
             ("purchases", _purchases_sql(sizes)),

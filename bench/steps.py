@@ -174,9 +174,10 @@ def overview_app(db: Path, *, department: str, month: str | None = None,
                  **_: Any) -> dict[str, Any]:
     """(d) The overview page as the app serves it: its cached loaders, cold then warm.
 
-    What ``app_pages/overview.py`` reads through :mod:`dashboard.data` — the indicator table
-    (computed whole once per data version by ``_indicator_computation``, then scoped), the
-    route and the settings — and the scorecard it builds from them.  Streamlit's
+    What ``app_pages/overview.py`` (and the sidebar it sits in) reads through
+    :mod:`dashboard.data` — whether there is data (row counts), the filters' months and
+    departments, the indicators and route of the chosen department and month (computed for
+    them alone), the settings — and the scorecard it builds from them.  Streamlit's
     ``st.cache_data`` runs here in "bare mode" (no server), with the same cache as in the app:
     cold is the first request after a load, warm the same request again in the same process.
     """
@@ -192,10 +193,11 @@ def overview_app(db: Path, *, department: str, month: str | None = None,
     chosen: dict[str, str] = {}
 
     def work() -> dict[str, Any]:
-        table = data._indicators(*key, None)
-        route_rows, summary = data._route(*key, None)
+        data._total_rows(*key)
+        months, _ = data._grid(*key, None)
+        chosen.setdefault("month", month or months[0])
+        table, route_rows, summary = data._overview(*key, None, department, chosen["month"])
         data._stored(*key, "settings", None)
-        chosen.setdefault("month", month or max(table["month"]))
         card = scorecard(table, department, chosen["month"], targets=summary, route=route_rows)
         return {"indicators": len(card)}
 

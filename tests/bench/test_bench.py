@@ -90,9 +90,10 @@ def test_the_benchmark_reports_every_step_target_and_memory(results):
     assert set(report["summary"][str(N)]) >= {"ingest_ratio", "report_s", "overview_cold_s",
                                                "overview_warm_s", "ours_vs_pandas",
                                                "peak_rss_ours_mb"}
-    assert [t["name"] for t in report["targets"]][:6] == [
-        "ingest ratio b / a", "full report (c)", "overview cold (d)", "overview warm (d)",
-        "peak RSS of our steps (e)", "(b + c) / pandas (f)",
+    assert [t["name"] for t in report["targets"]][:7] == [
+        "ingest ratio b / a", "full report (c)", "overview cold (d), Online store",
+        "overview cold (d), All", "overview warm (d)", "peak RSS of our steps (e)",
+        "(b + c) / pandas (f)",
     ]
     assert all(isinstance(t["passed"], bool) for t in report["targets"])
     # the big files are removed unless --keep
