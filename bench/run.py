@@ -21,8 +21,10 @@ step in its own process (:mod:`bench.steps`) and prints one table with the targe
                        ratio (b + c) / f.
 
 The results also go to ``<out>/results.json``.  Timings are wall-clock seconds of the work
-itself (interpreter start-up and imports excluded); the machine's load average is recorded
-before and after, because other processes disturb the figures.
+itself (interpreter start-up and imports excluded), the median of ``--repeat`` runs (default
+3; (a) and (b) alternate run by run); every run's time is kept in ``runs_seconds``.  The
+machine's load average is recorded before and after, because other processes disturb the
+figures.
 """
 
 from __future__ import annotations
@@ -87,7 +89,22 @@ def _remove_db(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def run_one(n: int, out: Path, *, keep: bool = False, log=print) -> dict[str, Any]:
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time (the lower one of an even count), with every run's seconds
+    in ``runs_seconds`` and the worst ``peak_rss_mb``.  A median, because single timings on a
+    shared 2-core machine wander by ±10 % and more from run to run."""
+    chosen = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+    return {**chosen, "runs_seconds": [r["seconds"] for r in runs],
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+
+
+def _median_step(step: str, data: Path, db: Path, repeat: int, **options: str) -> dict[str, Any]:
+    """The step ``repeat`` times, each in a fresh process: :func:`_median` of the runs."""
+    return _median([_step(step, data, db, **options) for _ in range(repeat)])
+
+
+def run_one(n: int, out: Path, *, keep: bool = False, repeat: int = 3,
+            log=print) -> dict[str, Any]:
     """Every step at ``n`` purchases; the steps' JSON by step name (overviews by department)."""
     data = out / "data" / str(n)
     dbs = out / "db" / str(n)
@@ -99,27 +116,45 @@ def run_one(n: int, out: Path, *, keep: bool = False, log=print) -> dict[str, An
     raw_db, db = dbs / "raw.duckdb", dbs / "service.duckdb"
     _remove_db(raw_db)
     _remove_db(db)
-    results: dict[str, Any] = {"n": n, "purchases_mb": files["purchases"].stat().st_size / 1e6}
+    results: dict[str, Any] = {"n": n, "purchases_mb": files["purchases"].stat().st_size / 1e6,
+                               "repeat": repeat}
+
+    def show(label: str, result: dict[str, Any]) -> None:
+        spread = ", ".join(f"{x:.2f}" for x in result.get("runs_seconds", []))
+        log(f"  {label}: {result['seconds']:.2f} s" + (f" (runs {spread})" if spread else ""))
+
     try:
-        for step, target in (("raw_csv", raw_db), ("ingest_purchases", db),
-                             ("ingest_others", db), ("report", db)):
-            results[step] = _step(step, data, target)
-            log(f"  {step}: {results[step]['seconds']:.2f} s")
+        # (a) and (b) alternate run by run, so that a slow spell of the machine hits both
+        raw_runs, ingest_runs = [], []
+        for _ in range(repeat):
+            _remove_db(raw_db)
+            raw_runs.append(_step("raw_csv", data, raw_db))
+            _remove_db(db)
+            ingest_runs.append(_step("ingest_purchases", data, db))
+        for step, runs in (("raw_csv", raw_runs), ("ingest_purchases", ingest_runs)):
+            results[step] = _median(runs)
+            show(step, results[step])
+        # the last ingest's database is the one the other steps read
+        results["ingest_others"] = _step("ingest_others", data, db)
+        show("ingest_others", results["ingest_others"])
+        results["report"] = _median_step("report", data, db, repeat)
+        show("report", results["report"])
         _remove_db(raw_db)
         results["overview"] = {}
         for department in OVERVIEW_DEPARTMENTS:
-            results["overview"][department] = _step("overview", data, db, department=department)
-            log(f"  overview {department}: {results['overview'][department]['seconds']:.2f} s")
-        results["overview_full"] = _step("overview_full", data, db,
-                                         department=OVERVIEW_DEPARTMENTS[0])
+            results["overview"][department] = _median_step("overview", data, db, repeat,
+                                                           department=department)
+            show(f"overview {department}", results["overview"][department])
+        results["overview_full"] = _median_step("overview_full", data, db, repeat,
+                                                department=OVERVIEW_DEPARTMENTS[0])
+        show("overview via the full table", results["overview_full"])
         results["overview_app"] = {}
         for department in OVERVIEW_DEPARTMENTS:
-            results["overview_app"][department] = _step("overview_app", data, db,
-                                                         department=department)
-            log(f"  overview (app) {department}: "
-                f"{results['overview_app'][department]['seconds']:.2f} s")
-        results["pandas"] = _step("pandas", data, db)
-        log(f"  pandas: {results['pandas']['seconds']:.2f} s")
+            results["overview_app"][department] = _median_step("overview_app", data, db, repeat,
+                                                               department=department)
+            show(f"overview (app) {department}", results["overview_app"][department])
+        results["pandas"] = _median_step("pandas", data, db, repeat)
+        show("pandas", results["pandas"])
     finally:
         _remove_db(raw_db)
         if not keep:
@@ -237,11 +272,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where data and JSON go")
     parser.add_argument("--keep", action="store_true",
                         help="keep the CSV files and the database afterwards")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each timed step; the median counts (default 3)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     sizes = sorted(set(args.n or [1_000_000, 10_000_000]))
     args.out.mkdir(parents=True, exist_ok=True)
     load_before = _load()
-    results = [run_one(n, args.out, keep=args.keep) for n in sizes]
+    results = [run_one(n, args.out, keep=args.keep, repeat=args.repeat) for n in sizes]
     found = checks(results)
     import duckdb
     import pandas as pd
