@@ -54,8 +54,13 @@ for row in summary.to_dict("records"):
                                  f"{row['remaining']:.0f} % remaining")
             st.metric(f"Latest ({row['latest_month'] or '—'})",
                       format_indicator(row["latest_actual"], ind.id))
-            st.metric(f"Projected for {row['target_month']}",
-                      format_indicator(row["forecast_at_target"], ind.id))
+            if row["latest_month"] == row["target_month"]:
+                # the target month has data: what happened, not a projection of it
+                st.metric(f"Actual in {row['target_month']}",
+                          format_indicator(row["latest_actual"], ind.id))
+            else:
+                st.metric(f"Projected for {row['target_month']}",
+                          format_indicator(row["forecast_at_target"], ind.id))
             pace = format_delta(0.0, row["pace_needed"], ind.unit)
             st.metric("Pace needed", f"{pace} per month" if pace else "—")
             st.caption(f"Forecast: {row['reached_note'] or '—'}. Baseline "

@@ -184,3 +184,24 @@ def test_setting_errors_are_refused(fixture_db):
     con = store.connect(Path(fixture_db), read_only=True)
     assert store.read_settings(con).iceberg_factor == 12.0
     con.close()
+
+
+def test_the_route_card_shows_the_actual_once_the_target_month_has_data(fixture_db, app):
+    """CSAT's target month (2025-03) lies past the data: projected. A purchases target for
+    North by 2025-02 has its target month in the data: the card shows what happened."""
+    con = store.connect(fixture_db)
+    try:
+        con.execute(
+            """INSERT INTO targets (indicator, department, baseline_month, target_month, target)
+               VALUES ('purchases', 'North', DATE '2025-01-01', DATE '2025-02-01', 4)"""
+        )
+    finally:
+        con.close()
+    data.clear_caches()
+    app.run()
+    app.switch_page("app_pages/route.py").run()
+    assert not app.exception
+    values = metric_values(app)
+    assert values["Actual in 2025-02"] == "3"  # North bought 3 times in February
+    assert "Projected for 2025-03" in values  # the CSAT target
+    assert "Projected for 2025-02" not in values
