@@ -717,7 +717,8 @@ def _load_direct(
     con.execute("BEGIN TRANSACTION")
     try:
         (stored_until,) = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {table}").fetchone()
-        new_rows = f"rowid > {int(stored_until)}"
+        until = {"stored_until": stored_until}
+        new_rows = "rowid > $stored_until"
         (result.rows,) = con.execute(
             f"INSERT INTO {table} ({', '.join(_q(c) for c in targets)}) "
             f"SELECT {', '.join(values)} FROM (SELECT *, {', '.join(typed)} "
@@ -741,20 +742,22 @@ def _load_direct(
             (same,) = con.execute(
                 f"SELECT count(*) FILTER (WHERE h = before) FROM (SELECT h, lag(h) OVER "
                 f"(ORDER BY h) AS before FROM (SELECT hash({key}) AS h FROM {table} "
-                f"WHERE {new_rows} AND {present}))"
+                f"WHERE {new_rows} AND {present}))",
+                until,
             ).fetchone()
             if same:
                 raise _NotClean("duplicate keys")
-        result.slices = _slices(con, dataset, f"{table} WHERE {new_rows}", prefix="")
+        result.slices = _slices(con, dataset, f"{table} WHERE {new_rows}", prefix="", params=until)
         if replace_all:
-            con.execute(f"DELETE FROM {table} WHERE NOT ({new_rows})")
+            con.execute(f"DELETE FROM {table} WHERE NOT ({new_rows})", until)
         else:
             match = " AND ".join(
                 f"{table}.{_q(k)} = s.k{i}" for i, k in enumerate(dataset.slice_key)
             )
             con.execute(
                 f"DELETE FROM {table} USING {_SLICES} AS s WHERE NOT ({table}.{new_rows}) "
-                f"AND {match}"
+                f"AND {match}",
+                until,
             )
         store.pause_for_test("deleted")
         store.pause_for_test("inserted")
@@ -1156,12 +1159,19 @@ def _validate(
 
 
 def _slices(
-    con: duckdb.DuckDBPyConnection, dataset: Dataset, rows: str = _STAGE, *, prefix: str = "v_"
+    con: duckdb.DuckDBPyConnection,
+    dataset: Dataset,
+    rows: str = _STAGE,
+    *,
+    prefix: str = "v_",
+    params: dict[str, object] | None = None,
 ) -> list[tuple[str, str]]:
-    """The distinct slice keys of ``rows`` (the stage, or the new rows of the table), kept in
-    the temp table the DELETE joins, and returned sorted as text."""
+    """The distinct slice keys of ``rows`` (the stage, or the new rows of the table; ``params``
+    for its parameters), kept in the temp table the DELETE joins, and returned sorted as text."""
     keys = ", ".join(f"{_q(prefix + k)} AS k{i}" for i, k in enumerate(dataset.slice_key))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SLICES} AS SELECT DISTINCT {keys} FROM {rows}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_SLICES} AS SELECT DISTINCT {keys} FROM {rows}", params
+    )
     found = con.execute(f"SELECT * FROM {_SLICES} ORDER BY ALL").fetchall()
     return [
         tuple(v.strftime("%Y-%m") if isinstance(v, dt.date) else str(v) for v in row)
