@@ -123,6 +123,13 @@ _SLICES = "ingest_slices"
 _FRAME = "ingest_frame"
 _REJECTS = "ingest_reject_errors"
 _REJECT_SCANS = "ingest_reject_scans"
+_PARQUET = "read_parquet($path)"
+# The typed relations a source may read, each with its DESCRIBE written out (no SQL is built
+# from a relation's text).
+_DESCRIBE = {
+    _PARQUET: "DESCRIBE SELECT * FROM read_parquet($path)",
+    _FRAME: "DESCRIBE SELECT * FROM ingest_frame",
+}
 _XLSX_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
 
@@ -403,17 +410,23 @@ def _xlsx_to_csv(path: Path, name: str, target: Path) -> Path:
     return target
 
 
+def _described(
+    con: duckdb.DuckDBPyConnection, relation: str, params: dict[str, object]
+) -> list[tuple[str, str]]:
+    """Column names and SQL types of one of the fixed typed relations (:data:`_DESCRIBE`)."""
+    return [(row[0], row[1]) for row in con.execute(_DESCRIBE[relation], params).fetchall()]
+
+
 def _typed_source(
-    con: duckdb.DuckDBPyConnection,
     name: str,
     header: list[str],
+    described: list[tuple[str, str]],
     relation: str,
     params: dict[str, object],
 ) -> _Source:
     """A typed relation (Parquet, DataFrame) with every column rendered as text."""
-    described = con.execute(f"DESCRIBE SELECT * FROM {relation}", params).fetchall()
     texts = []
-    for col, (_, sql_type, *_rest) in zip(_positions(len(header)), described, strict=True):
+    for col, (_, sql_type) in zip(_positions(len(header)), described, strict=True):
         if sql_type in ("DOUBLE", "FLOAT", "REAL") or sql_type.startswith("DECIMAL"):
             # Whole floats (an integer column that held a NaN) read back as "7", not "7.0";
             # NaN and infinities fail the abs() bound and stay unreadable text.
@@ -430,14 +443,12 @@ def _typed_source(
 
 
 def _parquet_source(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> _Source:
+    params: dict[str, object] = {"path": str(path)}
     try:
-        described = con.execute(
-            "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}
-        ).fetchall()
+        described = _described(con, _PARQUET, params)
     except duckdb.Error as err:
         raise _reject_one(name, f"not a readable Parquet file: {err}") from None
-    header = [row[0] for row in described]
-    return _typed_source(con, name, header, "read_parquet($path)", {"path": str(path)})
+    return _typed_source(name, [column for column, _ in described], described, _PARQUET, params)
 
 
 def _open_file(
@@ -602,14 +613,19 @@ def _stage(
         source, dataset, positions, p, date_format=date_format, time_zone=time_zone
     )
     if source.csv_path is not None:
-        con.execute(f"DROP TABLE IF EXISTS temp.{_REJECTS}")
-        con.execute(f"DROP TABLE IF EXISTS temp.{_REJECT_SCANS}")
+        _drop_rejects(con)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT *, {', '.join(typed)} "
         f"FROM (SELECT {', '.join(raw)} FROM {source.from_sql})",
         p.values,
     )
-    return con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0]
+    return con.execute("SELECT count(*) FROM ingest_stage").fetchone()[0]
+
+
+def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the previous read's rejected rows (DuckDB appends to its rejects tables)."""
+    con.execute("DROP TABLE IF EXISTS temp.ingest_reject_errors")
+    con.execute("DROP TABLE IF EXISTS temp.ingest_reject_scans")
 
 
 def _trimmed(c: str, ascii_only: bool) -> str:
@@ -712,8 +728,7 @@ def _load_direct(
     values[0] = f"CASE WHEN {broken} THEN error({p(_BROKEN_ROW)}) ELSE {values[0]} END"
     table = _q(dataset.name)
     if source.csv_path is not None:
-        con.execute(f"DROP TABLE IF EXISTS temp.{_REJECTS}")
-        con.execute(f"DROP TABLE IF EXISTS temp.{_REJECT_SCANS}")
+        _drop_rejects(con)
     con.execute("BEGIN TRANSACTION")
     try:
         (stored_until,) = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {table}").fetchone()
@@ -1409,7 +1424,7 @@ def ingest_frame(
             return _reject(cur, result, problems, 1, user)
         cur.register(_FRAME, renamed)
         try:
-            source = _typed_source(cur, file_name, header, _FRAME, {})
+            source = _typed_source(file_name, header, _described(cur, _FRAME, {}), _FRAME, {})
             return _ingest_source(
                 cur, source, user=user, date_format="ISO", replace_all=replace_all
             )
