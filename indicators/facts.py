@@ -379,30 +379,29 @@ def _facts_sql(
 
 def _count_words(
     groups: Sequence[str], first: np.ndarray, active: np.ndarray, group: np.ndarray,
-    params: dict[str, object],
+    *, first_index: int, base: int, months: Sequence[date],
 ) -> pd.DataFrame:
     """Active, new and returning customers per group and month of the word path, with NumPy.
 
     ``group`` is 0 for ``All`` and ``i`` for ``groups[i - 1]``; per row, ``first`` the
-    customer's first month (index) and ``active`` the word.  For month ``j`` of the scope
-    (absolute index ``wi{j}``, bit ``wk{j}``): active — the bit is set; new — the first month
-    is that month; returning — active, and a bit is set among the 12 months before it (bits
-    ``wr{j}`` … ``wk{j}`` − 1).  One pass per month over the rows: a few integer operations
-    and a ``bincount``, where SQL needed a join of every customer with every month.
+    customer's first month (index) and ``active`` the word (bit ``k``: month ``base + k``).
+    For month ``i`` (``first_index`` … , one per ``months``): active — its bit is set; new —
+    the first month is ``i``; returning — active, and a bit is set among the 12 months before
+    it.  One pass per month over the rows: a few integer operations and a ``bincount``, where
+    SQL needed a join of every customer with every month.
     """
-    months: list[date] = params["word_months"]  # type: ignore[assignment]
     size = len(groups) + 1
     out = {name: np.zeros((size, len(months)), dtype=np.int64)
            for name in ("active_customers", "new_customers", "returning_customers")}
     for j in range(len(months)):
-        k, r = int(params[f"wk{j}"]), int(params[f"wr{j}"])  # type: ignore[call-overload]
+        i = first_index + j
+        k, r = i - base, max(i - 12, 0) - base
         is_active = ((active >> k) & 1).astype(bool)
         recent = (active >> r) & ((1 << (k - r)) - 1)
         out["active_customers"][:, j] = np.bincount(group[is_active], minlength=size)
         out["returning_customers"][:, j] = np.bincount(
             group[is_active & (recent != 0)], minlength=size)
-        out["new_customers"][:, j] = np.bincount(
-            group[first == params[f"wi{j}"]], minlength=size)
+        out["new_customers"][:, j] = np.bincount(group[first == i], minlength=size)
     names = [ALL_DEPARTMENTS, *groups]
     return pd.DataFrame({
         "month": np.tile(np.array(months, dtype="datetime64[D]"), size),
@@ -423,17 +422,13 @@ def _word_parameters(first: date, first_index: int, until_index: int) -> dict[st
     base = max(first_index - 12, 0)
     if until_index - base + 1 > WORD_MONTHS:
         return {}
-    params: dict[str, object] = {"base": base, "counted_from": first_index - base,
-                                 "word_months": []}
-    for j, i in enumerate(range(first_index, until_index + 1)):
-        params["word_months"].append(_month_at(first, i))  # type: ignore[union-attr]
-        params |= {f"wi{j}": i, f"wk{j}": i - base, f"wr{j}": max(i - 12, 0) - base}
-    return params
-
-
-def _month_at(first: date, index: int) -> date:
-    months = first.year * 12 + first.month - 1 + index
-    return date(months // 12, months % 12 + 1, 1)
+    start = f"{first:%Y-%m}"
+    return {
+        "base": base,
+        "counted_from": first_index - base,
+        "word_months": [parse_month(shift_month(start, i))
+                        for i in range(first_index, until_index + 1)],
+    }
 
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
@@ -562,13 +557,15 @@ def facts_table(
         params.update(word)
         sql, word_sql = _facts_sql(**shape, word=bool(word))
         if word_sql is not None:
-            groups = (month_grid(cur)[1] if not scoped
-                      else [d for d in params["grid_departments"] if d != ALL_DEPARTMENTS])
+            # the word path is a scope's: its departments are the grid's
+            groups = [d for d in params["grid_departments"] if d != ALL_DEPARTMENTS]
             found = cur.execute(word_sql, _used({**params, "groups": groups}, word_sql))
             columns = found.fetchnumpy()
             counts = _count_words(
                 groups, columns["first_month"].astype(np.int64),
-                columns["active"].astype(np.int64), columns["g"].astype(np.int64), params,
+                columns["active"].astype(np.int64), columns["g"].astype(np.int64),
+                first_index=params["first_index"], base=word["base"],  # type: ignore[arg-type]
+                months=word["word_months"],  # type: ignore[arg-type]
             )
             cur.register("facts_word_counts", counts)
         try:

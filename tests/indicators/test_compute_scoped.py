@@ -184,7 +184,8 @@ def test_the_word_path_is_taken_exactly_when_the_months_fit_one_word():
     fits = facts._word_parameters(first, 100, 149)
     assert fits["base"] == 88 and len(fits["word_months"]) == 50
     assert fits["word_months"][0] == dt.date(2028, 5, 1)
-    assert (fits["wk0"], fits["wr0"], fits["wi0"]) == (100 - 88, 0, 100)
+    assert fits["word_months"][-1] == dt.date(2032, 6, 1)  # month 149 = 12 years 5 months on
+    assert fits["counted_from"] == 100 - 88
     assert facts._word_parameters(first, 100, 150) == {}
 
 
