@@ -52,13 +52,13 @@ for row in summary.to_dict("records"):
                 st.progress(min(max(travelled, 0.0), 100.0) / 100,
                             text=f"{travelled:.0f} % of the route travelled, "
                                  f"{row['remaining']:.0f} % remaining")
-            st.metric(f"Latest ({row['latest_month'] or '—'})",
-                      format_indicator(row["latest_actual"], ind.id))
             if row["latest_month"] == row["target_month"]:
                 # the target month has data: what happened, not a projection of it
-                st.metric(f"Actual in {row['target_month']}",
+                st.metric(f"Actual in {row['target_month']}, the target month",
                           format_indicator(row["latest_actual"], ind.id))
             else:
+                st.metric(f"Latest ({row['latest_month'] or '—'})",
+                          format_indicator(row["latest_actual"], ind.id))
                 st.metric(f"Projected for {row['target_month']}",
                           format_indicator(row["forecast_at_target"], ind.id))
             pace = format_delta(0.0, row["pace_needed"], ind.unit)

@@ -202,6 +202,7 @@ def test_the_route_card_shows_the_actual_once_the_target_month_has_data(fixture_
     app.switch_page("app_pages/route.py").run()
     assert not app.exception
     values = metric_values(app)
-    assert values["Actual in 2025-02"] == "3"  # North bought 3 times in February
-    assert "Projected for 2025-03" in values  # the CSAT target
-    assert "Projected for 2025-02" not in values
+    assert values["Actual in 2025-02, the target month"] == "3"  # North bought 3 times then
+    assert "Projected for 2025-03" in values and "Latest (2025-01)" in values  # the CSAT target
+    # the measured target month is shown once, not again as "latest" or as a projection
+    assert "Projected for 2025-02" not in values and "Latest (2025-02)" not in values
