@@ -212,7 +212,7 @@ def indicator_table(
         return indicators_from_facts(facts_table(con, settings=settings), settings=settings)
     history = None if months is None else (facts_sql.shift_month(months[0], -12), months[1])
     facts = facts_table(con, settings=settings, months=history, departments=departments,
-                        customers_from=None if months is None else months[0])
+                        full_from=None if months is None else months[0])
     table = indicators_from_facts(facts, settings=settings)
     if months is not None:
         table = table[table["month"] >= months[0]].reset_index(drop=True)

@@ -117,19 +117,21 @@ _MONTH_TABLES: tuple[str, ...] = ("purchases", "complaints", "responses", "reten
 _DEPT = "CASE WHEN grouping(department) = 1 THEN $all ELSE department END AS department, " \
         "grouping(department) AS is_all"
 _SETS = "GROUP BY GROUPING SETS ((month, department), (month))"
+# A scope of All alone groups by month only (no department rows to drop afterwards).
+_ALL_ONLY = "$all AS department, 1 AS is_all"
 
-_FACTS_TEMPLATE = f"""
+_FACTS_TEMPLATE = """
 WITH
 p AS MATERIALIZED (
-    SELECT month, {_DEPT},
+    SELECT month, {dept},
            count(*) AS purchases,
            sum(amount) AS revenue,
            count(list_amount) AS list_purchases,
            sum(list_amount) AS list_amount,
            sum(amount) FILTER (WHERE list_amount IS NOT NULL) AS list_paid
-    FROM purchases {{rows}} {_SETS}
+    FROM purchases {rows} {sets}
 ),
-{{customers}}-- RANGE … EXCLUDE GROUP counts the customer's complaints on the component opened in
+{customers}-- RANGE … EXCLUDE GROUP counts the customer's complaints on the component opened in
 -- [t − 90 days, t), leaving out t itself and every complaint opened at the same instant
 ct AS (
     SELECT month, department, customer_id, opened_at, resolved_at, compensation,
@@ -140,10 +142,10 @@ ct AS (
                    RANGE BETWEEN INTERVAL 90 DAYS PRECEDING AND CURRENT ROW EXCLUDE GROUP
                ) > 0
            END AS is_repeat
-    FROM complaints {{complaint_rows}}
+    FROM complaints {complaint_rows}
 ),
 c AS MATERIALIZED (
-    SELECT month, {_DEPT},
+    SELECT month, {dept},
            count(*) AS complaints,
            count(customer_id) AS complaints_with_customer,
            count(*) FILTER (WHERE is_repeat) AS repeat_complaints,
@@ -151,7 +153,7 @@ c AS MATERIALIZED (
            quantile_cont(date_diff('microsecond', opened_at, resolved_at) / 3.6e9, 0.5)
                AS resolution_hours_median,
            coalesce(sum(compensation), 0) AS compensation
-    FROM ct {{rows}} {_SETS}
+    FROM ct {full_rows} {sets}
 ),
 promise AS (
     SELECT unnest($promise_departments::VARCHAR[]) AS department,
@@ -161,34 +163,34 @@ rt AS (
     SELECT r.month, r.department,
            date_diff('microsecond', r.received_at, r.responded_at) / 6e7 AS minutes,
            coalesce(r.promised_minutes, pr.minutes, $default_promise) AS promised
-    FROM (SELECT * FROM responses {{rows}}) AS r
+    FROM (SELECT * FROM responses {full_rows}) AS r
     LEFT JOIN promise AS pr ON pr.department = r.department
 ),
 r AS MATERIALIZED (
-    SELECT month, {_DEPT},
+    SELECT month, {dept},
            count(*) AS requests,
            count(minutes) AS answered_requests,
            count(*) FILTER (WHERE minutes <= promised) AS promise_kept,
            quantile_cont(minutes, [0.5, 0.9]) AS q
-    FROM rt {_SETS}
+    FROM rt {sets}
 ),
 rn AS MATERIALIZED (
-    SELECT month, {_DEPT},
+    SELECT month, {dept},
            CAST(sum(customers_start) AS BIGINT) AS retention_start,
            CAST(sum(customers_end) AS BIGINT) AS retention_end,
            CAST(sum(new_customers) AS BIGINT) AS retention_new
-    FROM retention {{rows}} {_SETS}
+    FROM retention {full_rows} {sets}
 ),
 s AS MATERIALIZED (
-    SELECT month, {_DEPT},
+    SELECT month, {dept},
            count(*) FILTER (WHERE kind = 'csat') AS csat_answers,
            count(*) FILTER (WHERE kind = 'csat' AND score >= 4) AS csat_satisfied,
            count(*) FILTER (WHERE kind = 'nps') AS nps_answers,
            count(*) FILTER (WHERE kind = 'nps' AND score >= 9) AS nps_promoters,
            count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors
-    FROM surveys {{rows}} {_SETS}
+    FROM surveys {full_rows} {sets}
 ),
-{{grid}}SELECT strftime(g.month, '%Y-%m') AS month, g.department, g.is_all,
+{grid}SELECT strftime(g.month, '%Y-%m') AS month, g.department, g.is_all,
        coalesce(p.purchases, 0) AS purchases,
        coalesce(p.list_purchases, 0) AS list_purchases,
        coalesce(cu.active_customers, 0) AS active_customers,
@@ -326,10 +328,17 @@ _GRID_GIVEN = """grid AS (
 )
 """
 _IN_MONTHS = "month BETWEEN $lo AND $hi"
+# The months with every column ($full_lo … $hi); before them a scope has purchases only.
+_IN_FULL_MONTHS = "month BETWEEN $full_lo AND $hi"
 _IN_DEPARTMENTS = "list_contains($departments, department)"
 # Repeats look back 90 days in any department: the complaint window needs the rows from
-# before the scope (4 months cover 90 days before the 1st of $lo) and from every department.
-_COMPLAINT_HISTORY = "WHERE month BETWEEN $lo - INTERVAL 4 MONTH AND $hi"
+# before the scope (4 months cover 90 days before the 1st of $full_lo) and from every department.
+_COMPLAINT_HISTORY = "WHERE month BETWEEN $full_lo - INTERVAL 4 MONTH AND $hi"
+# Without All, only complaints of the customers who complained in the scope can be the earlier
+# complaint of one of the scope's: the window partitions their complaints alone (in every
+# department), and the scope's own rows (a complaint without customer too).
+_COMPLAINT_CUSTOMERS = f""" AND ({_IN_DEPARTMENTS} OR customer_id IN (
+        SELECT customer_id FROM complaints WHERE {_IN_FULL_MONTHS} AND {_IN_DEPARTMENTS}))"""
 
 
 def _facts_sql(
@@ -346,9 +355,10 @@ def _facts_sql(
     ``word`` (the months counted fit :data:`WORD_MONTHS`) counts new and returning customers
     from one 64-bit word per customer (:func:`_count_words`); else from bit strings in SQL.
     """
-    parts = {"customers": _CUSTOMERS_WORD if word else _CUSTOMERS_BITSTRING}
+    parts = {"customers": _CUSTOMERS_WORD if word else _CUSTOMERS_BITSTRING,
+             "dept": _DEPT, "sets": _SETS}
     if not scoped:
-        parts |= {"masks": _MASKS_WITH_ALL, "rows": "", "customer_rows": "",
+        parts |= {"masks": _MASKS_WITH_ALL, "rows": "", "full_rows": "", "customer_rows": "",
                   "complaint_rows": "", "customer_department": "department",
                   "grid": _GRID_FROM_DATA}
     else:
@@ -356,12 +366,15 @@ def _facts_sql(
         masks = _MASKS_DEPARTMENTS
         if with_all:
             masks = _MASKS_WITH_ALL if named else _MASKS_ONLY_ALL
+        if with_all and not named:
+            parts |= {"dept": _ALL_ONLY, "sets": "GROUP BY month"}
         parts |= {
             "masks": masks,
             "rows": f"WHERE {_IN_MONTHS}{departments}",
+            "full_rows": f"WHERE {_IN_FULL_MONTHS}{departments}",
             "customer_rows": f"AND month <= $hi{departments}",
             "customer_department": "department" if named else "NULL AS department",
-            "complaint_rows": _COMPLAINT_HISTORY,
+            "complaint_rows": _COMPLAINT_HISTORY + ("" if with_all else _COMPLAINT_CUSTOMERS),
             "grid": _GRID_GIVEN,
         }
     parts |= {
@@ -396,12 +409,12 @@ def _count_words(
     for j in range(len(months)):
         i = first_index + j
         k, r = i - base, max(i - 12, 0) - base
-        is_active = ((active >> k) & 1).astype(bool)
-        recent = (active >> r) & ((1 << (k - r)) - 1)
-        out["active_customers"][:, j] = np.bincount(group[is_active], minlength=size)
-        out["returning_customers"][:, j] = np.bincount(
-            group[is_active & (recent != 0)], minlength=size)
-        out["new_customers"][:, j] = np.bincount(group[first == i], minlength=size)
+        is_active = (active & (1 << k)) != 0
+        is_returning = is_active & ((active & (((1 << (k - r)) - 1) << r)) != 0)
+        # weighted counts (exact: far fewer than 2**53 rows), no copy of the group per mask
+        for name, mask in (("active_customers", is_active), ("new_customers", first == i),
+                           ("returning_customers", is_returning)):
+            out[name][:, j] = np.bincount(group, weights=mask, minlength=size)
     names = [ALL_DEPARTMENTS, *groups]
     return pd.DataFrame({
         "month": np.tile(np.array(months, dtype="datetime64[D]"), size),
@@ -475,7 +488,12 @@ def _scope_grid(
     departments: Sequence[str] | None,
 ) -> dict[str, object] | None:
     """The scoped query's grid and bounds; None when the scope holds no row of the table."""
-    all_months, named = month_grid(cur)
+    if departments is None:
+        all_months, named = month_grid(cur)
+    else:
+        # only whether the wanted departments (and a clashing "All") are stored at all
+        all_months = _reported_months(cur)
+        named = _stored_departments(cur, [*departments, ALL_DEPARTMENTS])
     if ALL_DEPARTMENTS in named:
         raise DepartmentNameError.reserved()
     lo, hi = ("0001-01", "9999-12") if months is None else months
@@ -502,7 +520,7 @@ def facts_table(
     settings: Settings | None = None,
     months: tuple[str, str] | None = None,
     departments: Sequence[str] | None = None,
-    customers_from: str | None = None,
+    full_from: str | None = None,
 ) -> pd.DataFrame:
     """The monthly facts (see the module docstring), one row per month × (departments + All).
 
@@ -516,10 +534,12 @@ def facts_table(
     purchases and complaints that new, returning and repeat need), so a scorecard does not pay
     for every month.  ``None`` (the default) means no restriction.
 
-    ``customers_from`` (``YYYY-MM``, with ``months``) counts active, new and returning customers
-    only from that month on; the scope's earlier rows show 0 customers.  For callers that read
-    the earlier months for other columns only (:func:`compute.indicator_table` reads the 12
-    months before a scope for revenue growth), so that those customers are not counted.
+    ``full_from`` (``YYYY-MM``, with ``months``) computes every column only from that month on;
+    the scope's earlier rows carry the purchases' columns alone (``purchases``, ``revenue``,
+    ``list_purchases``, ``list_amount``, ``list_paid``), every other count 0, sum 0 and median
+    NaN.  For callers that read the earlier months for revenue only
+    (:func:`compute.indicator_table` reads the 12 months before a scope for revenue growth), so
+    that customers, complaints, requests and surveys are not counted there.
 
     Raises :class:`DepartmentNameError` if a stored department is literally called ``All``.
     """
@@ -541,16 +561,13 @@ def facts_table(
                 return _empty_facts()
             with_all = scope.pop("with_all")
             params.update(scope)
-            params.update(first_index=_months_after(first, scope["lo"]),
-                          until_index=_months_after(first, scope["hi"]))
+            full_lo = scope["lo"] if full_from is None else max(scope["lo"], parse_month(full_from))
+            params.update(first_index=_months_after(first, full_lo),
+                          until_index=_months_after(first, scope["hi"]), full_lo=full_lo)
             if not with_all:
                 params["departments"] = scope["grid_departments"]
             named = len(scope["grid_departments"]) > with_all
             shape = {"scoped": True, "with_all": with_all, "named": named}
-        if scoped and customers_from is not None:
-            params["first_index"] = max(
-                params["first_index"], _months_after(first, parse_month(customers_from))  # type: ignore[call-overload]
-            )
         # One word per customer for a scope's few months; the whole table (many months, every
         # department) is counted faster by bit strings in SQL than by NumPy over the words.
         word = _word_parameters(first, params["first_index"], params["until_index"]) if scoped else {}
@@ -616,17 +633,38 @@ def month_grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
 
     Departments are sorted by name, without ``All``.  Both lists are empty on an empty store.
     """
+    cur = con.cursor()
+    names = " UNION ".join(f'SELECT DISTINCT department FROM "{t}"' for t in _MONTH_TABLES)
+    departments = cur.execute(f"SELECT department FROM ({names}) ORDER BY 1").fetchall()
+    return _reported_months(cur), [d for (d,) in departments]
+
+
+def _reported_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every month from the first to the last that holds a row of any dataset (``YYYY-MM``),
+    read on ``con`` itself (a scope reads it inside its transaction)."""
     bounds = " UNION ALL ".join(
         f'SELECT min(month) AS lo, max(month) AS hi FROM "{t}"' for t in _MONTH_TABLES
     )
-    months = con.cursor().execute(
+    months = con.execute(
         f"""SELECT strftime(unnest(generate_series(min(lo), max(hi), INTERVAL 1 MONTH)),
                             '%Y-%m')
             FROM ({bounds}) HAVING count(lo) > 0"""
     ).fetchall()
-    names = " UNION ".join(f'SELECT DISTINCT department FROM "{t}"' for t in _MONTH_TABLES)
-    departments = con.cursor().execute(f"SELECT department FROM ({names}) ORDER BY 1").fetchall()
-    return [m for (m,) in months], [d for (d,) in departments]
+    return [m for (m,) in months]
+
+
+_STORED_IN_ANY = " OR ".join(
+    f'EXISTS (SELECT 1 FROM "{t}" WHERE department = $department)' for t in _MONTH_TABLES
+)
+
+
+def _stored_departments(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` that some dataset holds a row of, sorted: a few lookups that stop at
+    the first row found, where :func:`month_grid` reads every row's department."""
+    return sorted(
+        name for name in set(names)
+        if con.execute(f"SELECT {_STORED_IN_ANY}", {"department": name}).fetchone()[0]
+    )
 
 
 def parse_month(month: str) -> date:

@@ -23,7 +23,7 @@ from indicators.compute import (
     promised_minutes,
     response_time_histogram,
 )
-from indicators.facts import DepartmentNameError, facts_table
+from indicators.facts import DepartmentNameError, facts_table, shift_month
 from tests.indicators.engine_rows import complaint, make_db, purchase, request, retention, survey
 
 NAN = math.nan
@@ -246,6 +246,29 @@ def test_indicator_value(tables: dict[str, pd.DataFrame], scenario: str, month: 
         assert value == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.parametrize(("scenario", "month", "department", "indicator", "expected"), EXPECTED,
+                         ids=[f"{s}-{m}-{d}-{i}" for s, m, d, i, _ in EXPECTED])
+def test_indicator_value_of_a_scorecard_scope(
+    databases: dict[str, Path], scenario: str, month: str, department: str, indicator: str,
+    expected: float,
+) -> None:
+    """The same value when only that department and the 12 months to ``month`` are computed
+    (as the overview does): a repeat still sees the earlier complaint in another department,
+    a new customer the purchases before the scope, growth the revenue 12 months back."""
+    first = shift_month(month, -11)
+    con = store.connect(databases[scenario], read_only=True)
+    try:
+        table = indicator_table(con, months=(first, month), departments=[department])
+    finally:
+        con.close()
+    assert set(table["department"]) == {department}
+    value = _value(table, month, department, indicator)
+    if math.isnan(expected):
+        assert math.isnan(value)
+    else:
+        assert value == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
 def test_every_indicator_has_a_scenario() -> None:
     assert {indicator for *_, indicator, _ in EXPECTED} == set(INDICATOR_IDS)
 
@@ -285,12 +308,16 @@ def test_empty_store_gives_an_empty_table(tmp_path: Path) -> None:
     assert complaint_mix(con).empty
 
 
-def test_a_department_named_all_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scope", [{}, {"months": ("2025-01", "2025-02"), "departments": ["A"]},
+                                   {"months": ("2025-01", "2025-02"), "departments": ["All"]}],
+                         ids=["full", "a-department", "all-alone"])
+def test_a_department_named_all_is_refused(tmp_path: Path, scope: dict) -> None:
     path = make_db(tmp_path / "clash.duckdb",
-                   {"purchases": [purchase("p", "2025-01-01 10:00", "c", "All", 1)]})
+                   {"purchases": [purchase("p", "2025-01-01 10:00", "c", "A", 1)],
+                    "surveys": [survey("s", "2025-02-01 10:00", "All", "csat", 5)]})
     con = store.connect(path, read_only=True)
     with pytest.raises(DepartmentNameError):
-        facts_table(con)
+        facts_table(con, **scope)
 
 
 # --- complaint mix ------------------------------------------------------------------------

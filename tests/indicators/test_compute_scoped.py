@@ -189,16 +189,21 @@ def test_the_word_path_is_taken_exactly_when_the_months_fit_one_word():
     assert facts._word_parameters(first, 100, 150) == {}
 
 
-def test_customers_from_counts_customers_only_from_that_month(demo_db):
+def test_full_from_leaves_the_earlier_months_their_purchases_only(demo_db):
     whole = facts.facts_table(demo_db)
     scoped = facts.facts_table(demo_db, months=("2024-06", "2025-05"),
                                departments=[ALL_DEPARTMENTS, demo.SLIPPING],
-                               customers_from="2025-01")
+                               full_from="2025-01")
     expected = whole[whole["month"].between("2024-06", "2025-05")
                      & whole["department"].isin([ALL_DEPARTMENTS, demo.SLIPPING])]
     expected = expected.reset_index(drop=True)
-    customers = ["active_customers", "new_customers", "returning_customers"]
+    kept = ["purchases", "revenue", "list_purchases", "list_amount", "list_paid"]
+    emptied = [c for c in (*facts.COUNT_COLUMNS, *facts.SUM_COLUMNS) if c not in kept]
     before = expected["month"] < "2025-01"
-    assert expected.loc[before, "active_customers"].sum() > 0
-    expected.loc[before, customers] = 0
+    # the demo has customers, complaints, requests and surveys in those months
+    for column in ("active_customers", "complaints", "requests", "csat_answers", "compensation"):
+        assert expected.loc[before, column].sum() > 0
+    assert expected.loc[before, "purchases"].sum() > 0
+    expected.loc[before, emptied] = 0
+    expected.loc[before, list(facts.QUANTILE_COLUMNS)] = float("nan")
     pd.testing.assert_frame_equal(scoped, expected)
