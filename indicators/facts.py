@@ -348,9 +348,12 @@ def _facts_sql(
 
     Every row (not ``scoped``), or only a scope's months and departments: a scope reads only
     the rows of its months (and its departments, unless ``All`` is among them: ``All`` is
-    aggregated from every department's rows).  Customer months need every earlier month too,
-    so their scan is bounded above only; with ``All`` alone (no ``named`` department) they are
-    kept per customer only, a smaller aggregation.
+    aggregated from every department's rows) — purchases from ``$lo``, everything else from
+    ``$full_lo``.  Customer months need every earlier month too, so their scan is bounded above
+    only; with ``All`` alone (no ``named`` department) they are kept per customer only, a
+    smaller aggregation, and every dataset is grouped by month alone.  Repeat complaints need
+    the 4 months before ``$full_lo`` in every department (of the scope's complaining customers
+    only, without ``All``).
 
     ``word`` (the months counted fit :data:`WORD_MONTHS`) counts new and returning customers
     from one 64-bit word per customer (:func:`_count_words`); else from bit strings in SQL.
