@@ -202,6 +202,20 @@ def _q(name: str) -> str:
     return '"' + name + '"'
 
 
+def _table(dataset: Dataset) -> str:
+    """The quoted name of a dataset's table — only a dataset of :data:`schema.DATASETS`."""
+    if DATASETS.get(dataset.name) is not dataset:
+        raise ValueError(f"not a dataset of the schema: {dataset.name!r}")
+    return _q(dataset.name)
+
+
+# Fixed statements (identifiers from the module's constants only).
+_NEW_ROWS = "rowid > $stored_until"
+"""The rows a load appended: after the table's last rowid before it (parameter)."""
+_COUNT_RAGGED = f"SELECT count(*) FROM temp.{_REJECTS}"
+_SORTED_SLICES = f"SELECT * FROM {_SLICES} ORDER BY ALL"
+
+
 # --- sources: a file's header plus a FROM clause yielding VARCHAR columns c0..cN ----------
 
 
@@ -726,14 +740,13 @@ def _load_direct(
     targets = list(dataset.column_names) + (["month"] if dataset.event else [])
     values = [_q("v_" + c) for c in targets]
     values[0] = f"CASE WHEN {broken} THEN error({p(_BROKEN_ROW)}) ELSE {values[0]} END"
-    table = _q(dataset.name)
+    table = _table(dataset)
     if source.csv_path is not None:
         _drop_rejects(con)
     con.execute("BEGIN TRANSACTION")
     try:
         (stored_until,) = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {table}").fetchone()
         until = {"stored_until": stored_until}
-        new_rows = "rowid > $stored_until"
         (result.rows,) = con.execute(
             f"INSERT INTO {table} ({', '.join(_q(c) for c in targets)}) "
             f"SELECT {', '.join(values)} FROM (SELECT *, {', '.join(typed)} "
@@ -744,7 +757,7 @@ def _load_direct(
         if result.rows == 0 and not replace_all:
             raise _NotClean("no data rows")
         if source.csv_path is not None:
-            (ragged,) = con.execute(f"SELECT count(*) FROM temp.{_REJECTS}").fetchone()
+            (ragged,) = con.execute(_COUNT_RAGGED).fetchone()
             if ragged:
                 raise _NotClean("ragged rows")
         for cols in _unique_sets(dataset):
@@ -757,20 +770,20 @@ def _load_direct(
             (same,) = con.execute(
                 f"SELECT count(*) FILTER (WHERE h = before) FROM (SELECT h, lag(h) OVER "
                 f"(ORDER BY h) AS before FROM (SELECT hash({key}) AS h FROM {table} "
-                f"WHERE {new_rows} AND {present}))",
+                f"WHERE {_NEW_ROWS} AND {present}))",
                 until,
             ).fetchone()
             if same:
                 raise _NotClean("duplicate keys")
-        result.slices = _slices(con, dataset, f"{table} WHERE {new_rows}", prefix="", params=until)
+        result.slices = _slices(con, dataset, f"{table} WHERE {_NEW_ROWS}", prefix="", params=until)
         if replace_all:
-            con.execute(f"DELETE FROM {table} WHERE NOT ({new_rows})", until)
+            con.execute(f"DELETE FROM {table} WHERE NOT ({_NEW_ROWS})", until)
         else:
             match = " AND ".join(
                 f"{table}.{_q(k)} = s.k{i}" for i, k in enumerate(dataset.slice_key)
             )
             con.execute(
-                f"DELETE FROM {table} USING {_SLICES} AS s WHERE NOT ({table}.{new_rows}) "
+                f"DELETE FROM {table} USING {_SLICES} AS s WHERE NOT ({table}.{_NEW_ROWS}) "
                 f"AND {match}",
                 until,
             )
@@ -1187,7 +1200,7 @@ def _slices(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_SLICES} AS SELECT DISTINCT {keys} FROM {rows}", params
     )
-    found = con.execute(f"SELECT * FROM {_SLICES} ORDER BY ALL").fetchall()
+    found = con.execute(_SORTED_SLICES).fetchall()
     return [
         tuple(v.strftime("%Y-%m") if isinstance(v, dt.date) else str(v) for v in row)
         for row in found
@@ -1239,7 +1252,7 @@ def _load(
     replace_all: bool,
 ) -> None:
     """Replace the file's slices and log the upload, all in one transaction."""
-    table = _q(dataset.name)
+    table = _table(dataset)
     targets = list(dataset.column_names) + (["month"] if dataset.event else [])
     if replace_all:
         delete = f"DELETE FROM {table}"
