@@ -47,11 +47,13 @@ if access.can_edit:
 
 page = st.navigation(pages)
 st.sidebar.title("Service strategy")
-filters.sidebar()
-auth.sidebar_account(access)
-try:
-    page.run()
-except data.DatabaseUnavailable as exc:
-    # Any read on any page can meet a load in progress in another program: say so, never a
-    # traceback (the part of the page drawn before stays).
-    widgets.unavailable(str(exc), busy=isinstance(exc, data.DatabaseBusy))
+# The sidebar's and the page's reads share one connection, closed once the page is drawn.
+with data.reading():
+    filters.sidebar()
+    auth.sidebar_account(access)
+    try:
+        page.run()
+    except data.DatabaseUnavailable as exc:
+        # Any read on any page can meet a load in progress in another program: say so, never a
+        # traceback (the part of the page drawn before stays).
+        widgets.unavailable(str(exc), busy=isinstance(exc, data.DatabaseBusy))

@@ -2,8 +2,10 @@
 
 No connection lives for the app's lifetime: DuckDB lets one process hold a file for writing, and
 while it does no other process can open the file at all; the command line (``python -m
-indicators ingest``) must be able to load while the app runs.  So every loader opens a short
-connection, computes, and closes it; results are cached with ``st.cache_data`` keyed by the
+indicators ingest``) must be able to load while the app runs.  So connections are short: a page
+run shares one, opened by its first read that misses the cache and closed when the page is drawn
+(:func:`reading`, around every page in ``app.py``); outside such a block every loader opens its
+own, computes, and closes it.  Results are cached with ``st.cache_data`` keyed by the
 database path and a *data version* (the file's and its WAL's modification time and size), so a
 load from the command line also refreshes the app.  Writes open the same kind of connection,
 one at a time (:data:`_WRITES`), and then clear the caches.
@@ -138,9 +140,48 @@ def _connect(path: str | Path, *, busy: str) -> duckdb.DuckDBPyConnection:
         raise DatabaseBusy(busy) from exc
 
 
+_RUN = threading.local()
+"""The read connections held for the current script run of this thread (see :func:`reading`)."""
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Share one read connection among the reads of a block: one page run, in ``app.py``.
+
+    A cold page misses several caches (row counts, filters, targets, settings, the indicators);
+    each would otherwise open the file, start a DuckDB instance and fill its buffers again
+    (~20 ms each, and the columns the filters read are read again by the indicators).  Inside
+    the block the first read opens the connection and the later ones reuse it; it is closed
+    when the block ends, so the file is held only while the page is drawn, and a command-line
+    load waits for that (``--wait``), as it waits for any read.  A run whose every loader is
+    cached opens nothing.  Nested blocks share the outer one's connection.
+    """
+    if getattr(_RUN, "held", None) is not None:
+        yield
+        return
+    held: dict[str, duckdb.DuckDBPyConnection] = {}
+    _RUN.held = held
+    try:
+        yield
+    finally:
+        _RUN.held = None
+        for con in held.values():
+            con.close()
+
+
 @contextmanager
 def _read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short connection for a read; :class:`DatabaseBusy` while another process holds the file."""
+    """A connection for a read; :class:`DatabaseBusy` while another process holds the file.
+
+    Inside :func:`reading`, the block's shared connection (opened by the first read); else a
+    short connection of its own, closed after the read.
+    """
+    held: dict[str, duckdb.DuckDBPyConnection] | None = getattr(_RUN, "held", None)
+    if held is not None:
+        if path not in held:
+            held[path] = _connect(path, busy=LOAD_IN_PROGRESS)
+        yield held[path]
+        return
     con = _connect(path, busy=LOAD_IN_PROGRESS)
     try:
         yield con
