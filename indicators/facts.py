@@ -117,8 +117,10 @@ _MONTH_TABLES: tuple[str, ...] = ("purchases", "complaints", "responses", "reten
 _DEPT = "CASE WHEN grouping(department) = 1 THEN $all ELSE department END AS department, " \
         "grouping(department) AS is_all"
 _SETS = "GROUP BY GROUPING SETS ((month, department), (month))"
-# A scope of All alone groups by month only (no department rows to drop afterwards).
+# A scope of All alone groups by month only (no department rows to drop afterwards), a scope
+# without All by month and department only (no All rows to drop).
 _ALL_ONLY = "$all AS department, 1 AS is_all"
+_DEPARTMENTS_ONLY = "department, 0 AS is_all"
 
 _FACTS_TEMPLATE = """
 WITH
@@ -351,7 +353,8 @@ def _facts_sql(
     aggregated from every department's rows) — purchases from ``$lo``, everything else from
     ``$full_lo``.  Customer months need every earlier month too, so their scan is bounded above
     only; with ``All`` alone (no ``named`` department) they are kept per customer only, a
-    smaller aggregation, and every dataset is grouped by month alone.  Repeat complaints need
+    smaller aggregation, and every dataset is grouped by month alone; without ``All`` every
+    dataset is grouped by month and department alone.  Repeat complaints need
     the 4 months before ``$full_lo`` in every department (of the scope's complaining customers
     only, without ``All``).
 
@@ -371,6 +374,8 @@ def _facts_sql(
             masks = _MASKS_WITH_ALL if named else _MASKS_ONLY_ALL
         if with_all and not named:
             parts |= {"dept": _ALL_ONLY, "sets": "GROUP BY month"}
+        elif not with_all:
+            parts |= {"dept": _DEPARTMENTS_ONLY, "sets": "GROUP BY month, department"}
         parts |= {
             "masks": masks,
             "rows": f"WHERE {_IN_MONTHS}{departments}",
