@@ -77,7 +77,9 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalog import ALL_DEPARTMENTS, UNCLASSIFIED
+from indicators.schema import MONTH_DATASETS
 from indicators.store import ANY_DEPARTMENT, Settings, read_settings
+from indicators.store import departments as stored_departments
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "purchases",
@@ -110,8 +112,6 @@ QUANTILE_COLUMNS: tuple[str, ...] = (
 FACT_COLUMNS: tuple[str, ...] = ("month", "department", *COUNT_COLUMNS, *SUM_COLUMNS,
                                  *QUANTILE_COLUMNS)
 
-# The datasets whose rows place a month on the calendar (targets do not).
-_MONTH_TABLES: tuple[str, ...] = ("purchases", "complaints", "responses", "retention", "surveys")
 
 # ``$all`` labels the GROUPING SETS rows that span every department.
 _DEPT = "CASE WHEN grouping(department) = 1 THEN $all ELSE department END AS department, " \
@@ -648,28 +648,25 @@ def month_grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
     Departments are sorted by name, without ``All``.  Both lists are empty on an empty store.
     """
     cur = con.cursor()
-    names = " UNION ".join(f'SELECT DISTINCT department FROM "{t}"' for t in _MONTH_TABLES)
-    departments = cur.execute(f"SELECT department FROM ({names}) ORDER BY 1").fetchall()
-    return _reported_months(cur), [d for (d,) in departments]
+    return _reported_months(cur), stored_departments(cur)
+
+
+# Fixed statements over the datasets with months (table names from the schema only).
+_REPORTED_MONTHS = (
+    "SELECT strftime(unnest(generate_series(min(lo), max(hi), INTERVAL 1 MONTH)), '%Y-%m') "
+    "FROM (" + " UNION ALL ".join(
+        f'SELECT min(month) AS lo, max(month) AS hi FROM "{t}"' for t in MONTH_DATASETS
+    ) + ") HAVING count(lo) > 0"
+)
+_STORED_IN_ANY = "SELECT " + " OR ".join(
+    f'EXISTS (SELECT 1 FROM "{t}" WHERE department = $department)' for t in MONTH_DATASETS
+)
 
 
 def _reported_months(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every month from the first to the last that holds a row of any dataset (``YYYY-MM``),
     read on ``con`` itself (a scope reads it inside its transaction)."""
-    bounds = " UNION ALL ".join(
-        f'SELECT min(month) AS lo, max(month) AS hi FROM "{t}"' for t in _MONTH_TABLES
-    )
-    months = con.execute(
-        f"""SELECT strftime(unnest(generate_series(min(lo), max(hi), INTERVAL 1 MONTH)),
-                            '%Y-%m')
-            FROM ({bounds}) HAVING count(lo) > 0"""
-    ).fetchall()
-    return [m for (m,) in months]
-
-
-_STORED_IN_ANY = " OR ".join(
-    f'EXISTS (SELECT 1 FROM "{t}" WHERE department = $department)' for t in _MONTH_TABLES
-)
+    return [m for (m,) in con.execute(_REPORTED_MONTHS).fetchall()]
 
 
 def _stored_departments(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> list[str]:
@@ -677,7 +674,7 @@ def _stored_departments(con: duckdb.DuckDBPyConnection, names: Sequence[str]) ->
     the first row found, where :func:`month_grid` reads every row's department."""
     return sorted(
         name for name in set(names)
-        if con.execute(f"SELECT {_STORED_IN_ANY}", {"department": name}).fetchone()[0]
+        if con.execute(_STORED_IN_ANY, {"department": name}).fetchone()[0]
     )
 
 

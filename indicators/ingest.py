@@ -209,9 +209,12 @@ def _table(dataset: Dataset) -> str:
     return _q(dataset.name)
 
 
-# Fixed statements (identifiers from the module's constants only).
+# Fixed statements (identifiers from the module's constants and the schema's names only).
 _NEW_ROWS = "rowid > $stored_until"
 """The rows a load appended: after the table's last rowid before it (parameter)."""
+_LAST_ROWID = {name: f"SELECT coalesce(max(rowid), -1) FROM {_q(name)}" for name in DATASETS}
+_DELETE_STORED = {name: f"DELETE FROM {_q(name)} WHERE NOT ({_NEW_ROWS})" for name in DATASETS}
+"""Per dataset: its table's last rowid; delete every row but the load's (replace-all)."""
 _COUNT_RAGGED = f"SELECT count(*) FROM temp.{_REJECTS}"
 _SORTED_SLICES = f"SELECT * FROM {_SLICES} ORDER BY ALL"
 
@@ -745,7 +748,7 @@ def _load_direct(
         _drop_rejects(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        (stored_until,) = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {table}").fetchone()
+        (stored_until,) = con.execute(_LAST_ROWID[dataset.name]).fetchone()
         until = {"stored_until": stored_until}
         (result.rows,) = con.execute(
             f"INSERT INTO {table} ({', '.join(_q(c) for c in targets)}) "
@@ -777,7 +780,7 @@ def _load_direct(
                 raise _NotClean("duplicate keys")
         result.slices = _slices(con, dataset, f"{table} WHERE {_NEW_ROWS}", prefix="", params=until)
         if replace_all:
-            con.execute(f"DELETE FROM {table} WHERE NOT ({_NEW_ROWS})", until)
+            con.execute(_DELETE_STORED[dataset.name], until)
         else:
             match = " AND ".join(
                 f"{table}.{_q(k)} = s.k{i}" for i, k in enumerate(dataset.slice_key)

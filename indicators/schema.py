@@ -252,6 +252,9 @@ DATASETS: dict[str, Dataset] = {
 DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 """In the order an analyst would load them."""
 
+MONTH_DATASETS: tuple[str, ...] = tuple(n for n, d in DATASETS.items() if d.month_column)
+"""The datasets whose rows fall in a month (every one but targets)."""
+
 ALL_DEPARTMENTS_TARGET = "*"
 """In the targets dataset, ``*`` stands for all departments (the ``All`` row)."""
 

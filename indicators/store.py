@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from indicators.schema import DATASETS, table_ddl
+from indicators.schema import DATASETS, MONTH_DATASETS, table_ddl
 
 DEFAULT_DB = Path("data") / "service.duckdb"
 DB_ENV = "SERVICE_DB"
@@ -350,28 +350,30 @@ def read_upload_log(con: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pd.D
     ).df()
 
 
+# Fixed statements over the datasets with months (table names from the schema only).
+_ROW_COUNTS = " UNION ALL ".join(
+    f"""SELECT '{name}' AS dataset, strftime("month", '%Y-%m') AS month, department,
+               count(*) AS "rows"
+        FROM "{name}" GROUP BY ALL"""
+    for name in MONTH_DATASETS
+) + " ORDER BY dataset, month, department"
+_STORED_ROWS = "SELECT coalesce(sum(n), 0) FROM (" + " UNION ALL ".join(
+    f'SELECT count(*) AS n FROM "{name}"' for name in MONTH_DATASETS
+) + ")"
+_DEPARTMENTS = " UNION ".join(
+    f'SELECT DISTINCT department FROM "{name}"' for name in MONTH_DATASETS
+) + " ORDER BY 1"
+
+
 def row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Stored rows per dataset, month and department (targets are not sliced by month)."""
-    parts = [
-        f"""SELECT '{name}' AS dataset, strftime("month", '%Y-%m') AS month, department,
-                   count(*) AS "rows"
-            FROM "{name}" GROUP BY ALL"""
-        for name, d in DATASETS.items()
-        if d.month_column is not None
-    ]
-    sql = " UNION ALL ".join(parts) + " ORDER BY dataset, month, department"
-    return con.execute(sql).df()
+    return con.execute(_ROW_COUNTS).df()
 
 
 def stored_rows(con: duckdb.DuckDBPyConnection) -> int:
     """How many rows the datasets with months hold in all (targets not counted): the sum of
     :func:`row_counts`, from each table's row count alone (no scan)."""
-    parts = " UNION ALL ".join(
-        f'SELECT count(*) AS n FROM "{name}"'
-        for name, d in DATASETS.items()
-        if d.month_column is not None
-    )
-    (total,) = con.execute(f"SELECT coalesce(sum(n), 0) FROM ({parts})").fetchone()
+    (total,) = con.execute(_STORED_ROWS).fetchone()
     return int(total)
 
 
@@ -388,10 +390,4 @@ def read_targets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def departments(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every department that appears in any event or retention dataset, sorted."""
-    parts = [
-        f'SELECT DISTINCT department FROM "{name}"'
-        for name, d in DATASETS.items()
-        if d.month_column is not None
-    ]
-    rows = con.execute(" UNION ".join(parts) + " ORDER BY 1").fetchall()
-    return [r[0] for r in rows]
+    return [d for (d,) in con.execute(_DEPARTMENTS).fetchall()]
