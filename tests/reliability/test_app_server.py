@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard import data
 from tests.app.conftest import build_fixture_db
@@ -39,19 +40,10 @@ def assert_no_exception(pg) -> None:
     assert pg.locator('[data-testid="stException"]').count() == 0
 
 
-def main_text(pg) -> str:
-    """The page's main area as shown ("--" is drawn with an invisible word joiner between)."""
-    return pg.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
-
-
-def eventually(pg, check, what: str) -> None:
-    """Poll ``check()`` until it holds: the run may not have shown "Running…" yet when
-    :func:`settle` looked, so a page can still be drawing."""
-    for _ in range(WAIT_MS // 100):
-        if check():
-            return
-        pg.wait_for_timeout(100)
-    raise AssertionError(what)
+# The main area's text includes the name as typed ("--" is drawn with an invisible word joiner
+# between the hyphens, so markdown does not make a dash of it); Playwright polls until it does.
+_SHOWS_NAME = """name => document.querySelector('[data-testid="stMain"]')
+    ?.innerText.replaceAll('\\u2060', '').includes(name)"""
 
 
 def test_a_command_line_load_while_the_app_serves(page, tmp_path):
@@ -88,12 +80,11 @@ def test_hostile_names_run_nothing_in_the_browser_on_any_page(page, tmp_path, na
             combo = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Department")
             combo.wait_for(timeout=WAIT_MS)
             settle(page)
-            # adopted from the link, verbatim
-            eventually(page, lambda c=combo: c.input_value() == name, f"{path}: {name!r} not chosen")
+            # adopted from the link, verbatim, and (where the page names it) shown as typed;
+            # waited for: settle may look before "Running…" appears, while the page still draws
+            expect(combo).to_have_value(name, timeout=WAIT_MS)
             if path in SHOWS_DEPARTMENT:
-                # Every markup character is shown as typed; "--" stays "--" (md_text puts an
-                # invisible word joiner between the hyphens so markdown does not make a dash).
-                eventually(page, lambda: name in main_text(page), f"{path}: {name!r} not shown")
+                page.wait_for_function(_SHOWS_NAME, arg=name, timeout=WAIT_MS)
             settle(page)
             assert_no_exception(page)
             assert page.locator("img[src='x']").count() == 0, path
