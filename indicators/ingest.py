@@ -117,8 +117,6 @@ def latest_date(today: dt.date | None = None) -> dt.date:
 
 
 _STAGE = "ingest_stage"
-_BROKEN = "ingest_broken"
-"""The fast stage's flag column: some row rule is broken in this row."""
 _SLICES = "ingest_slices"
 _FRAME = "ingest_frame"
 _REJECTS = "ingest_reject_errors"
