@@ -16,8 +16,14 @@ same secrets file gives each email a role::
 * ``team_lead`` — views only the listed departments and *All* (the organisation-wide figure);
   no upload, no editing.
 
-Emails are matched without regard to case.  A signed-in user who is not in the map gets no
-access.  The map is checked on every run (it is tiny, and Streamlit reloads the secrets file
+An ASCII email is matched without regard to case; any other email only exactly as written
+(:func:`email_key`), so ``analyſt@…`` (long s) or ``Kate@…`` with the Kelvin sign never gets the
+rights of ``analyst@…`` or ``kate@…``.  Two entries a person could not tell apart — equal once
+NFKC-normalised and case-folded (:func:`look_alike_key`) — are a configuration error naming
+both entries.  The provider's ``email_verified`` claim must be true; a provider that does not
+send it is refused unless ``[auth] require_email_verified = false`` says it verifies every
+address itself (Microsoft Entra ID sends no such claim).  A signed-in user who is not in the map
+gets no access.  The map is checked on every run (it is tiny, and Streamlit reloads the secrets file
 when it changes): a malformed map, a map without ``[auth]`` or ``[auth]`` without a map is a
 :class:`Refusal` of kind ``"config"`` for everyone — fail closed, never "all rights".
 
@@ -33,6 +39,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +86,7 @@ class Access:
     """A user who may use the app, and what they may do."""
 
     user: str
-    """The email (lower case) when signed in; :data:`LOCAL_USER` when sign-in is off."""
+    """The email as compared (:func:`email_key`) when signed in; :data:`LOCAL_USER` when off."""
     role: str
     departments: Scope = None
     signed_in: bool = False
@@ -123,8 +130,51 @@ class Refusal:
 # --- the role map (pure) ---------------------------------------------------------------
 
 
+def email_key(address: str) -> str:
+    """The form in which an email is compared: ASCII in lower case, anything else as written.
+
+    Only an address that is ASCII as given is lower-cased.  Folding or normalising any other
+    address could make it equal to someone else's: ``casefold``, ``lower`` and NFKC turn ``ſ``
+    into ``s`` and the Kelvin sign into ``k``, and even NFC turns the Kelvin sign into ``K``.  A
+    provider that sends a non-ASCII address in another case or normalisation than the role map
+    has is refused, never let in as someone else.
+
+    >>> email_key(" Ana@Example.org "), email_key("J\u00d6RG@example.org")
+    ('ana@example.org', 'JÖRG@example.org')
+    """
+    address = address.strip()
+    return address.lower() if address.isascii() else address
+
+
+def look_alike_key(address: str) -> str:
+    """``address`` NFKC-normalised and case-folded: equal here means a person sees one address.
+
+    >>> look_alike_key("analy\u017ft@x.org") == look_alike_key("Analyst@X.org")
+    True
+    """
+    folded = unicodedata.normalize("NFKC", address.strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
+def _check_distinct(keys: list[str]) -> None:
+    """Refuse two entries whose emails look alike, naming both (by position, not by email)."""
+    first: dict[str, tuple[int, str]] = {}
+    for n, key in enumerate(keys, start=1):
+        seen = first.setdefault(look_alike_key(key), (n, key))
+        if seen[0] == n:
+            continue
+        where = f"[roles] entries {seen[0]} and {n}"
+        if seen[1] == key:
+            raise RoleMapError(f"{where}: the same email is listed twice (case is ignored).")
+        raise RoleMapError(
+            f"{where} are look-alike emails (the same once case and look-alike characters such "
+            "as ſ and s, \u212a and K, ß and ss are ignored): their users could not be told apart, "
+            "so keep one."
+        )
+
+
 def parse_role_map(raw: object) -> dict[str, Grant]:
-    """Check the ``[roles]`` table and return ``{lower-case email: Grant}``.
+    """Check the ``[roles]`` table and return ``{email_key(email): Grant}``.
 
     Raises :class:`RoleMapError` naming the entry by position (emails stay out of a page that
     anonymous visitors can see).
@@ -134,44 +184,53 @@ def parse_role_map(raw: object) -> dict[str, Grant]:
     """
     if not isinstance(raw, Mapping) or not raw:
         raise RoleMapError("[roles] must be a table with at least one user.")
-    grants: dict[str, Grant] = {}
-    for n, (email, entry) in enumerate(raw.items(), start=1):
-        where = f"[roles] entry {n}"
-        key = str(email).strip().casefold()
+    keys = [email_key(str(email)) for email in raw]
+    for n, key in enumerate(keys, start=1):
         if "@" not in key or any(ch.isspace() for ch in key):
-            raise RoleMapError(f"{where}: the key must be an email address in quotes.")
-        if key in grants:
-            raise RoleMapError(f"{where}: the same email is listed twice (case is ignored).")
-        if not isinstance(entry, Mapping):
-            raise RoleMapError(
-                f'{where}: the value must be a table such as {{ role = "executive" }}.'
-            )
-        unknown = sorted(set(entry) - {"role", "departments"})
-        if unknown:
-            raise RoleMapError(f"{where}: unknown field(s) {', '.join(unknown)}.")
-        role = entry.get("role")
-        if role not in ROLES:
-            raise RoleMapError(f"{where}: role must be one of {', '.join(ROLES)}; got {role!r}.")
-        departments = entry.get("departments")
-        if role == TEAM_LEAD:
-            if (
-                not isinstance(departments, list)
-                or not departments
-                or not all(isinstance(d, str) and d.strip() for d in departments)
-            ):
-                raise RoleMapError(
-                    f"{where}: a team_lead needs departments = [\"…\"], a non-empty list of names."
-                )
-            if catalog.ALL_DEPARTMENTS in departments:
-                raise RoleMapError(
-                    f"{where}: “{catalog.ALL_DEPARTMENTS}” is always shown; list real departments."
-                )
-            grants[key] = Grant(role, tuple(sorted({d.strip() for d in departments})))
-        else:
-            if departments is not None:
-                raise RoleMapError(f"{where}: only a team_lead has departments ({role} sees all).")
-            grants[key] = Grant(role)
-    return grants
+            raise RoleMapError(f"[roles] entry {n}: the key must be an email address in quotes.")
+    _check_distinct(keys)
+    return {
+        key: _grant(f"[roles] entry {n}", entry)
+        for n, (key, entry) in enumerate(zip(keys, raw.values(), strict=True), start=1)
+    }
+
+
+def _grant(where: str, entry: object) -> Grant:
+    """One entry's value, checked: ``{ role = …, departments = […] }``."""
+    if not isinstance(entry, Mapping):
+        raise RoleMapError(f'{where}: the value must be a table such as {{ role = "executive" }}.')
+    unknown = sorted(set(entry) - {"role", "departments"})
+    if unknown:
+        raise RoleMapError(f"{where}: unknown field(s) {', '.join(unknown)}.")
+    role = entry.get("role")
+    if role not in ROLES:
+        raise RoleMapError(f"{where}: role must be one of {', '.join(ROLES)}; got {role!r}.")
+    departments = entry.get("departments")
+    if role != TEAM_LEAD:
+        if departments is not None:
+            raise RoleMapError(f"{where}: only a team_lead has departments ({role} sees all).")
+        return Grant(role)
+    if (
+        not isinstance(departments, list)
+        or not departments
+        or not all(isinstance(d, str) and d.strip() for d in departments)
+    ):
+        raise RoleMapError(
+            f"{where}: a team_lead needs departments = [\"…\"], a non-empty list of names."
+        )
+    if catalog.ALL_DEPARTMENTS in departments:
+        raise RoleMapError(
+            f"{where}: “{catalog.ALL_DEPARTMENTS}” is always shown; list real departments."
+        )
+    return Grant(role, tuple(sorted({d.strip() for d in departments})))
+
+
+def require_email_verified(auth: Mapping[str, Any]) -> bool:
+    """``[auth] require_email_verified`` (default true): refuse a sign-in without the claim."""
+    value = auth.get("require_email_verified", True)
+    if not isinstance(value, bool):
+        raise RoleMapError("[auth] require_email_verified must be true or false.")
+    return value
 
 
 # --- reading the configuration --------------------------------------------------------
@@ -230,22 +289,40 @@ def resolve() -> Access | Refusal:
         if "roles" not in secrets:
             raise RoleMapError("Sign-in is on but there is no [roles] table, so nobody may enter.")
         grants = parse_role_map(secrets["roles"])
+        verified = require_email_verified(secrets["auth"])
     except RoleMapError as exc:
         _LOG.error("Access configuration refused: %s", exc)
         return Refusal("config", str(exc))
 
-    claims = _claims()
+    return signed_in(_claims(), grants, require_verified=verified)
+
+
+def signed_in(
+    claims: Mapping[str, Any], grants: Mapping[str, Grant], *, require_verified: bool
+) -> Access | Refusal:
+    """The signed-in user's access from their identity claims, or why they have none."""
     if not claims.get("is_logged_in"):
         return Refusal("sign_in", "Sign in to see the dashboard.")
-    email = str(claims.get("email") or "").strip().casefold()
+    email = email_key(str(claims.get("email") or ""))
     if not email:
         return Refusal("unknown_user", "Your identity provider did not share an email address.")
-    if claims.get("email_verified") is False:
+    verified = claims.get("email_verified")
+    if verified is None and require_verified:
+        return Refusal(
+            "unknown_user", "Your identity provider did not say whether this email is verified.",
+            email,
+        )
+    if verified is not None and not _is_true(verified):
         return Refusal("unknown_user", "Your identity provider has not verified this email.", email)
     grant = grants.get(email)
     if grant is None:
         return Refusal("unknown_user", "This account has no access to the dashboard.", email)
     return Access(user=email, role=grant.role, departments=grant.departments, signed_in=True)
+
+
+def _is_true(claim: object) -> bool:
+    """``True``, or the text ``"true"`` that some providers send (AWS Cognito)."""
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
 
 
 def current() -> Access:

@@ -128,10 +128,23 @@ def md_text(text: object) -> str:
 
     >>> md_text("[x](y) *a*")
     '\\\\[x\\\\]\\\\(y\\\\) \\\\*a\\\\*'
+    >>> md_text("https://x.org") == "https\\\\:" + WORD_JOINER + "//x\\\\." + WORD_JOINER + "org"
+    True
     >>> md_text("a--b") == "a\\\\-" + WORD_JOINER + "\\\\-b"
     True
     """
-    escaped = "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+    escaped = "".join(_md_char(ch) for ch in str(text))
     return escaped.replace("\\-\\-", "\\-" + WORD_JOINER + "\\-").replace(
         "\\-\\-", "\\-" + WORD_JOINER + "\\-"
     )
+
+
+_AUTOLINK_BREAKS = ":.@"
+"""After these a word joiner goes too: GitHub-flavoured markdown turns ``https://…``, ``www.…``
+and ``name@host.org`` into links by themselves, escaped or not, and a joiner right after the
+``:``, the ``.`` or the ``@`` leaves no text that such a link can start from."""
+
+
+def _md_char(ch: str) -> str:
+    escaped = "\\" + ch if ch in _MARKDOWN_SPECIALS else ch
+    return escaped + WORD_JOINER if ch in _AUTOLINK_BREAKS else escaped

@@ -3,7 +3,9 @@
 No Streamlit here.  Colours are left to the caller's theme (Streamlit's Plotly theme follows
 ``.streamlit/config.toml``) except where a colour carries meaning: the chosen department
 against *All*, the planned route against the actual one, the promise line.  Labels, units and
-directions come from :mod:`indicators.catalog` only.
+directions come from :mod:`indicators.catalog` only.  Every user-supplied string (department
+names, months, titles) enters a figure through :func:`plotly_text`, so Plotly's pseudo-HTML in
+the data (``<a href=…>``, ``<b>``, ``<span style=…>`` …) is drawn as the characters typed.
 
 Inputs follow the engine's tables:
 
@@ -25,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 
@@ -75,6 +78,22 @@ IMAGE_EXPORT_CONFIG: dict[str, object] = {
 """Plotly ``config`` for every chart: the modebar camera saves a sharp PNG."""
 
 
+def plotly_text(text: str) -> str:
+    """``text`` drawn by Plotly as typed, never as its pseudo-HTML.
+
+    Plotly turns ``<a href=…>``, ``<b>``, ``<i>``, ``<span style=…>``, ``<sub>``, ``<sup>`` and
+    ``<br>`` in a trace name, category, hover, title or annotation into links and styled text,
+    and decodes entities in the text between tags.  Escaping ``&``, ``<`` and ``>`` (and nothing
+    else: Plotly knows ``&lt;``, ``&gt;`` and ``&amp;`` but not ``&quot;``) leaves only text, which
+    it shows with the characters restored.  Every user-supplied string put into a figure goes
+    through here; compare data with the raw value, before escaping.
+
+    >>> plotly_text('<b>North</b> & co')
+    '&lt;b&gt;North&lt;/b&gt; &amp; co'
+    """
+    return html.escape(text, quote=False)
+
+
 def image_config(filename: str) -> dict[str, object]:
     """``IMAGE_EXPORT_CONFIG`` with the saved image named after the chart."""
     options = dict(IMAGE_EXPORT_CONFIG["toImageButtonOptions"])  # type: ignore[arg-type]
@@ -114,7 +133,7 @@ def _month_axis(fig: go.Figure) -> None:
 
 def _base_layout(fig: go.Figure, *, title: str | None, y_title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "y": 0.98, "yanchor": "top"} if title else None,
+        title={"text": plotly_text(title), "y": 0.98, "yanchor": "top"} if title else None,
         height=height,
         # Room above the plot for the title and, under it, the horizontal legend.
         margin={"l": 10, "r": 10, "t": 80 if title else 40, "b": 10},
@@ -157,7 +176,7 @@ def make_trend_figure(
             go.Scatter(
                 x=month_dates(rows["month"].tolist()),
                 y=rows["value"].tolist(),
-                name=name,
+                name=plotly_text(name),
                 mode="lines+markers",
                 connectgaps=False,
                 line={"color": ALL_COLOUR if is_all else HIGHLIGHT_COLOUR,
@@ -168,7 +187,7 @@ def make_trend_figure(
     if target is not None and not _is_missing(target):
         label = f"Target {target:{hover_format(indicator_id)}}{_suffix(indicator_id)}"
         if target_month:
-            label += f" by {target_month}"
+            label += f" by {plotly_text(target_month)}"
         fig.add_hline(
             y=target,
             line={"color": TARGET_COLOUR, "dash": "dash", "width": 2},
@@ -216,14 +235,15 @@ def make_ranking_figure(
     fig = go.Figure(
         go.Bar(
             x=rows["value"].tolist(),
-            y=rows["department"].tolist(),
+            # The categories themselves are escaped: the axis and %{y} in the hover show them.
+            y=[plotly_text(d) for d in rows["department"].tolist()],
             orientation="h",
             marker_color=colours,
             text=labels,
             textposition="outside",
             cliponaxis=False,
             hovertemplate=f"%{{y}}: %{{x:{fmt}}}{_suffix(indicator_id)}<extra></extra>",
-            name=month,
+            name=plotly_text(month),
         )
     )
     all_rows = _series(table, indicator_id, catalog.ALL_DEPARTMENTS)
@@ -238,7 +258,7 @@ def make_ranking_figure(
     fig.update_yaxes(type="category", title_text=None, automargin=True)
     fig.update_xaxes(title_text=axis_title(indicator_id))
     fig.update_layout(
-        title={"text": f"{month}, best first", "font": {"size": 14}},
+        title={"text": plotly_text(f"{month}, best first"), "font": {"size": 14}},
         height=height or max(220, 90 + 34 * len(rows)),
         margin={"l": 10, "r": 60, "t": 40, "b": 10},
         showlegend=False,
@@ -263,7 +283,7 @@ def make_complaint_mix_figure(
             go.Bar(
                 x=month_dates(months),
                 y=counts.tolist(),
-                name=component.capitalize(),
+                name=plotly_text(component.capitalize()),
                 marker_color=COMPONENT_COLOURS.get(component),
                 customdata=shares.tolist(),
                 hovertemplate="%{y:,.0f} complaints (%{customdata:.1f} %)",

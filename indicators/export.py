@@ -1,15 +1,25 @@
-"""CSV export that a spreadsheet cannot turn into a formula.
+"""CSV export that a spreadsheet cannot turn into a formula, whatever separator it splits on.
 
 A text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read
 by Excel, LibreOffice and Google Sheets as a formula (CSV injection, OWASP).  Department
 names, file names and complaint categories are user data, so every exported table goes
-through :func:`neutralise` first: such a cell gets a leading single quote, which the
-spreadsheet shows as text.  Numbers are never touched — ``-3.5`` stays the number ``-3.5``.
+through :func:`neutralise` first: such a cell gets a single quote, which the spreadsheet
+shows as text.  Numbers are never touched — ``-3.5`` stays the number ``-3.5``.
+
+The file is written with ``,``, but a spreadsheet of a decimal-comma locale splits it on ``;``
+(some on tabs), and quoting does not help then: ``-1,"x;=1+1"`` split on ``;`` gives the
+fields ``-1,"x`` and ``=1+1"``.  So a formula start is neutralised wherever a field can begin
+under any separator — at the start of the cell and after every ``,``, ``;``, tab, carriage
+return and line feed (past any spaces or double quotes a spreadsheet may strip):
+``x;=1+1;`` is written ``x;'=1+1;``.  Quoting every text cell instead would leave that field
+live, since the quote no longer starts a field once the separator changes.
 
 Examples
 --------
 >>> neutralise_cell("=1+1")
 "'=1+1"
+>>> neutralise_cell("x;=1+1;")
+"x;'=1+1;"
 >>> neutralise_cell(-3.5)
 -3.5
 >>> to_csv_bytes(pd.DataFrame({"department": ["@North"], "value": [-1.0]})).decode()
@@ -23,18 +33,31 @@ would then be a formula.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+"""What a cell must not start with: the formula characters, and a tab or carriage return."""
+SEPARATORS = ",;\t\r\n"
+"""Where a spreadsheet may start a new field or row inside a cell: list separators, line breaks."""
+
+_FIELD_FORMULA = re.compile(rf'(?:^|(?<=[{re.escape(SEPARATORS)}]))([ "]*)(?=[=+\-@])')
+"""A formula character at a field start (the cell's, or after a separator), past spaces/quotes."""
 
 
 def neutralise_cell(value: Any) -> Any:
-    """``value`` with a leading ``'`` if it is text a spreadsheet would run; else unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """``value`` with a ``'`` before each formula start a spreadsheet could see; else unchanged.
+
+    Only text is rewritten.  The ``'`` goes before every ``=``, ``+``, ``-`` or ``@`` that
+    begins the cell or follows one of :data:`SEPARATORS`, and in front of a cell that begins
+    with a tab or a carriage return.
+    """
+    if not isinstance(value, str):
+        return value
+    out = _FIELD_FORMULA.sub(r"\1'", value)
+    return "'" + out if out.startswith(("\t", "\r")) else out
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:

@@ -18,8 +18,9 @@ from indicators.export import neutralise, neutralise_cell, to_csv_bytes
         ("+1+1", "'+1+1"),
         ("-2+3", "'-2+3"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
+        # and the formula after the tab or carriage return, where a field or row can begin
+        ("\t=1", "'\t'=1"),
+        ("\r=1", "'\r'=1"),
         ("North", "North"),
         ("", ""),
         ("a=b", "a=b"),
