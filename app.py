@@ -16,7 +16,10 @@ page *without* running this file, so the sidebar filters and the URL state would
 
 import streamlit as st
 
-from dashboard import auth, data, filters, widgets
+from dashboard import auth, cache_guard, data, filters, widgets
+
+# Streamlit lets any websocket client clear every cache; only analysts' sessions may.
+cache_guard.install()
 
 st.set_page_config(
     page_title="Service strategy dashboard",
@@ -25,7 +28,9 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
+cache_guard.remember(False)  # until the gate says who this is
 access = auth.gate()
+cache_guard.remember(access.can_edit)
 
 pages = {
     "Executive view": [

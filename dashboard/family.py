@@ -25,6 +25,36 @@ NUMBER_FORMATS: dict[str, str] = {
 """``st.column_config.NumberColumn`` formats per catalog unit (missing cells stay empty)."""
 
 
+MAX_RANKED = 200
+"""Departments a ranking chart draws at most (the best and the worst half each, and the chosen
+one): a chart of 200,000 bars takes minutes to build and never finishes drawing."""
+
+
+def ranking_rows(
+    table: pd.DataFrame, indicator_id: str, month: str, highlight: str
+) -> tuple[pd.DataFrame, int, int]:
+    """What the month's ranking chart draws, and how many departments it leaves out of how many.
+
+    Up to :data:`MAX_RANKED` departments the rows of ``table`` as they are; beyond, the best and
+    the worst ``MAX_RANKED // 2`` with a value (in the chart's order), ``highlight`` and *All*.
+    """
+    rows = table[(table["indicator"] == indicator_id) & (table["month"] == month)]
+    named = rows[rows["department"] != catalog.ALL_DEPARTMENTS]
+    if len(named) <= MAX_RANKED:
+        return rows, 0, len(named)
+    ordered = named.sort_values(
+        "value", ascending=not catalog.get(indicator_id).higher_is_better,
+        na_position="last", kind="stable",
+    )
+    half = MAX_RANKED // 2
+    valued = ordered[ordered["value"].notna()]
+    keep = ordered.index[:half].union(valued.index[-half:]).union(
+        named.index[named["department"] == highlight]
+    )
+    shown = pd.concat([rows[rows["department"] == catalog.ALL_DEPARTMENTS], named.loc[keep]])
+    return shown, len(named) - len(keep), len(named)
+
+
 def number_column(indicator_id: str) -> st.column_config.NumberColumn:
     ind = catalog.get(indicator_id)
     return st.column_config.NumberColumn(
@@ -76,11 +106,18 @@ def indicator_section(
                 key=f"trend-{indicator_id}",
             )
         with right:
+            ranked, hidden, total = ranking_rows(table, indicator_id, chosen.month, chosen.department)
             widgets.chart(
-                charts.make_ranking_figure(table, indicator_id, chosen.month, highlight=chosen.department),
+                charts.make_ranking_figure(ranked, indicator_id, chosen.month, highlight=chosen.department),
                 f"{indicator_id}-ranking-{chosen.month}",
                 key=f"ranking-{indicator_id}",
             )
+            if hidden:
+                st.caption(
+                    f"{hidden:,} of {total:,} departments are not drawn: the chart shows the best "
+                    f"and the worst {MAX_RANKED // 2} with a value, and the chosen one. The table "
+                    "above lists every department."
+                )
 
 
 def header(family: str, *, intro: str | None = None) -> filters.Filters:
