@@ -74,6 +74,8 @@ for result in st.session_state.get("upload_results", []):
                 pd.DataFrame(result.slices, columns=list(DATASETS[result.dataset].slice_key)),
                 hide_index=True,
             )
+            for warning in result.warnings:
+                st.warning(md_text(warning), icon=":material/warning:")
         else:
             st.error(
                 f"**{md_text(result.file_name)}** rejected — {md_text(result.message)}",

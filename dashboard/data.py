@@ -40,7 +40,6 @@ ever read through the scoped :func:`_indicators`.  Writes check the role here to
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -53,6 +52,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import auth
+from dashboard.format import md_text
 from dashboard.scorecard import TREND_MONTHS
 from indicators import catalog, store
 
@@ -126,6 +126,13 @@ def _connect(path: str | Path, *, busy: str) -> duckdb.DuckDBPyConnection:
     """
     try:
         return store.connect(path, sandbox=[upload_root(path)])
+    except store.NotADatabase as exc:
+        _LOG.error("%s: %s", store.DB_ENV, exc)
+        raise DatabaseUnreadable(
+            f"The database is set by {store.DB_ENV}: {md_text(store.printable(exc.path))} "
+            f"{md_text(exc.problem)}. Set {store.DB_ENV} to a DuckDB database file "
+            "(e.g. data/service.duckdb); `python -m indicators check` tells what is wrong with it."
+        ) from None
     except duckdb.IOException as exc:
         if store.is_lock_error(exc):
             raise DatabaseBusy(busy) from exc
@@ -138,6 +145,18 @@ def _connect(path: str | Path, *, busy: str) -> duckdb.DuckDBPyConnection:
         # Something else in this process holds the file with other options (never the app
         # itself, whose connections are all alike): wait for it like for another process.
         raise DatabaseBusy(busy) from exc
+
+
+def _open(path: str | Path, *, busy: str) -> duckdb.DuckDBPyConnection:
+    """A new connection (:func:`_connect`), unless another process waits for the file.
+
+    While :func:`indicators.store.writer_waiting` sees a live waiter (a command-line load),
+    :class:`DatabaseBusy` with ``busy`` and nothing opened: the connections in flight finish
+    their pages and close, and the waiting process gets the file (fair access).
+    """
+    if store.writer_waiting(path) is not None:
+        raise DatabaseBusy(busy)
+    return _connect(path, busy=busy)
 
 
 _RUN = threading.local()
@@ -179,10 +198,10 @@ def _read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
     held: dict[str, duckdb.DuckDBPyConnection] | None = getattr(_RUN, "held", None)
     if held is not None:
         if path not in held:
-            held[path] = _connect(path, busy=LOAD_IN_PROGRESS)
+            held[path] = _open(path, busy=LOAD_IN_PROGRESS)
         yield held[path]
         return
-    con = _connect(path, busy=LOAD_IN_PROGRESS)
+    con = _open(path, busy=LOAD_IN_PROGRESS)
     try:
         yield con
     finally:
@@ -192,7 +211,7 @@ def _read(path: str) -> Iterator[duckdb.DuckDBPyConnection]:
 def available() -> bool:
     """Whether the database can be opened now (no other process holds it)."""
     try:
-        _connect(db_path(), busy=LOAD_IN_PROGRESS).close()
+        _open(db_path(), busy=LOAD_IN_PROGRESS).close()
     except DatabaseUnavailable:
         return False
     return True
@@ -492,7 +511,7 @@ def _write() -> Iterator[duckdb.DuckDBPyConnection]:
             "Try again when it ends."
         )
     try:
-        con = _connect(db_path(), busy=WRITE_REFUSED)
+        con = _open(db_path(), busy=WRITE_REFUSED)
         try:
             yield con
         finally:
@@ -500,25 +519,6 @@ def _write() -> Iterator[duckdb.DuckDBPyConnection]:
             clear_caches()
     finally:
         _WRITES.release()
-
-
-@contextmanager
-def _scratch(folder: Path) -> Iterator[Path]:
-    """A private folder under ``folder``, which is also Python's temp folder for the block.
-
-    ``ingest_file`` copies Excel sheets and legacy encodings to a temporary folder of its own
-    before DuckDB reads them; pointing :mod:`tempfile` at ``folder`` keeps those copies inside
-    the sandbox (DuckDB may read nothing else).  Only ever entered under :data:`_WRITES`; another
-    thread's temporary file made meanwhile just lands in ``folder`` too.
-    """
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    previous = tempfile.tempdir
-    tempfile.tempdir = str(folder)
-    try:
-        with tempfile.TemporaryDirectory(prefix="upload-", dir=folder) as tmp:
-            yield Path(tmp)
-    finally:
-        tempfile.tempdir = previous
 
 
 @dataclass(frozen=True)
@@ -541,27 +541,52 @@ def ingest_uploads(
     Analysts only (:class:`dashboard.auth.Forbidden` otherwise); the upload log records the
     signed-in user's email, or ``local`` when sign-in is off.
 
-    Each file is written to a private temporary folder under :func:`upload_root` (its bytes
+    Each file is written to a private scratch folder under :func:`upload_root` (its bytes
     only; the browser-supplied name is passed as ``file_name`` for the report and the log, never
-    used as a path) and handed to ``ingest_file``, which loads an accepted file in its own
-    transaction and rejects a bad one whole.
+    used as a path) and checked, a workbook converted to CSV, before the database is opened;
+    then each is handed to ``ingest_file``, which loads an accepted file in its own transaction
+    and rejects a bad one whole.  The folder goes when the block ends (a killed server's, at the
+    next upload: :func:`indicators.ingest.scratch_folder`); every copy stays inside the folder
+    the app's connections may read.
     """
-    from indicators.ingest import ingest_file
-
     user = auth.require_editor().user
+    try:
+        return _ingest_uploads(uploads, encoding, date_format, progress, user)
+    except (OSError, duckdb.Error) as exc:
+        if not store.is_disk_full(exc):
+            raise
+        what = "the file in progress was not loaded (earlier files of this upload are in the log)"
+        raise DatabaseUnavailable(md_text(store.disk_full_message(db_path(), what=what))) from None
+
+
+def _ingest_uploads(
+    uploads: Sequence[Upload],
+    encoding: str,
+    date_format: str,
+    progress: Callable[[int, str], None] | None,
+    user: str,
+) -> list[IngestResult]:
+    from indicators.ingest import ingest_file, prepare_file, scratch_folder
+
     results: list[IngestResult] = []
-    with _write() as con, _scratch(upload_root(db_path())) as tmp:
+    with scratch_folder(upload_root(db_path())) as tmp:
+        prepared = []
         for i, upload in enumerate(uploads):
             if progress is not None:
                 progress(i, upload.name)
             target = tmp / f"upload-{i}{Path(upload.name).suffix.lower()[:8]}"
             target.write_bytes(upload.data)
-            results.append(
-                ingest_file(
-                    con, target, encoding=encoding, date_format=date_format,
-                    user=user, file_name=upload.name,
+            prepared.append(prepare_file(target, scratch=tmp, file_name=upload.name))
+        with _write() as con:
+            for i, ready in enumerate(prepared):
+                if progress is not None:
+                    progress(i, ready.name)
+                results.append(
+                    ingest_file(
+                        con, ready, encoding=encoding, date_format=date_format, user=user,
+                        scratch=tmp,
+                    )
                 )
-            )
         if progress is not None:
             progress(len(uploads), "")
     return results

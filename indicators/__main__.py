@@ -1,13 +1,16 @@
 """The command line for analysts who automate monthly loads.
 
-    python -m indicators ingest --db PATH [--encoding E] [--date-format F] [--wait S] FILE...
-    python -m indicators demo   --db PATH
+    python -m indicators ingest --db PATH [--encoding E] [--date-format F] [--wait S] [--strict] FILE...
+    python -m indicators demo   --db PATH [--wait S]
     python -m indicators report --db PATH [--month YYYY-MM] [--department NAME] [--format csv|json]
     python -m indicators route  --db PATH [--format csv|json]
     python -m indicators check  --db PATH [--wait S]
 
-Exit codes: 0 success; 1 a file was rejected (ingest), the database stayed busy, the data is
-unusable or the check found a problem; 2 usage error.
+Exit codes: 0 success; 1 a file was rejected (ingest), the database stayed busy, the disk
+filled up (the load was rolled back), the data is unusable or the check found a problem; 2 usage
+error — including a ``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file, a
+folder, an empty file, or a new name not ending in ``.duckdb`` / ``.db``
+(:func:`indicators.store.database_file_problem`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from indicators import store
 
@@ -32,8 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     def db_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--db",
-            default=str(store.default_db_path()),
-            help="DuckDB file (default: $SERVICE_DB or data/service.duckdb)",
+            default=None,
+            help=f"DuckDB file (default: ${store.DB_ENV} or {store.DEFAULT_DB})",
         )
 
     def wait_option(p: argparse.ArgumentParser, default: float) -> None:
@@ -56,11 +60,17 @@ def _parser() -> argparse.ArgumentParser:
         "--delimiter", choices=(",", ";"), default=None, help="CSV delimiter (default: from header)"
     )
     p.add_argument("--user", default=None, help="who is loading, for the upload log")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="reject a file that brings more than 1,000 new departments (default: a warning)",
+    )
     wait_option(p, store.DEFAULT_WAIT_SECONDS)
     p.add_argument("files", nargs="+", metavar="FILE")
 
     p = sub.add_parser("demo", help="write the bundled demo dataset into a database")
     db_option(p)
+    wait_option(p, store.DEFAULT_WAIT_SECONDS)
 
     p = sub.add_parser("report", help="print the indicator table")
     db_option(p)
@@ -78,8 +88,60 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+CREATES = ("ingest", "demo")
+"""The commands that write, and so may create a new database file."""
+
+
+def _db_source(given: str | None) -> str:
+    """Where ``--db``'s value came from, for messages."""
+    if given is not None:
+        return "--db"
+    return f"${store.DB_ENV}" if os.environ.get(store.DB_ENV) else "the default database"
+
+
+def _db_problem(command: str, db: str) -> str | None:
+    """Why ``db`` is no database for ``command``, or None (see the module docstring).
+
+    The reading commands leave a missing file, and a file named like a database that DuckDB
+    cannot read (damaged), to their own messages (exit 1: nothing to show, NOT OK).
+    """
+    if command in CREATES:
+        return store.database_file_problem(db, create=True)
+    path = Path(db)
+    foreign = path.is_file() and not store.named_like_database(path)
+    if path.is_dir() or (foreign and not store.is_duckdb_file(path)):
+        return store.database_file_problem(db, create=False)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    source = _db_source(args.db)
+    args.db = args.db if args.db is not None else str(store.default_db_path())
+    problem = _db_problem(args.command, args.db)
+    if problem is not None:
+        store.print_to_stderr(f"error: {source} {store.printable(args.db)} {problem}")
+        return 2
+    try:
+        return _run(args)
+    except store.NotADatabase as exc:
+        store.print_to_stderr(f"error: {source} {exc}")
+        return 2
+    except Exception as exc:
+        if not store.is_disk_full(exc):
+            raise
+        store.print_to_stderr(f"error: {store.disk_full_message(args.db, what=_not_loaded(args))}")
+        return 1
+
+
+def _not_loaded(args: argparse.Namespace) -> str:
+    """What a full disk left unloaded: the load in progress was rolled back."""
+    if len(getattr(args, "files", ())) > 1:
+        return "the file in progress and the ones after it were not loaded"
+    return "nothing was loaded"
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest":
         from indicators.ingest import run_cli
 
@@ -91,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             delimiter=args.delimiter,
             user=args.user,
             wait=args.wait,
+            strict=args.strict,
         )
     if args.command == "check":
         health = store.health(args.db, wait=args.wait)
@@ -99,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from indicators.demo import run_cli
 
-        return run_cli(args.db)
+        return run_cli(args.db, wait=args.wait)
     if args.command == "report":
         from indicators.report import run_report_cli
 

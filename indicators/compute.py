@@ -60,6 +60,7 @@ __all__ = [
     "promised_minutes",
     "response_time_histogram",
     "sort_long",
+    "sort_wide",
     "with_revenue_history",
 ]
 
@@ -173,6 +174,14 @@ def sort_long(table: pd.DataFrame) -> pd.DataFrame:
     )
     ordered = keyed.sort_values(["month", "_department", "_indicator"], kind="stable")
     return ordered.drop(columns=["_department", "_indicator"]).reset_index(drop=True)
+
+
+def sort_wide(table: pd.DataFrame) -> pd.DataFrame:
+    """Sort a wide table (:func:`indicator_values`) by month, then department (``All`` first):
+    its rows, each read in catalog order, are then the long table's rows in order."""
+    keyed = table.assign(_department=_department_order(table["department"]))
+    ordered = keyed.sort_values(["month", "_department"], kind="stable")
+    return ordered.drop(columns=["_department"]).reset_index(drop=True)
 
 
 def indicators_from_facts(facts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:

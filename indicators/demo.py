@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -670,28 +671,50 @@ def _rejection(name: str, result: IngestResult) -> str:
     return "\n".join(lines)
 
 
-def run_cli(db: str) -> int:
+def run_cli(db: str, *, wait: float = store.DEFAULT_WAIT_SECONDS) -> int:
     """Generate the demo files and load each into the database ``db`` (``python -m indicators demo``).
 
-    Prints one progress line per dataset.  Returns 0, or 1 (after printing the problems) if any
-    file was rejected.  Loading is idempotent, so running it again leaves the same rows.
+    Prints one progress line per dataset.  Returns 0, or 1 (after saying why) if any file was
+    rejected, another process held the database longer than ``wait`` seconds, or the disk
+    filled up (that dataset's load is rolled back; the ones before it stay).  Loading is
+    idempotent, so running it again leaves the same rows.
     """
     started = time.perf_counter()
-    failed = False
     with tempfile.TemporaryDirectory(prefix="service-demo-") as tmp:
         paths = write_demo_files(Path(tmp))
-        con = store.connect(db)
         try:
-            for path in paths:
-                result = ingest_file(con, path, user="demo")
-                if result.accepted:
-                    print(f"{path.stem}: {result.rows} rows loaded", flush=True)
-                    continue
-                failed = True
-                print(_rejection(path.stem, result), file=sys.stderr)
+            con = store.connect_waiting(db, wait=wait, notify=store.print_to_stderr)
+        except store.DatabaseBusy as err:
+            store.print_to_stderr(f"error: {store.printable(db)}: {err}; nothing was loaded")
+            return 1
+        try:
+            failed = not _load_demo_files(con, db, paths)
         finally:
             con.close()
     elapsed = time.perf_counter() - started
     outcome = "failed" if failed else "ready"
-    print(f"demo database {outcome}: {db} ({elapsed:.1f} s)", flush=True)
+    print(f"demo database {outcome}: {store.printable(db)} ({elapsed:.1f} s)", flush=True)
     return 1 if failed else 0
+
+
+def _load_demo_files(con: duckdb.DuckDBPyConnection, db: str, paths: list[Path]) -> bool:
+    """Load ``paths`` in order; False (after saying why on stderr) at a rejection or full disk."""
+    ok = True
+    for path in paths:
+        try:
+            result = ingest_file(con, path, user="demo")
+        except (duckdb.Error, OSError) as err:
+            if not store.is_disk_full(err):
+                raise
+            store.print_to_stderr(
+                f"{path.stem}: error: "
+                + store.disk_full_message(db, what=f"{path.stem} and the datasets after it "
+                                          "were not loaded")
+            )
+            return False
+        if result.accepted:
+            print(f"{path.stem}: {result.rows} rows loaded", flush=True)
+            continue
+        ok = False
+        print(_rejection(path.stem, result), file=sys.stderr)
+    return ok

@@ -37,9 +37,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
+import math
+import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Sequence
+import threading
+import time
+import zipfile
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +57,15 @@ import numpy as np
 import pandas as pd
 
 from indicators import store
-from indicators.schema import DATASETS, Column, Dataset, closest, normalise_header
+from indicators.schema import (
+    ALL_DEPARTMENTS_TARGET,
+    DATASETS,
+    MAX_MAGNITUDE,
+    Column,
+    Dataset,
+    closest,
+    normalise_header,
+)
 
 ENCODINGS: tuple[str, ...] = ("utf-8", "cp1251", "latin-1")
 """Text encodings a CSV file may use; anything but UTF-8 must be named by the user."""
@@ -88,17 +105,55 @@ DATE_FORMATS: dict[str, DateFormat | None] = {
 """How dates may be written. ISO is always accepted; the others only when the user names them."""
 
 _ISO_NAIVE = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
-_ISO_ZONED = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)"
+_ISO_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?"
+_ISO_ZONED = _ISO_TIME + r"(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)"
+"""A zoned timestamp: ``Z`` or a UTC offset ``±HH:MM`` (also ``±HHMM`` and ``±HH``, ISO 8601's
+other forms) with HH at most 14 (the largest offset in use, Kiribati's) and MM at most 59."""
+_OFFSET_OUT_OF_RANGE = _ISO_TIME + r"[+-]((1[5-9]|[2-9]\d)(:?\d{2})?|\d{2}:?[6-9]\d)"
+"""An offset of the same shape with HH above 14 or MM above 59 (``+99:99``, ``+24:00``,
+``-9999``, ``+00:60``): DuckDB would read it and move the row by up to four days."""
 _MONTH = r"\d{4}-\d{2}"
 _INTEGER = r"[+-]?\d+"
 _NUMBER_POINT = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
 _NUMBER_COMMA = r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?"
-_CONTROL = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F\x{FEFF}]"
-"""Characters a text cell may not hold: C0 controls but tab and line breaks, DEL, and a BOM.
+_FORMAT_CHARACTERS: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)
+"""Unicode's format characters (category Cf, Unicode 15.1) as inclusive ranges: zero-width
+space and joiners, bidi embeddings, overrides and isolates, the BOM, soft hyphen, tags.
+Written out (a test compares them with :mod:`unicodedata`) so that the byte scan and the SQL
+rule test exactly the same characters."""
+_CONTROL = (
+    r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F"
+    + "".join(f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in _FORMAT_CHARACTERS)
+    + "]"
+)
+"""Characters a text cell may not hold: C0 controls but tab and line breaks, DEL, and the
+format characters (:data:`_FORMAT_CHARACTERS`, the BOM among them).
 
-A NUL or a byte-order mark is invisible on screen, so ``c\x001`` or ``\ufeffp2`` (a BOM left
-in the middle of files pasted together) would be stored as an id or department that looks
-like another one: silent corruption, so the row is rejected instead."""
+A NUL, a byte-order mark or a zero-width space is invisible on screen, so ``c\x001``,
+``\ufeffp2`` (a BOM left in the middle of files pasted together) or ``All\u200b`` would be
+stored as an id or department that looks like another one, and a bidi override reorders the
+text shown: silent corruption, so the row is rejected instead."""
+
+MAX_LINE_BYTES: int = 8_000_000
+"""A CSV record (a line, or a quoted record over several) longer than this is rejected, naming
+its row: "line N is … MB; the limit is 8 MB".
+
+The size is the record's bytes without its line break.  DuckDB reads a file in buffers of
+:data:`_CSV_BUFFER_BYTES` (32 MiB, its default) and skips a record that does not fit one
+without a trace — the silent loss of issue 14 — so the limit must stay well below that; 8 MB
+is four times DuckDB's default line limit (2 MB, which refused a valid 3 MB text cell) and
+keeps the reader's memory what it was.  The byte scan enforces it before DuckDB reads a row."""
+_CSV_BUFFER_BYTES: int = 32 * 1024 * 1024
+"""DuckDB's CSV read buffer, set explicitly: its default grows with ``max_line_size``."""
+_DUCKDB_LINE_BYTES: int = MAX_LINE_BYTES + 2
+"""DuckDB's own line limit, just above ours so that it never refuses a record ours allows (it
+refuses a last line without a line break at exactly its limit)."""
 
 MAX_FUTURE_DAYS: int = 366
 """A date (or retention month) later than this many days after today is rejected."""
@@ -114,6 +169,17 @@ def latest_date(today: dt.date | None = None) -> dt.date:
     """The last date a row may carry: :data:`MAX_FUTURE_DAYS` after ``today`` (UTC by default)."""
     today = today or dt.datetime.now(dt.UTC).date()
     return today + dt.timedelta(days=MAX_FUTURE_DAYS)
+
+
+MAX_TARGET_YEARS: int = 10
+"""A target's months (baseline and target month) lie from :data:`EARLIEST_DATE` to this many
+years after today's month: a plan, unlike data, may look ahead, but not by centuries."""
+
+
+def latest_target_month(today: dt.date | None = None) -> dt.date:
+    """The last month (its first day) a target may name: :data:`MAX_TARGET_YEARS` ahead."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return dt.date(today.year + MAX_TARGET_YEARS, today.month, 1)
 
 
 _STAGE = "ingest_stage"
@@ -156,6 +222,8 @@ class IngestResult:
     problems: list[Problem] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    """Things an accepted load did that look like a mistake (see :data:`MAX_NEW_DEPARTMENTS`)."""
 
     @property
     def accepted(self) -> bool:
@@ -234,6 +302,10 @@ class _Source:
     """False when a byte scan found no control character or BOM: the per-cell rule is skipped."""
     ascii_only: bool = False
     """True when a byte scan found only ASCII: trimming needs to look for U+0020 alone."""
+    records: int | None = None
+    """CSV text: its data records by the byte scan, which DuckDB's rows must add up to."""
+    records_exact: bool = False
+    """``records`` follows every quote as DuckDB does (else it is counted again on a mismatch)."""
 
     @property
     def decimal_comma(self) -> bool:
@@ -312,58 +384,309 @@ def _csv_header(path: Path, name: str, delimiter: str | None) -> tuple[list[str]
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_LF, _CR, _QUOTE = 0x0A, 0x0D, 0x22
+_SCAN_CHUNK = 1 << 22
+_CF_LOW = np.array([low for low, _ in _FORMAT_CHARACTERS])
+_CF_HIGH = np.array([high for _, high in _FORMAT_CHARACTERS])
+_CF_FIRST_BYTES = np.zeros(256, dtype=bool)
+_CF_FIRST_BYTES[[chr(c).encode()[0] for lo, hi in _FORMAT_CHARACTERS for c in range(lo, hi + 1)]] = True
+"""The first UTF-8 bytes of the format characters: 0xC2 (U+00AD) and bytes from 0xD8 up, so
+Latin, Greek and Cyrillic letters (0xC3–0xD1) are never decoded by the scan."""
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A record longer than :data:`MAX_LINE_BYTES`: its row, size in bytes and first byte."""
+
+    row: int
+    size: int
+    start: int
 
 
 @dataclass(frozen=True)
 class _ByteScan:
     controls: bool
-    """A control character or a BOM past the first bytes: the per-cell rule must run."""
+    """A control character, a BOM or another format character past the first bytes: the
+    per-cell rule must run."""
     ascii: bool
     """Every byte is ASCII: a cell can only start or end with U+0020 among the spaces trimmed."""
+    records: int = 0
+    """Data records (after the header; blank lines, which DuckDB skips, left out)."""
+    plain_quotes: bool = True
+    """Every quote opens a field, closes one or is doubled inside one, so ``records`` and
+    ``long_lines`` follow the quotes as DuckDB does.  False when a quote stands inside an
+    unquoted field (``5" screen``, which DuckDB reads as text): :func:`_walk_records` then
+    counts again before anything is concluded from them."""
+    long_lines: tuple[_Line, ...] = ()
+    """Records longer than :data:`MAX_LINE_BYTES` (the first :data:`MAX_PROBLEMS`)."""
 
 
-def _scan_bytes(path: Path) -> _ByteScan:
-    """One pass over the bytes of a UTF-8 file: control characters, BOMs, non-ASCII bytes.
+def _has_format_character(x: np.ndarray) -> bool:
+    """Whether UTF-8 bytes ``x`` (three zero bytes at the end) hold a format character."""
+    lead = np.flatnonzero((x[:-3] >= 0xD8) | (x[:-3] == 0xC2))
+    lead = lead[_CF_FIRST_BYTES[x[lead]]]
+    if not len(lead):
+        return False
+    b0, b1, b2, b3 = (x[lead + k].astype(np.int64) & m for k, m in enumerate((255, 63, 63, 63)))
+    code = np.where(
+        b0 < 0xE0,
+        (b0 & 0x1F) << 6 | b1,
+        np.where(b0 < 0xF0, (b0 & 0x0F) << 12 | b1 << 6 | b2, (b0 & 0x07) << 18 | b1 << 12 | b2 << 6 | b3),
+    )
+    i = np.searchsorted(_CF_LOW, code, side="right") - 1
+    return bool(np.any((i >= 0) & (code <= _CF_HIGH[i])))
 
-    Counting bytes with NumPy runs at memory speed (about 0.3 s for 650 MB), where a regex over
-    every text cell would cost the clean file's single pass about 40 %: only a file that holds
-    such a byte pays for the cell rule.  The common chunk needs three counts: bytes below
-    0x20 (line feeds alone, in an LF file), line feeds, and bytes from 0x7F up (none in an
-    ASCII file); only a chunk with more is looked at further.  Only the bytes either side of a
-    chunk boundary are looked at again, for a BOM split across two chunks.
+
+def _holds_controls(chunk: bytes, a: np.ndarray, line_feeds: int, overlap: bytes) -> tuple[bool, bool]:
+    """(control or format character, non-ASCII byte) in ``chunk`` (``a``: its bytes as an
+    array); ``overlap``: the bytes before it, for a character split across chunks."""
+    controls = False
+    low = np.count_nonzero(a < 0x20)
+    if low and low != line_feeds:
+        # tab, line feed and carriage return are the only allowed bytes below 0x20
+        allowed = sum(int(np.count_nonzero(a == b)) for b in (0x09, 0x0A, 0x0D))
+        controls = int(low) != allowed
+    if not np.count_nonzero(a >= 0x7F):
+        return controls, False
+    if controls or np.count_nonzero(a == 0x7F):
+        return True, True
+    padded = np.frombuffer(overlap + chunk + b"\0\0\0", dtype=np.uint8)
+    return _has_format_character(padded), True
+
+
+class _Records:
+    """Counts a CSV file's records chunk by chunk, as DuckDB splits them.
+
+    A record ends at a line break outside quotes (LF; CR in a file without LF); a quote toggles
+    "inside", which is exact while every quote opens, closes or doubles (``plain``).  Records
+    of size 0 are blank lines.  Record ``k`` (from 1, blank lines included) is row ``k``.
     """
-    controls, ascii_only, tail = False, True, b""
+
+    def __init__(self, delimiter: str, line_break: int, start: int) -> None:
+        self.edges = np.array([ord(delimiter), _LF, _CR, _QUOTE], dtype=np.uint8)
+        self.line_break = line_break
+        self.inside = 0
+        self.start = start
+        """Where the current record starts (a byte offset in the file)."""
+        self.ended = self.blank = 0
+        self.plain = True
+        self.long: list[_Line] = []
+        self.ends = np.empty(_SCAN_CHUNK, dtype=bool)
+        self.pairs = np.empty(_SCAN_CHUNK, dtype=bool)
+        self.last = line_break
+        """The byte before the chunk (before the file: a line start)."""
+
+    def feed(self, chunk: bytes, a: np.ndarray, base: int) -> int:
+        """Take ``chunk`` (``a``: as an array; at byte ``base`` of the file); returns its count
+        of line feeds."""
+        if not self.inside and len(a) <= MAX_LINE_BYTES and chunk.find(b'"') < 0:
+            return self._feed_unquoted(chunk, a, base)
+        breaks = np.flatnonzero(a == self.line_break)
+        quotes = np.flatnonzero(a == _QUOTE)
+        if len(quotes):
+            if self.plain:
+                self._check_quotes(a, quotes)
+            ends = breaks[((np.searchsorted(quotes, breaks) + self.inside) & 1) == 0]
+            self.inside = (self.inside + len(quotes)) & 1
+        else:
+            ends = breaks[: 0 if self.inside else len(breaks)]
+        if len(ends):
+            self._ended(a, base, ends)
+        self.last = int(a[-1])
+        return len(breaks) if self.line_break == _LF else 0
+
+    def _feed_unquoted(self, chunk: bytes, a: np.ndarray, base: int) -> int:
+        """A chunk without quotes, outside quotes (the common one): every line break ends a
+        record, and only the first can end one begun in an earlier chunk — the only record that
+        can be longer than the chunk (itself no longer than the limit), so the only size looked
+        at."""
+        brk = bytes([self.line_break])
+        first = chunk.find(brk)
+        if first < 0:
+            self.last = int(a[-1])
+            return 0
+        # Into buffers kept from chunk to chunk: a fresh 4 MB array per step costs more in page
+        # faults than the comparison itself.
+        ends = np.equal(a, self.line_break, out=self.ends[: len(a)])
+        pairs = self.pairs[: len(a) - 1]
+        count = int(np.count_nonzero(ends))
+        before = int(a[first - 1]) if first else self.last
+        size = base + first - self.start - (self.line_break == _LF and before == _CR)
+        if size > MAX_LINE_BYTES and len(self.long) < MAX_PROBLEMS:
+            self.long.append(_Line(self.ended + 1, size, self.start))
+        self.blank += (size <= 0) + int(np.count_nonzero(np.logical_and(ends[1:], ends[:-1], out=pairs)))
+        if self.line_break == _LF and chunk.find(b"\r") >= 0:
+            # CR LF blank lines past the first line break (that one's size says it)
+            crlf = np.logical_and(ends[2:], ends[:-2], out=pairs[1:])
+            self.blank += int(np.count_nonzero(crlf & (a[1:-1] == _CR)))
+        self.ended += count
+        self.start = base + chunk.rfind(brk) + 1
+        self.last = int(a[-1])
+        return count if self.line_break == _LF else 0
+
+    def _check_quotes(self, a: np.ndarray, quotes: np.ndarray) -> None:
+        """Outside a field a quote must follow a field's edge, inside one precede it (or be
+        doubled); at a chunk's end the next byte is not looked at."""
+        before = np.where(quotes > 0, a[quotes - 1], self.last)
+        after = np.where(quotes + 1 < len(a), a[np.minimum(quotes + 1, len(a) - 1)], _QUOTE)
+        opening = ((np.arange(len(quotes)) + self.inside) & 1) == 0
+        edge = np.where(opening, before, after)
+        self.plain = bool(np.isin(edge, self.edges).all())
+
+    def _ended(self, a: np.ndarray, base: int, ends: np.ndarray) -> None:
+        starts = np.empty_like(ends)
+        starts[0] = self.start - base
+        starts[1:] = ends[:-1] + 1
+        sizes = ends - starts
+        if self.line_break == _LF:
+            sizes -= np.where(ends > 0, a[ends - 1], self.last) == _CR
+        self.blank += int(np.count_nonzero(sizes <= 0))
+        for k in np.flatnonzero(sizes > MAX_LINE_BYTES)[: MAX_PROBLEMS - len(self.long)]:
+            self.long.append(_Line(self.ended + int(k) + 1, int(sizes[k]), base + int(starts[k])))
+        self.ended += len(ends)
+        self.start = base + int(ends[-1]) + 1
+
+    def finish(self, size: int, *, controls: bool, ascii_only: bool) -> _ByteScan:
+        """The scan of a file of ``size`` bytes (a last record may lack its line break)."""
+        ended, tail = self.ended, size - self.start
+        if tail > 0:
+            ended += 1
+            if tail > MAX_LINE_BYTES and len(self.long) < MAX_PROBLEMS:
+                self.long.append(_Line(ended, tail, self.start))
+        return _ByteScan(
+            controls=controls,
+            ascii=ascii_only and not controls,
+            records=max(ended - self.blank - 1, 0),
+            plain_quotes=self.plain,
+            long_lines=tuple(self.long),
+        )
+
+
+def _scan_bytes(path: Path, delimiter: str = ",") -> _ByteScan:
+    """One pass over the bytes of a UTF-8 file: control and format characters, non-ASCII
+    bytes, and its records (how many, which are too long).
+
+    Counting bytes with NumPy runs at memory speed, where a regex over every text cell would
+    cost the clean file's single pass about 40 %: only a file that holds such a character pays
+    for the cell rule.  The common chunk needs a few counts (bytes below 0x20, from 0x7F up)
+    and the positions of its line breaks and quotes; only a chunk with more is looked at
+    further.  The record count is what :func:`_lost_records` holds DuckDB's reading to.
+    """
+    controls, ascii_only, overlap, base = False, True, b"", 0
     with path.open("rb") as f:
-        chunk = f.read(1 << 22)
+        chunk = f.read(_SCAN_CHUNK)
         # A BOM at the very start is the file's encoding mark, not data.
         if chunk.startswith(_UTF8_BOM):
-            chunk = chunk[len(_UTF8_BOM) :]
-        while chunk and not controls:
+            chunk, base = chunk[len(_UTF8_BOM) :], len(_UTF8_BOM)
+        line_break = _CR if b"\r" in chunk and b"\n" not in chunk else _LF
+        records = _Records(delimiter, line_break, base)
+        while chunk:
             a = np.frombuffer(chunk, dtype=np.uint8)
-            low = np.count_nonzero(a < 0x20)
-            if low and low != np.count_nonzero(a == 0x0A):
-                # tab, line feed and carriage return are the only allowed bytes below 0x20
-                allowed = sum(int(np.count_nonzero(a == b)) for b in (0x09, 0x0A, 0x0D))
-                controls = int(low) != allowed
-            if np.count_nonzero(a >= 0x7F):
-                ascii_only = False
-                controls = controls or bool(np.count_nonzero(a == 0x7F)) or _UTF8_BOM in chunk
-            controls = controls or _UTF8_BOM in tail + chunk[:2]
-            tail = chunk[-2:]
-            chunk = f.read(1 << 22)
-    return _ByteScan(controls=controls, ascii=ascii_only and not controls)
+            line_feeds = records.feed(chunk, a, base)
+            if not controls:
+                found, non_ascii = _holds_controls(chunk, a, line_feeds, overlap)
+                controls, ascii_only = found, ascii_only and not non_ascii
+            overlap, base = chunk[-3:], base + len(chunk)
+            chunk = f.read(_SCAN_CHUNK)
+    return records.finish(base, controls=controls, ascii_only=ascii_only)
+
+
+def _walk_records(path: Path, delimiter: str) -> tuple[int, tuple[_Line, ...]] | None:
+    """Data records and over-long records as the csv module splits the file; None if it can't.
+
+    Like DuckDB, the csv module reads a quote inside an unquoted field as text, which the byte
+    scan cannot follow: this Python pass runs only for such a file, and only when the scan's
+    count disagrees with DuckDB's or finds an over-long record.
+    """
+    consumed, ending = 0, 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed, ending
+        with path.open("rb") as f:
+            for line in f:
+                consumed += len(line)
+                ending = 2 if line.endswith(b"\r\n") else int(line.endswith(b"\n"))
+                yield line.decode("utf-8", "surrogateescape")
+
+    records, start, long = 0, 0, []
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, path.stat().st_size + 1))
+    try:
+        for row, fields in enumerate(csv.reader(lines(), delimiter=delimiter), 1):
+            size = consumed - start - ending
+            if size > MAX_LINE_BYTES and len(long) < MAX_PROBLEMS:
+                long.append(_Line(row, size, start))
+            records += bool(fields)
+            start = consumed
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(limit)
+    return max(records - 1, 0), tuple(long)
+
+
+def _long_line_problem(path: Path, name: str, line: _Line) -> Problem:
+    with path.open("rb") as f:
+        f.seek(line.start)
+        head = f.read(80).decode("utf-8", "replace").strip()
+    return Problem(
+        name,
+        line.row,
+        None,
+        head + "…",
+        f"line {line.row} is {line.size / 1e6:.1f} MB ({line.size:,} bytes); the limit is "
+        f"{MAX_LINE_BYTES / 1e6:g} MB ({MAX_LINE_BYTES:,} bytes) a line",
+    )
+
+
+def _counted_records(path: Path, name: str, delimiter: str, scan: _ByteScan) -> tuple[int, bool]:
+    """The file's data records and whether the count is exact; a record longer than
+    :data:`MAX_LINE_BYTES` rejects the file, naming its row (DuckDB would skip it unseen)."""
+    records, exact, long = scan.records, scan.plain_quotes, scan.long_lines
+    if long and not exact:
+        walked = _walk_records(path, delimiter)
+        if walked is not None:
+            (records, long), exact = walked, True
+    if long:
+        raise _Rejected([_long_line_problem(path, name, line) for line in long])
+    return records, exact
+
+
+def _lost_records(source: _Source, read: int) -> list[Problem]:
+    """Nothing lost: the file's own count of records must equal the rows DuckDB read plus the
+    rows it rejected (``read``), else the file is rejected."""
+    if source.csv_path is None or source.records is None:
+        return []
+    if read != source.records and not source.records_exact:
+        walked = _walk_records(source.csv_path, source.delimiter)
+        if walked is not None:
+            source.records, source.records_exact = walked[0], True
+    if read == source.records:
+        return []
+    return [
+        Problem(
+            source.name,
+            None,
+            None,
+            None,
+            f"the file holds {source.records} data rows but {read} could be read; check its "
+            "quotes and line breaks",
+        )
+    ]
 
 
 def _csv_source(path: Path, name: str, delimiter: str | None) -> _Source:
     header, delimiter = _csv_header(path, name, delimiter)
-    scan = _scan_bytes(path)
+    scan = _scan_bytes(path, delimiter)
+    records, exact = _counted_records(path, name, delimiter, scan)
     params = _Params("s")
     columns = {c: "VARCHAR" for c in _positions(len(header))}
     from_sql = (
         f"read_csv({params(str(path))}, header = true, auto_detect = false, "
         f"columns = {params(columns)}, delim = {params(delimiter)}, quote = '\"', "
-        f"escape = '\"', store_rejects = true, rejects_table = '{_REJECTS}', "
-        f"rejects_scan = '{_REJECT_SCANS}')"
+        f"escape = '\"', max_line_size = {params(_DUCKDB_LINE_BYTES)}, "
+        f"buffer_size = {params(_CSV_BUFFER_BYTES)}, store_rejects = true, "
+        f"rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}')"
     )
     return _Source(
         name,
@@ -374,7 +697,114 @@ def _csv_source(path: Path, name: str, delimiter: str | None) -> _Source:
         csv_path=path,
         may_hold_controls=scan.controls,
         ascii_only=scan.ascii,
+        records=records,
+        records_exact=exact,
     )
+
+
+# --- Excel workbooks: bounded, converted to CSV before the database is opened -------------
+
+XLSX_MAX_BYTES: int = 1_000_000_000
+"""The most a workbook may unpack to: its parts as the zip declares them and as inflated, and
+the sheet's text as CSV. ``$SERVICE_XLSX_MAX_BYTES`` overrides it.  Zip packs repetitive XML
+about 300:1, so a 1.7 MB workbook of 12 M tiny rows unpacks to 500 MB and openpyxl would parse
+it for minutes; a sheet of Excel's full 1,048,576 rows of ten cells unpacks to about 350 MB."""
+XLSX_MAX_ROWS: int = 1_048_576
+"""The most rows a sheet may hold: Excel's own limit. ``$SERVICE_XLSX_MAX_ROWS`` overrides it."""
+_XLSX_LIMIT_VARIABLES = {"bytes": "SERVICE_XLSX_MAX_BYTES", "rows": "SERVICE_XLSX_MAX_ROWS"}
+_SHEET_PARTS = "xl/worksheets/"
+_ROW_TAGS = (b"<row ", b"<row>", b"<row/")
+"""How a sheet row starts in SpreadsheetML (a ``<`` in text is always escaped as ``&lt;``)."""
+
+
+@dataclass(frozen=True)
+class XlsxLimits:
+    """The bounds a workbook must keep (:data:`XLSX_MAX_BYTES`, :data:`XLSX_MAX_ROWS`)."""
+
+    bytes: int
+    rows: int
+
+
+def xlsx_limits() -> XlsxLimits:
+    """The limits in force: the constants, or ``$SERVICE_XLSX_MAX_BYTES`` / ``…_ROWS``.
+
+    ``ValueError`` (naming the variable) when a variable is set but not a whole number > 0.
+    """
+    values = {"bytes": XLSX_MAX_BYTES, "rows": XLSX_MAX_ROWS}
+    for key, variable in _XLSX_LIMIT_VARIABLES.items():
+        text = os.environ.get(variable, "").strip()
+        if not text:
+            continue
+        try:
+            values[key] = int(text)
+        except ValueError:
+            values[key] = 0
+        if values[key] <= 0:
+            raise ValueError(f"{variable} must be a whole number above 0, got {text!r}")
+    return XlsxLimits(**values)
+
+
+def _over_limit(name: str, what: str, seen: str, limit: str, variable: str) -> _Rejected:
+    return _reject_one(
+        name,
+        f"{what} {seen}, more than the limit of {limit} (${variable}); "
+        "split the data or save it as CSV",
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size:,} bytes" if size < 1_000_000 else f"{size / 1e6:,.1f} MB"
+
+
+def _check_unpacked(path: Path, name: str, limits: XlsxLimits) -> None:
+    """Reject a workbook that unpacks past the limits, before openpyxl parses any of it.
+
+    The sizes the zip declares are summed first; then every part is inflated once, counting
+    the bytes really produced (a lying declaration cannot get past the limit, and Python's
+    zipfile stops at the declared size with a CRC error anyway) and the sheet's row tags.
+    Inflating is about a hundred times faster than openpyxl's parse, so a 12 M-row sheet is
+    refused in seconds instead of being converted for minutes.
+    """
+    variable = _XLSX_LIMIT_VARIABLES["bytes"]
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = book.infolist()
+            declared = sum(part.file_size for part in parts)
+            if declared > limits.bytes:
+                raise _over_limit(
+                    name, "the workbook unpacks to", _mb(declared), _mb(limits.bytes), variable
+                )
+            inflated = 0
+            for part in parts:
+                rows, size = _inflate_counting(book, part, limits.bytes - inflated)
+                inflated += size
+                if inflated > limits.bytes:
+                    raise _over_limit(
+                        name, "the workbook unpacks to at least", _mb(inflated),
+                        _mb(limits.bytes), variable,
+                    )
+                if rows > limits.rows:
+                    raise _over_limit(
+                        name, "the sheet has", f"{rows:,} rows", f"{limits.rows:,} rows",
+                        _XLSX_LIMIT_VARIABLES["rows"],
+                    )
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as err:
+        raise _reject_one(name, f"not a readable Excel workbook: {err}") from None
+
+
+def _inflate_counting(book: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int) -> tuple[int, int]:
+    """Row tags (for a sheet part) and bytes of one part, inflating no more than ``budget`` + 1."""
+    counting = part.filename.startswith(_SHEET_PARTS)
+    rows, size, tail = 0, 0, b""
+    with book.open(part) as stream:
+        while size <= budget and (chunk := stream.read(1 << 20)):
+            size += len(chunk)
+            if counting:
+                # The last 4 bytes carried over: a 5-byte tag split by the chunk counts once.
+                block = tail + chunk
+                rows += sum(block.count(tag) for tag in _ROW_TAGS)
+                tail = block[-4:]
+    return rows, size
 
 
 def _cell_text(value: object) -> str:
@@ -392,37 +822,69 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_to_csv(path: Path, name: str, target: Path) -> Path:
-    """Write the workbook's only sheet as UTF-8 CSV, keeping sheet row numbers."""
+def _xlsx_to_csv(path: Path, name: str, target: Path, limits: XlsxLimits | None = None) -> Path:
+    """Write the workbook's only sheet as UTF-8 CSV, keeping sheet row numbers.
+
+    Bounded by ``limits`` (default :func:`xlsx_limits`): the unpacked size and the row tags
+    are checked before parsing, and the rows and the CSV text are counted again while
+    converting (openpyxl also makes rows of the gaps a sheet's row numbers skip).  A rejected
+    or interrupted conversion removes its partial CSV.
+    """
     import openpyxl
 
+    limits = limits or xlsx_limits()
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as err:  # openpyxl raises many kinds for a damaged workbook
-        raise _reject_one(name, f"not a readable Excel workbook: {err}") from None
-    try:
-        if len(book.sheetnames) != 1:
-            raise _reject_one(
-                name,
-                f"the workbook has {len(book.sheetnames)} sheets "
-                f"({', '.join(book.sheetnames)}); save the data as a workbook with one sheet",
-            )
-        with target.open("w", encoding="utf-8", newline="") as out:
-            # QUOTE_ALL writes an empty row as "" so the CSV reader does not skip it as blank.
-            writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
-            pending_empty: list[list[str]] = []
-            for row in book.worksheets[0].iter_rows(values_only=True):
-                cells = [_cell_text(v) for v in row]
-                if not any(c.strip() for c in cells):
-                    # Held back so trailing empty rows (common in sheets) are dropped.
-                    pending_empty.append(cells)
-                    continue
-                writer.writerows(pending_empty)
-                pending_empty.clear()
-                writer.writerow(cells)
-    finally:
-        book.close()
+        _check_unpacked(path, name, limits)
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as err:  # openpyxl raises many kinds for a damaged workbook
+            raise _reject_one(name, f"not a readable Excel workbook: {err}") from None
+        try:
+            if len(book.sheetnames) != 1:
+                raise _reject_one(
+                    name,
+                    f"the workbook has {len(book.sheetnames)} sheets "
+                    f"({', '.join(book.sheetnames)}); save the data as a workbook with one sheet",
+                )
+            _write_sheet(book.worksheets[0], name, target, limits)
+        finally:
+            book.close()
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     return target
+
+
+def _write_sheet(sheet: object, name: str, target: Path, limits: XlsxLimits) -> None:
+    """The sheet's rows as CSV, counting rows and characters against ``limits``."""
+    rows = written = 0
+    with target.open("w", encoding="utf-8", newline="") as out:
+        # QUOTE_ALL writes an empty row as "" so the CSV reader does not skip it as blank.
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        # Widths of the empty rows held back, so trailing empty rows (common in sheets) are
+        # dropped; only widths, so a sheet of many empty rows costs no memory per cell.
+        pending_empty: list[int] = []
+        for row in sheet.iter_rows(values_only=True):
+            rows += 1
+            if rows > limits.rows:
+                raise _over_limit(
+                    name, "the sheet has at least", f"{rows:,} rows",
+                    f"{limits.rows:,} rows", _XLSX_LIMIT_VARIABLES["rows"],
+                )
+            cells = [_cell_text(v) for v in row]
+            # Two quotes and a comma around each cell, as QUOTE_ALL writes it.
+            written += sum(map(len, cells)) + 3 * len(cells)
+            if written > limits.bytes:
+                raise _over_limit(
+                    name, "the sheet's text is at least", _mb(written),
+                    _mb(limits.bytes), _XLSX_LIMIT_VARIABLES["bytes"],
+                )
+            if not any(c.strip() for c in cells):
+                pending_empty.append(len(cells))
+                continue
+            writer.writerows([""] * width for width in pending_empty)
+            pending_empty.clear()
+            writer.writerow(cells)
 
 
 def _described(
@@ -442,13 +904,15 @@ def _typed_source(
     """A typed relation (Parquet, DataFrame) with every column rendered as text."""
     texts = []
     for col, (_, sql_type) in zip(_positions(len(header)), described, strict=True):
-        if sql_type in ("DOUBLE", "FLOAT", "REAL") or sql_type.startswith("DECIMAL"):
+        if sql_type in _FLOAT_TYPES or sql_type.startswith("DECIMAL"):
             # Whole floats (an integer column that held a NaN) read back as "7", not "7.0";
-            # NaN and infinities fail the abs() bound and stay unreadable text.
+            # NaN and infinities stay text the number rules refuse (a Parquet file's are
+            # rejected first, by _parquet_problems). TRY_CAST: DuckDB may evaluate the THEN
+            # branch for a whole vector, and CAST(NaN AS BIGINT) is an error.
             texts.append(
-                f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 "
-                f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END "
-                f"AS {col}"
+                f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) AND abs({col}) < 1e15 "
+                f"THEN CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) "
+                f"END AS {col}"
             )
         else:
             texts.append(f"CAST({col} AS VARCHAR) AS {col}")
@@ -457,25 +921,140 @@ def _typed_source(
     return _Source(name, header, from_sql, params)
 
 
+_FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+_PARQUET_ROWS = "read_parquet($path, file_row_number = true)"
+"""The Parquet file with each row's position in it (``file_row_number``, from 0) last."""
+_NOT_FINITE = "must be a finite number"
+"""The rule for NaN and infinities (the same words as the CSV rule for non-finite numbers)."""
+_EXPECTED = {
+    "id": "text",
+    "text": "text",
+    "choice": "text",
+    "integer": "a number",
+    "number": "a number",
+    "month": "a month",
+    "timestamp": "a date/time",
+}
+
+
+def _nested_or_binary(sql_type: str) -> str | None:
+    """The Parquet kind of a column no contract column may read (nested or binary), else None."""
+    if sql_type == "BLOB":
+        return "BINARY"
+    if sql_type.endswith("]"):
+        return "LIST"
+    for kind in ("STRUCT", "MAP", "UNION"):
+        if sql_type.startswith(kind + "("):
+            return kind
+    return None
+
+
+def _parquet_problems(
+    con: duckdb.DuckDBPyConnection,
+    source: _Source,
+    described: list[tuple[str, str]],
+    params: dict[str, object],
+) -> list[Problem]:
+    """A contract column of a nested or binary type, and every NaN or infinity in one.
+
+    Rendered as text, a LIST, STRUCT or MAP value became ``[a]`` or ``{'x': 1}`` and a BINARY
+    one escaped bytes, silently; a NaN gave DuckDB's raw cast error.  Header problems are
+    left to the load, which reports them.
+    """
+    try:
+        dataset, positions, _ = _recognise(source)
+    except _Rejected:
+        return []
+    problems = []
+    for column in dataset.columns:
+        if column.name not in positions:
+            continue
+        sql_type = described[positions[column.name]][1]
+        kind = _nested_or_binary(sql_type)
+        if kind is not None:
+            expected = _EXPECTED[column.kind]
+            problems.append(
+                Problem(
+                    source.name,
+                    1,
+                    column.name,
+                    sql_type,
+                    f"a {kind} column in the Parquet file, where {column.name} must hold "
+                    f"{expected}; write it as a plain "
+                    f"{'string' if expected == 'text' else expected.split()[-1]} column",
+                )
+            )
+        elif sql_type in _FLOAT_TYPES:
+            problems += _non_finite(con, source, column.name, positions[column.name], params)
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return problems[:MAX_PROBLEMS]
+
+
+def _non_finite(
+    con: duckdb.DuckDBPyConnection,
+    source: _Source,
+    column: str,
+    position: int,
+    params: dict[str, object],
+) -> list[Problem]:
+    """The first rows (up to the cap) whose value in the column at ``position`` is not finite.
+
+    An aggregate's FILTER, not a WHERE: DuckDB 2.0 pushes a WHERE into the Parquet reader,
+    whose row-group statistics leave NaN out, and the rows holding NaN are skipped unread.
+    """
+    aliases = ", ".join(_positions(len(source.header)))
+    c = f"c{position}"
+    (found,) = con.execute(
+        f"SELECT min(struct_pack(r := file_row_number, v := {c}), {MAX_PROBLEMS}) "
+        f"FILTER (WHERE NOT isfinite({c})) FROM {_PARQUET_ROWS} AS src({aliases})",
+        params,
+    ).fetchone()
+    return [
+        Problem(
+            source.name,
+            int(hit["r"]) + 2,
+            column,
+            "NaN" if math.isnan(hit["v"]) else ("inf" if hit["v"] > 0 else "-inf"),
+            _NOT_FINITE,
+        )
+        for hit in found or []
+    ]
+
+
 def _parquet_source(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> _Source:
     params: dict[str, object] = {"path": str(path)}
     try:
         described = _described(con, _PARQUET, params)
     except duckdb.Error as err:
         raise _reject_one(name, f"not a readable Parquet file: {err}") from None
-    return _typed_source(name, [column for column, _ in described], described, _PARQUET, params)
+    source = _typed_source(name, [column for column, _ in described], described, _PARQUET, params)
+    problems = _parquet_problems(con, source, described, params)
+    if problems:
+        raise _Rejected(problems)
+    return source
 
 
-def _open_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    name: str,
-    *,
-    encoding: str,
-    delimiter: str | None,
-    max_bytes: int,
-    tmp: Path,
-) -> _Source:
+@dataclass(frozen=True)
+class PreparedFile:
+    """A file checked and, for a workbook, converted to CSV before the database is opened.
+
+    Made by :func:`prepare_file` and handed to :func:`ingest_file` in place of the path, so
+    the slow part of reading a workbook happens before the database is locked.
+    """
+
+    path: Path
+    name: str
+    """What reports and the log call the file."""
+    kind: str
+    """``csv``, ``xlsx`` or ``parquet`` (from the first bytes); ``""`` when rejected."""
+    sheet: Path | None = None
+    """The workbook's only sheet written as CSV, for an ``xlsx``."""
+    problems: tuple[Problem, ...] = ()
+    """Why the file is rejected, when it is (:func:`ingest_file` logs the rejection)."""
+
+
+def _checked_kind(path: Path, name: str, max_bytes: int) -> str:
+    """The file's kind (``_sniff_kind``) once it exists, is not empty and not too large."""
     if not path.is_file():
         raise _reject_one(name, f"file does not exist: {path}")
     size = path.stat().st_size
@@ -483,11 +1062,50 @@ def _open_file(
         raise _reject_one(name, f"file is larger than {max_bytes / 1e6:g} MB ({size / 1e6:.1f} MB)")
     if size == 0:
         raise _reject_one(name, "file is empty")
-    kind = _sniff_kind(path)
-    if kind == "parquet":
+    return _sniff_kind(path)
+
+
+def prepare_file(
+    path: str | Path,
+    *,
+    scratch: Path,
+    file_name: str | None = None,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> PreparedFile:
+    """Check a file and write a workbook's sheet as CSV into ``scratch``; never raises for
+    anything wrong with the file (the problems travel in the result).
+
+    ``ValueError`` when ``$SERVICE_XLSX_MAX_*`` is set to something that is not a limit.
+    """
+    path = Path(path)
+    name = file_name or path.name
+    limits = xlsx_limits()
+    try:
+        kind = _checked_kind(path, name, max_bytes)
+        if kind != "xlsx":
+            return PreparedFile(path, name, kind)
+        handle, sheet = tempfile.mkstemp(prefix="sheet-", suffix=".csv", dir=scratch)
+        os.close(handle)
+        return PreparedFile(path, name, kind, _xlsx_to_csv(path, name, Path(sheet), limits))
+    except _Rejected as rejected:
+        return PreparedFile(path, name, "", problems=tuple(rejected.problems))
+
+
+def _open_file(
+    con: duckdb.DuckDBPyConnection,
+    prepared: PreparedFile,
+    *,
+    encoding: str,
+    delimiter: str | None,
+    tmp: Path,
+) -> _Source:
+    if prepared.problems:
+        raise _Rejected(list(prepared.problems))
+    path, name = prepared.path, prepared.name
+    if prepared.kind == "parquet":
         return _parquet_source(con, path, name)
-    if kind == "xlsx":
-        return _csv_source(_xlsx_to_csv(path, name, tmp / "sheet.csv"), name, ",")
+    if prepared.kind == "xlsx" and prepared.sheet is not None:
+        return _csv_source(prepared.sheet, name, ",")
     with path.open("rb") as f:
         start = f.read(2)
     if start in (b"\xff\xfe", b"\xfe\xff"):
@@ -500,6 +1118,83 @@ def _open_file(
     if encoding != "utf-8":
         path = _transcode(path, encoding, tmp / "utf8.csv", name)
     return _csv_source(path, name, delimiter)
+
+
+# --- scratch folders: temporary files removed on every way out ----------------------------
+
+SCRATCH_STALE_SECONDS: float = 60.0
+"""A scratch folder this old whose owner is gone is removed by the next run."""
+
+
+def scratch_root(database: str | Path) -> Path:
+    """Where loads into ``database`` keep temporary files: ``uploads`` next to the file (the
+    folder the app's sandboxed connections may read)."""
+    return Path(database).absolute().parent / "uploads"
+
+
+@contextmanager
+def scratch_folder(root: Path) -> Iterator[Path]:
+    """A private folder under ``root`` for one run's temporary files, removed when it ends.
+
+    An exception, Ctrl-C and (in :func:`run_cli`) SIGTERM unwind through here, so the folder
+    goes.  A process killed outright (SIGKILL, power cut) cannot clean up: its owner holds an
+    exclusive ``flock`` on the folder's ``.lock`` for as long as it runs, the kernel drops it
+    when the process dies, and every new run first removes the unlocked folders of such runs.
+    """
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _remove_stale(root)
+    folder = Path(tempfile.mkdtemp(prefix="scratch-", dir=root))
+    lock = (folder / ".lock").open("wb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        lock.close()
+
+
+def _remove_stale(root: Path) -> None:
+    """Remove the scratch folders under ``root`` of runs that ended without cleaning up.
+
+    A folder younger than :data:`SCRATCH_STALE_SECONDS` is left alone: its owner may not
+    have taken its lock yet.
+    """
+    for folder in root.glob("scratch-*"):
+        try:
+            if time.time() - folder.stat().st_mtime < SCRATCH_STALE_SECONDS:
+                continue
+            with (folder / ".lock").open("rb") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(folder, ignore_errors=True)
+        except (BlockingIOError, FileNotFoundError, NotADirectoryError):
+            continue  # alive, gone already, or never locked (killed before its lock)
+
+
+@contextmanager
+def _temporary(scratch: Path | None) -> Iterator[Path]:
+    """A temporary folder inside ``scratch`` (else Python's temp folder), removed after."""
+    with tempfile.TemporaryDirectory(prefix="ingest-", dir=scratch) as tmp:
+        yield Path(tmp)
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """In this block SIGTERM raises ``SystemExit(143)``, so cleanup runs before the process
+    ends: ``with`` blocks remove temporary files and a load's transaction rolls back (DuckDB
+    checks for signals while a statement runs).  Only the main thread can handle signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        store.print_to_stderr("error: stopped by SIGTERM; the file in progress was not stored")
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # --- recognising the header --------------------------------------------------------------
@@ -761,6 +1456,8 @@ def _load_direct(
             (ragged,) = con.execute(_COUNT_RAGGED).fetchone()
             if ragged:
                 raise _NotClean("ragged rows")
+            if _lost_records(source, result.rows):
+                raise _NotClean("rows lost")
         for cols in _unique_sets(dataset):
             if not all(c in positions for c in cols):
                 continue
@@ -777,6 +1474,8 @@ def _load_direct(
             if same:
                 raise _NotClean("duplicate keys")
         result.slices = _slices(con, dataset, f"{table} WHERE {_NEW_ROWS}", prefix="", params=until)
+        if _many_departments(dataset, result.slices):
+            raise _NotClean("many departments")  # the full path weighs them (_guard_departments)
         if replace_all:
             con.execute(_DELETE_STORED[dataset.name], until)
         else:
@@ -796,10 +1495,53 @@ def _load_direct(
         store.pause_for_test("before_commit")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         result.outcome, result.rows, result.slices, result.message = "rejected", 0, [], ""
         raise
     store.pause_for_test("committed")
+
+
+MAX_NEW_DEPARTMENTS: int = 1_000
+"""More new departments than this in one file (names no stored row holds) is a warning, and
+with ``ingest --strict`` a rejection: it is nearly always swapped columns (ids read as
+departments), and every report and page then carries a line per id — a file of 200,000 such
+departments made ``report`` pass 9.8 GB."""
+_DEPARTMENT_EXAMPLES = 3
+
+
+def _slice_departments(dataset: Dataset, slices: Sequence[tuple[str, ...]]) -> set[str]:
+    at = dataset.slice_key.index("department")
+    return {s[at] for s in slices}
+
+
+def _many_departments(dataset: Dataset, slices: Sequence[tuple[str, ...]]) -> bool:
+    """More departments in the file than may be new: only then are the stored ones looked up."""
+    return len(_slice_departments(dataset, slices)) > MAX_NEW_DEPARTMENTS
+
+
+def _guard_departments(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, result: IngestResult, *, strict: bool
+) -> None:
+    """Warn about a file bringing more than :data:`MAX_NEW_DEPARTMENTS` new departments, or
+    with ``strict`` reject it; runs before the load's transaction, so stored rows are the old."""
+    if not _many_departments(dataset, result.slices):
+        return
+    stored = set(store.departments(con)) | {ALL_DEPARTMENTS_TARGET}
+    new = sorted(_slice_departments(dataset, result.slices) - stored)
+    if len(new) <= MAX_NEW_DEPARTMENTS:
+        return
+    examples = ", ".join(repr(d[:40]) for d in new[:_DEPARTMENT_EXAMPLES])
+    text = (
+        f"{len(new):,} new departments (no stored row names them), more than "
+        f"{MAX_NEW_DEPARTMENTS:,} in one file, e.g. {examples}; check that the columns are "
+        "not swapped"
+    )
+    if strict:
+        raise _reject_one(
+            result.file_name, f"{text} (--strict)", column="department", value=str(len(new))
+        )
+    result.warnings.append(text)
+    result.message += f"; warning: {text}"
 
 
 def _accepted_message(result: IngestResult, dataset: Dataset, *, replace_all: bool) -> str:
@@ -813,7 +1555,7 @@ _STRUCTURAL_RULES = {
     "TOO MANY COLUMNS": "too many values in the row",
     "UNQUOTED VALUE": "bad quoting",
     "UNTERMINATED QUOTES": "bad quoting",
-    "LINE SIZE OVER MAXIMUM": "line too long",
+    "LINE SIZE OVER MAXIMUM": f"line too long: the limit is {MAX_LINE_BYTES / 1e6:g} MB a line",
     "INVALID ENCODING": "not valid UTF-8: name the file's encoding (cp1251 or latin-1)",
 }
 
@@ -880,6 +1622,98 @@ def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> s
     return "not one of: " + ", ".join(column.choices or ())
 
 
+_CONTROL_RULE = (
+    "holds an invisible control character (such as NUL) or a byte-order mark (U+FEFF) or "
+    "another format character (Unicode Cf: a zero-width space, a bidi control); remove it"
+)
+
+
+def _reserved_rules(column: Column, t: str, n: int) -> list[_Rule]:
+    """A rule per reserved value of the column (``n``: rules so far, for parameter names)."""
+    rules = []
+    for value, reason in column.reserved:
+        p = _Params(f"r{n + len(rules)}_")
+        rules.append(_Rule(column.name, f"lower({t}) = {p(value.lower())}", reason, p.values))
+    return rules
+
+
+def _bounds(column: Column, dataset: Dataset) -> tuple[dt.date, dt.date, str, str] | None:
+    """(latest, earliest, rule past latest, rule before earliest) for a dated column."""
+    if column.kind == "timestamp" or column.name == dataset.month_column:
+        latest = latest_date()
+        after = f"more than {MAX_FUTURE_DAYS} days in the future (after {latest:%Y-%m-%d}); "
+        before = f"before {EARLIEST_DATE:%Y-%m-%d}; check the year"
+        if column.kind == "timestamp":
+            return (
+                dt.datetime.combine(latest, dt.time.max),
+                dt.datetime.combine(EARLIEST_DATE, dt.time()),
+                after + "check the year",
+                before,
+            )
+        return latest, EARLIEST_DATE, after + "check the year", before
+    if column.kind == "month":
+        # Targets' months may lie years ahead, but not beyond what a route can draw.
+        latest = latest_target_month()
+        return (
+            latest,
+            EARLIEST_DATE,
+            f"more than {MAX_TARGET_YEARS} years ahead (after {latest:%Y-%m}); check the year",
+            f"before {EARLIEST_DATE:%Y-%m}; check the year",
+        )
+    return None
+
+
+def _bound_rules(column: Column, dataset: Dataset, v: str, n: int) -> list[_Rule]:
+    """The earliest and latest date or month a column may hold (none for other kinds)."""
+    bounds = _bounds(column, dataset)
+    if bounds is None:
+        return []
+    latest, earliest, after, before = bounds
+    p, q = _Params(f"r{n}_"), _Params(f"r{n + 1}_")
+    return [
+        _Rule(column.name, f"{v} > {p(latest)}", after, p.values),
+        _Rule(column.name, f"{v} < {q(earliest)}", before, q.values),
+    ]
+
+
+def _value_rules(
+    column: Column, t: str, v: str, n: int, *, date_format: str, decimal_comma: bool
+) -> list[_Rule]:
+    """A value that cannot be read; for a timestamp an offset out of range, for a number a
+    magnitude above :data:`schema.MAX_MAGNITUDE` (each cell breaks one of them at most)."""
+    if column.kind in ("id", "text"):
+        return []
+    p = _Params(f"r{n}_")
+    unreadable = f"{t} IS NOT NULL AND {v} IS NULL"
+    rules = []
+    if column.kind == "timestamp":
+        offset = f"regexp_full_match({t}, {p(_OFFSET_OUT_OF_RANGE)})"
+        rules.append(
+            _Rule(
+                column.name,
+                f"{unreadable} AND {offset}",
+                "the UTC offset is out of range: write Z or ±HH:MM with HH at most 14 and MM "
+                "at most 59",
+                p.values,
+            )
+        )
+        unreadable += f" AND NOT {offset}"
+    if column.kind == "number":
+        unreadable = f"{t} IS NOT NULL AND ({v} IS NULL OR NOT isfinite({v}))"
+        cap = _Params(f"r{n}c_")
+        rules.append(
+            _Rule(
+                column.name,
+                f"isfinite({v}) AND abs({v}) > {cap(MAX_MAGNITUDE)}",
+                f"larger than {MAX_MAGNITUDE:g} in magnitude, the cap on any number; check "
+                "the value",
+                cap.values,
+            )
+        )
+    rule = _unreadable_rule(column, date_format, decimal_comma)
+    return [_Rule(column.name, unreadable, rule, p.values), *rules]
+
+
 def _rules(
     dataset: Dataset,
     positions: dict[str, int],
@@ -901,56 +1735,14 @@ def _rules(
         t, v = _q("t_" + name), _q("v_" + name)
         if not column.allow_empty:
             rules.append(_Rule(name, f"{t} IS NULL", "required value is empty"))
-        if column.reserved:
-            p = _Params(f"r{len(rules)}_")
-            names = ", ".join(p(r.lower()) for r in column.reserved)
-            rules.append(_Rule(name, f"lower({t}) IN ({names})", column.reserved_rule, p.values))
+        rules += _reserved_rules(column, t, len(rules))
         if controls and column.kind in ("id", "text"):
             p = _Params(f"r{len(rules)}_")
-            rules.append(
-                _Rule(
-                    name,
-                    f"regexp_matches({t}, {p(_CONTROL)})",
-                    "holds an invisible control character (such as NUL) or a byte-order mark "
-                    "(U+FEFF); remove it",
-                    p.values,
-                )
-            )
-        if column.kind == "timestamp" or (
-            column.kind == "month" and column.name == dataset.month_column
-        ):
-            # Targets' months are left out: a target month may lie years ahead.
-            latest = latest_date()
-            p = _Params(f"r{len(rules)}_")
-            bound: tuple[dt.date, dt.date] = (latest, EARLIEST_DATE)
-            if column.kind == "timestamp":
-                bound = (
-                    dt.datetime.combine(latest, dt.time.max),
-                    dt.datetime.combine(EARLIEST_DATE, dt.time()),
-                )
-            rules.append(
-                _Rule(
-                    name,
-                    f"{v} > {p(bound[0])}",
-                    f"more than {MAX_FUTURE_DAYS} days in the future (after {latest:%Y-%m-%d}); "
-                    "check the year",
-                    p.values,
-                )
-            )
-            p = _Params(f"r{len(rules)}_")
-            rules.append(
-                _Rule(
-                    name,
-                    f"{v} < {p(bound[1])}",
-                    f"before {EARLIEST_DATE:%Y-%m-%d}; check the year",
-                    p.values,
-                )
-            )
-        if column.kind not in ("id", "text"):
-            bad = f"{t} IS NOT NULL AND {v} IS NULL"
-            if column.kind == "number":
-                bad = f"{t} IS NOT NULL AND ({v} IS NULL OR NOT isfinite({v}))"
-            rules.append(_Rule(name, bad, _unreadable_rule(column, date_format, decimal_comma)))
+            rules.append(_Rule(name, f"regexp_matches({t}, {p(_CONTROL)})", _CONTROL_RULE, p.values))
+        rules += _bound_rules(column, dataset, v, len(rules))
+        rules += _value_rules(
+            column, t, v, len(rules), date_format=date_format, decimal_comma=decimal_comma
+        )
         if column.minimum is not None:
             p = _Params(f"r{len(rules)}_")
             op, sign = ("<=", ">") if column.exclusive_minimum else ("<", "≥")
@@ -979,6 +1771,18 @@ def _rules(
                     else (f"must not be before {other}")
                 )
             rules.append(_Rule(name, f"{v} {op} {_q('v_' + other)}", text, other=other))
+        if column.max_months_after is not None and column.not_before in positions:
+            other, most = column.not_before, column.max_months_after
+            p = _Params(f"r{len(rules)}_")
+            rules.append(
+                _Rule(
+                    name,
+                    f"date_diff('month', {_q('v_' + other)}, {v}) > {p(most)}",
+                    f"more than {most} months after {other}: a route spans at most {most} months",
+                    p.values,
+                    other=other,
+                )
+            )
         if column.not_after is not None and column.not_after in positions:
             other = column.not_after
             rules.append(
@@ -1124,6 +1928,9 @@ def _validate(
 ) -> tuple[list[Problem], int]:
     """Every problem (up to the cap) and how many there are in all."""
     structural = _structural_problems(con, source)
+    if source.csv_path is not None:
+        (staged,) = con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()
+        structural += _lost_records(source, staged + len(source.rejected_records))
     rules = _source_rules(source, dataset, positions, date_format=date_format)
     uniques = [cols for cols in _unique_sets(dataset) if all(c in positions for c in cols)]
     # count(*) FILTER, not count_if: DuckDB 2.0's count_if gives NULL when every input is NULL.
@@ -1275,9 +2082,19 @@ def _load(
         store.pause_for_test("before_commit")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     store.pause_for_test("committed")
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK after a failed step of a load.  A COMMIT that could not write (a full disk)
+    has ended the transaction already: its error, not "no transaction is active", is raised."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def _reject(
@@ -1309,6 +2126,7 @@ def _ingest_source(
     user: str | None,
     date_format: str,
     replace_all: bool,
+    strict: bool = False,
 ) -> IngestResult:
     result = IngestResult(source.name, None, "rejected")
     try:
@@ -1329,8 +2147,11 @@ def _ingest_source(
                 replace_all=replace_all,
             )
             return result
-        except (_NotClean, duckdb.Error):
-            pass  # rolled back: the full path reads the file again and reports exactly
+        except (_NotClean, duckdb.Error) as err:
+            # Rolled back.  A full disk is not the file's fault: the command says so (exit 1);
+            # otherwise the full path reads the file again and reports exactly.
+            if store.is_disk_full(err):
+                raise
         try:
             result.rows = _stage(
                 con,
@@ -1341,6 +2162,8 @@ def _ingest_source(
                 time_zone=time_zone,
             )
         except duckdb.Error as err:
+            if store.is_disk_full(err):
+                raise
             fault = _line_ending_fault(source.csv_path) if source.csv_path else None
             if fault is not None:
                 raise _reject_one(
@@ -1358,9 +2181,12 @@ def _ingest_source(
         result.slices = _slices(con, dataset)
         result.outcome = "accepted"
         result.message = _accepted_message(result, dataset, replace_all=replace_all)
+        _guard_departments(con, dataset, result, strict=strict)
         try:
             _load(con, dataset, result, user, replace_all=replace_all)
         except duckdb.Error as err:
+            if store.is_disk_full(err):
+                raise
             result.outcome = "rejected"
             raise _reject_one(source.name, f"loading failed, nothing was stored: {err}") from None
         return result
@@ -1379,7 +2205,7 @@ def _check_options(encoding: str, date_format: str, delimiter: str | None) -> No
 
 def ingest_file(
     con: duckdb.DuckDBPyConnection,
-    path: str | Path,
+    path: str | Path | PreparedFile,
     *,
     encoding: str = "utf-8",
     date_format: str = "ISO",
@@ -1387,32 +2213,33 @@ def ingest_file(
     user: str | None = None,
     file_name: str | None = None,
     max_bytes: int = MAX_UPLOAD_BYTES,
+    strict: bool = False,
+    scratch: Path | None = None,
 ) -> IngestResult:
     """Validate one CSV/XLSX/Parquet file and, if it is clean, replace its slices.
 
     ``file_name`` is what reports and the log call the file (default: the path's name).
-    Options that are not allowed values raise ``ValueError``; everything wrong with the file
-    itself is a rejected :class:`IngestResult`.
+    ``path`` may be a :class:`PreparedFile` (its own name and checks then apply), so that a
+    workbook was converted before ``con`` locked the database. With ``strict``, a file
+    bringing more than :data:`MAX_NEW_DEPARTMENTS` new departments is rejected instead of
+    loaded with a warning. Temporary copies go into ``scratch`` (default: Python's temp
+    folder). Options that are not allowed values raise ``ValueError``; everything wrong with
+    the file itself is a rejected :class:`IngestResult`.
     """
     _check_options(encoding, date_format, delimiter)
-    path = Path(path)
-    name = file_name or path.name
     # A private cursor keeps the staging tables and the transaction off the caller's connection.
-    with con.cursor() as cur, tempfile.TemporaryDirectory(prefix="ingest-") as tmp:
+    with con.cursor() as cur, _temporary(scratch) as tmp:
+        prepared = path
+        if not isinstance(prepared, PreparedFile):
+            prepared = prepare_file(path, scratch=tmp, file_name=file_name, max_bytes=max_bytes)
         try:
-            source = _open_file(
-                cur,
-                path,
-                name,
-                encoding=encoding,
-                delimiter=delimiter,
-                max_bytes=max_bytes,
-                tmp=Path(tmp),
-            )
+            source = _open_file(cur, prepared, encoding=encoding, delimiter=delimiter, tmp=tmp)
         except _Rejected as rejected:
-            result = IngestResult(name, None, "rejected")
+            result = IngestResult(prepared.name, None, "rejected")
             return _reject(cur, result, rejected.problems, len(rejected.problems), user)
-        return _ingest_source(cur, source, user=user, date_format=date_format, replace_all=False)
+        return _ingest_source(
+            cur, source, user=user, date_format=date_format, replace_all=False, strict=strict
+        )
 
 
 def ingest_frame(
@@ -1450,7 +2277,12 @@ def ingest_frame(
 
 
 def format_result(result: IngestResult) -> str:
-    """The lines the command line prints for one file."""
+    """The lines the command line prints for one file.
+
+    Each line is :func:`indicators.store.printable`: a control or format character in a file
+    name, a header or a value (a line break, an ANSI escape, a bidi override) is shown escaped
+    (``\\n``, ``\\x1b``, ``\\u202e``), so no name can forge a line or drive the terminal.
+    """
     if result.accepted:
         lines = [
             f"accepted: {result.file_name} → {result.dataset}, {result.rows} row{'' if result.rows == 1 else 's'}, "
@@ -1469,7 +2301,7 @@ def format_result(result: IngestResult) -> str:
             lines.append(f"  {p.file}{where}{col}{value}: {p.rule}")
     if result.ignored_columns:
         lines.append("  ignored columns: " + ", ".join(result.ignored_columns))
-    return "\n".join(lines)
+    return "\n".join(store.printable(line) for line in lines)
 
 
 def run_cli(
@@ -1481,34 +2313,83 @@ def run_cli(
     delimiter: str | None,
     user: str | None,
     wait: float = store.DEFAULT_WAIT_SECONDS,
+    strict: bool = False,
 ) -> int:
     """Ingest every file into ``db``; 0 all accepted, 1 any rejected or busy, 2 usage error.
 
     While another process (the app, another load) holds the file, wait up to ``wait`` seconds,
-    saying so on stderr; then give up with exit 1 and nothing loaded.
+    saying so on stderr; then give up with exit 1 and nothing loaded.  Workbooks are converted
+    to CSV before the database is opened, so a conversion never holds it.  Temporary files live
+    in a :func:`scratch_folder` under :func:`scratch_root` and are removed on every way out
+    (SIGTERM raises ``SystemExit(143)`` here; a SIGKILLed run's folder goes at the next run).
+    With ``strict``, too many new departments reject a file (:data:`MAX_NEW_DEPARTMENTS`).
     """
     missing = [f for f in files if not Path(f).is_file()]
     for f in missing:
-        print(f"error: no such file: {f}")
+        print(f"error: no such file: {store.printable(f)}")
     if missing:
         return 2
     try:
+        xlsx_limits()
+    except ValueError as err:
+        print(f"error: {err}")
+        return 2
+    with _sigterm_unwinds(), scratch_folder(_cli_scratch_root(db)) as tmp:
+        prepared = [prepare_file(f, scratch=tmp) for f in files]
+        return _ingest_prepared(
+            db,
+            files,
+            prepared,
+            wait=wait,
+            tmp=tmp,
+            options={
+                "encoding": encoding,
+                "date_format": date_format,
+                "delimiter": delimiter,
+                "user": user,
+                "strict": strict,
+            },
+        )
+
+
+def _cli_scratch_root(db: str) -> Path:
+    """:func:`scratch_root` of ``db``, or a folder in Python's temp folder when ``db``'s folder
+    cannot hold it (opening the database then fails and says why)."""
+    root = scratch_root(db)
+    if root.parent.is_dir() and os.access(root.parent, os.W_OK):
+        return root
+    return Path(tempfile.gettempdir()) / "indicators-scratch"
+
+
+def _ingest_prepared(
+    db: str,
+    files: list[str],
+    prepared: list[PreparedFile],
+    *,
+    wait: float,
+    tmp: Path,
+    options: dict[str, object],
+) -> int:
+    """Open ``db`` (waiting while it is busy) and load each prepared file; the exit code."""
+    try:
         con = store.connect_waiting(db, wait=wait, notify=store.print_to_stderr)
     except store.DatabaseBusy as err:
-        store.print_to_stderr(f"error: {db}: {err}; nothing was loaded, try again later")
+        store.print_to_stderr(
+            f"error: {store.printable(db)}: {err}; nothing was loaded, try again later"
+        )
         return 1
     except (duckdb.Error, OSError) as err:
-        print(f"error: cannot open database {db}: {err}")
+        print(f"error: cannot open database {store.printable(db)}: {err}")
         return 2
     rejected = 0
     try:
-        for i, f in enumerate(files, 1):
-            print(f"[{i}/{len(files)}] {f} …", flush=True)
-            result = ingest_file(
-                con, f, encoding=encoding, date_format=date_format, delimiter=delimiter, user=user
-            )
+        for i, (f, ready) in enumerate(zip(files, prepared, strict=True), 1):
+            print(f"[{i}/{len(files)}] {store.printable(f)} …", flush=True)
+            result = ingest_file(con, ready, scratch=tmp, **options)
             rejected += not result.accepted
             print(format_result(result), flush=True)
+            for warning in result.warnings:
+                print(f"  warning: {warning}", flush=True)
     finally:
         con.close()
     if len(files) > 1:

@@ -5,7 +5,13 @@ Output goes to stdout, messages to stderr.  The database is opened read-only.
 * CSV: a header row, then one row per record; a missing value is an empty cell; numbers are
   written in full (Python's shortest round-trip ``repr``, whole numbers without ``.0``).
 * JSON: a list of objects (``report``) or ``{"routes": [...], "targets": [...]}`` (``route``);
-  a missing value is ``null``.
+  a missing value is ``null``.  The output is always valid JSON (``allow_nan=False``): a value
+  that is not finite (an overflowed sum) is missing, ``null`` — and empty in CSV.
+
+**Memory.**  ``report`` keeps the monthly facts and the wide indicator table (one row per month
+and department, one float column per indicator: the long table's size ÷ 24, numbers only) and
+writes the long table from it in batches of :data:`BATCH_ROWS` wide rows, so the output's text
+never sits in memory whole (see the README's Reliability section for the figures).
 
 Exit codes: 0 printed; 1 nothing to print (no data loaded yet, or the database can't be
 read); 2 a filter names a month or department that is not in the data.
@@ -23,10 +29,18 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from indicators import store
-from indicators.compute import LONG_COLUMNS, indicator_table
+from indicators.catalog import INDICATOR_IDS
+from indicators.compute import (
+    LONG_COLUMNS,
+    facts_table,
+    indicator_table,
+    indicator_values,
+    sort_wide,
+)
 from indicators.export import neutralise_cell
 from indicators.facts import parse_month
 
@@ -34,6 +48,9 @@ T = TypeVar("T")
 
 NO_DATA_MESSAGE = "no data loaded yet — run `python -m indicators ingest` or `demo`"
 NO_TARGETS_MESSAGE = "no targets loaded yet — ingest a targets file with `python -m indicators ingest`"
+BATCH_ROWS = 2_000
+"""Wide rows (month × department) turned into long rows and written at a time by ``report``:
+24 × 2,000 = 48,000 output rows per batch."""
 
 
 class _Unreadable(Exception):
@@ -44,11 +61,13 @@ class _Unreadable(Exception):
 def _read_only(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     path = Path(db)
     if not path.is_file():
-        raise _Unreadable(f"no database at {path}: {NO_DATA_MESSAGE}")
+        raise _Unreadable(f"no database at {store.printable(str(path))}: {NO_DATA_MESSAGE}")
     try:
         con = store.connect(path, read_only=True)
+    except store.NotADatabase as err:
+        raise _Unreadable(f"cannot open database: {err}") from None
     except duckdb.Error as err:
-        raise _Unreadable(f"cannot open database {path}: {err}") from None
+        raise _Unreadable(f"cannot open database {store.printable(str(path))}: {err}") from None
     try:
         yield con
     finally:
@@ -65,20 +84,22 @@ def _load(
     except _Unreadable as problem:
         print(f"error: {problem}", file=err)
     except duckdb.CatalogException:
-        print(f"error: {db} has no dataset tables: {NO_DATA_MESSAGE}", file=err)
+        print(f"error: {store.printable(str(db))} has no dataset tables: {NO_DATA_MESSAGE}",
+              file=err)
     return None
 
 
 def format_number(value: object) -> str:
-    """A number as CSV text: empty when missing, whole numbers without ``.0``, else ``repr``.
+    """A number as CSV text: empty when missing or not finite, whole numbers without ``.0``,
+    else ``repr``.
 
-    >>> [format_number(v) for v in (3.0, 12.5, 1 / 3, float("nan"), None)]
-    ['3', '12.5', '0.3333333333333333', '', '']
+    >>> [format_number(v) for v in (3.0, 12.5, 1 / 3, float("nan"), float("inf"), None)]
+    ['3', '12.5', '0.3333333333333333', '', '', '']
     """
     if value is None:
         return ""
     number = float(value)
-    if math.isnan(number):
+    if not math.isfinite(number):
         return ""
     if number.is_integer() and abs(number) < 2**53:
         return str(int(number))
@@ -86,12 +107,14 @@ def format_number(value: object) -> str:
 
 
 def _cell(value: object) -> object:
-    """A value as the JSON encoder should see it: NaN/NA → None, numpy scalars → Python."""
+    """A value as the JSON encoder should see it: NaN/NA and ±inf → None, numpy scalars →
+    Python."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, str):
         return value
-    return value.item() if hasattr(value, "item") else value
+    value = value.item() if hasattr(value, "item") else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -101,7 +124,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
     ]
 
 
-def write_csv(frame: pd.DataFrame, out: TextIO) -> None:
+def _dump_json(value: object, out: TextIO) -> None:
+    """``value`` as strict JSON (no ``NaN``/``Infinity``: :func:`_cell` made them None)."""
+    json.dump(value, out, ensure_ascii=False, allow_nan=False)
+
+
+def write_csv(frame: pd.DataFrame, out: TextIO, *, header: bool = True) -> None:
     """``frame`` as CSV: numbers by :func:`format_number`, missing as empty, text made safe.
 
     Text that a spreadsheet would run as a formula gets a leading ``'``
@@ -109,7 +137,8 @@ def write_csv(frame: pd.DataFrame, out: TextIO) -> None:
     return inside a cell is quoted rather than starting a new row — as in the app's downloads.
     """
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(frame.columns)
+    if header:
+        writer.writerow(frame.columns)
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
     for row in frame.itertuples(index=False, name=None):
         writer.writerow(
@@ -154,7 +183,7 @@ def run_report_cli(
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    table = _load(db, indicator_table, err)
+    table = _load(db, wide_table, err)
     if table is None:
         return 1
     if table.empty:
@@ -164,13 +193,55 @@ def run_report_cli(
     if problem is not None:
         print(f"error: {problem}", file=err)
         return 2
-    table = table[list(LONG_COLUMNS)]
     if fmt == "json":
-        json.dump(_records(table), out, ensure_ascii=False)
-        out.write("\n")
+        _write_long_json(table, out)
     else:
-        write_csv(table, out)
+        _write_long_csv(table, out)
     return 0
+
+
+def wide_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The indicator table as :func:`~indicators.compute.indicator_values` gives it (one row per
+    month and department, one column per indicator), in the long table's order.
+
+    The same values as :func:`~indicators.compute.indicator_table`, 24 times fewer rows and no
+    text per value: the long table is made from it batch by batch (:func:`long_batches`).
+    """
+    settings = store.read_settings(con)
+    return sort_wide(indicator_values(facts_table(con, settings=settings), settings=settings))
+
+
+def long_batches(wide: pd.DataFrame, *, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The long table (``month, department, indicator, value``) of ``wide``, ``rows`` (default
+    :data:`BATCH_ROWS`) wide rows × 24 indicators, in catalog order, at a time."""
+    rows = BATCH_ROWS if rows is None else rows
+    ids = list(INDICATOR_IDS)
+    for start in range(0, len(wide), rows):
+        chunk = wide.iloc[start : start + rows]
+        yield pd.DataFrame({
+            "month": np.repeat(chunk["month"].to_numpy(dtype=object), len(ids)),
+            "department": np.repeat(chunk["department"].to_numpy(dtype=object), len(ids)),
+            "indicator": np.tile(np.array(ids, dtype=object), len(chunk)),
+            "value": chunk[ids].to_numpy(dtype="float64").reshape(-1),
+        })
+
+
+def _write_long_csv(wide: pd.DataFrame, out: TextIO) -> None:
+    csv.writer(out, lineterminator="\r\n").writerow(LONG_COLUMNS)
+    for batch in long_batches(wide):
+        write_csv(batch, out, header=False)
+
+
+def _write_long_json(wide: pd.DataFrame, out: TextIO) -> None:
+    """The same text as ``json.dump`` of the whole list of records, written record by record."""
+    out.write("[")
+    separator = ""
+    for batch in long_batches(wide):
+        out.write(separator + ", ".join(
+            json.dumps(record, ensure_ascii=False, allow_nan=False) for record in _records(batch)
+        ))
+        separator = ", "
+    out.write("]\n")
 
 
 ROUTE_OUTPUT_COLUMNS: tuple[str, ...] = (
@@ -216,8 +287,7 @@ def run_route_cli(
     routes = routes[[c for c in ROUTE_OUTPUT_COLUMNS if c in routes.columns]]
     summary = route.route_summary(targets, indicators)
     if fmt == "json":
-        json.dump({"routes": _records(routes), "targets": _records(summary)}, out,
-                  ensure_ascii=False)
+        _dump_json({"routes": _records(routes), "targets": _records(summary)}, out)
         out.write("\n")
     else:
         per_target = summary[["indicator", "department", *ROUTE_TARGET_COLUMNS]]

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from indicators import catalog
-from indicators.schema import ALL_DEPARTMENTS_TARGET
+from indicators.schema import ALL_DEPARTMENTS_TARGET, MAX_ROUTE_MONTHS
 
 STATUSES: tuple[str, ...] = ("achieved", "on track", "at risk", "off track", "no data")
 """Every status, best first."""
@@ -319,6 +319,8 @@ def _plan(row: dict, series: pd.Series) -> dict:
         note = f"unknown indicator {indicator!r}"
     if note is None and n <= 0:
         note = f"target month {row['target_month']} is not after baseline month {row['baseline_month']}"
+    if note is None and n > MAX_ROUTE_MONTHS:
+        note = f"the route spans {n} months; at most {MAX_ROUTE_MONTHS} are drawn"
     if note is None and math.isnan(target):
         note = "no target value"
     if note is None and math.isnan(baseline):
@@ -332,7 +334,9 @@ def _plan(row: dict, series: pd.Series) -> dict:
         note = "target equals the baseline, so the share travelled is undefined"
     if note is None and series.empty:
         note = f"no data for {indicator} in {row['department']}"
-    drawable = direction is not None and n > 0 and not math.isnan(target + baseline)
+    drawable = (
+        direction is not None and 0 < n <= MAX_ROUTE_MONTHS and not math.isnan(target + baseline)
+    )
     return {**row, "baseline": baseline, "tolerance": tolerance, "direction": direction,
             "n": n, "drawable": drawable, "note": note}
 
@@ -438,11 +442,12 @@ def route_table(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame
     ``forecast``: the forecast line's value from the latest month with data to the target month
     (missing elsewhere, and when there is no forecast), for drawing it beside the route.
     Formulas in the module docstring.  A target whose target month is not after its baseline
-    month has no rows (:func:`route_summary` says why).
+    month, or whose route spans more than :data:`schema.MAX_ROUTE_MONTHS`, has no rows
+    (:func:`route_summary` says why).
     """
     records = []
     for plan, series, fc in _resolved(targets, indicators):
-        if plan["n"] <= 0:
+        if not 0 < plan["n"] <= MAX_ROUTE_MONTHS:
             continue
         for month in month_range(plan["baseline_month"], plan["target_month"]):
             actual = _float_or_nan(series.get(month))

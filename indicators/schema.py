@@ -25,6 +25,22 @@ from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, SERVICE_COMPONENT
 
 Kind = Literal["id", "text", "timestamp", "month", "number", "integer", "choice"]
 
+ALL_DEPARTMENTS_TARGET = "*"
+"""In the targets dataset, ``*`` stands for all departments (the ``All`` row)."""
+
+MAX_MAGNITUDE: float = 1e15
+"""A ``number`` cell above this in magnitude (or not finite: inf, nan) is rejected.
+
+A thousand million million is beyond any amount, minute or target the dashboard measures, so a
+larger value is a mistyped or corrupted cell.  The cap keeps every sum finite and exact enough:
+whole units are exact in a double below 2**53 (about 9e15), and ten million rows at the cap sum
+to 1e22, far inside ``DECIMAL(38, 4)`` (up to 1e34), which amounts become in a later issue."""
+
+MAX_ROUTE_MONTHS: int = 120
+"""A target's route, baseline month to target month, spans at most this many months (ten
+years): the route is drawn month by month, and a mistyped year (``0001``) must not make it
+thousands of months long."""
+
 SQL_TYPES: dict[str, str] = {
     "id": "VARCHAR",
     "text": "VARCHAR",
@@ -56,9 +72,10 @@ class Column:
     """This value must be ≤ the value of that column in the same row (when both are present)."""
     unique: bool = False
     """No two rows of one file may share a value."""
-    reserved: tuple[str, ...] = ()
-    """Values refused (case-insensitively), with ``reserved_rule`` as the reason."""
-    reserved_rule: str = ""
+    reserved: tuple[tuple[str, str], ...] = ()
+    """Values refused (case-insensitively), each with the reason given: ``(value, reason)``."""
+    max_months_after: int | None = None
+    """With ``not_before`` (a month column): at most this many months after it."""
     range_by: tuple[str, dict[str, tuple[int, int]]] | None = None
     """Inclusive range that depends on another column's value, e.g. score by survey kind."""
     description: str = ""
@@ -102,11 +119,17 @@ def _ts(name: str, **kw) -> Column:
 
 
 def _department(**kw) -> Column:
-    """A data row's department; ``All`` is the pseudo-department of every department together."""
+    """A data row's department; ``All`` is the pseudo-department of every department together
+    and ``*`` means all departments in targets, so neither may name a department."""
     return Column(
-        "department", "text", reserved=(ALL_DEPARTMENTS,),
-        reserved_rule=f"{ALL_DEPARTMENTS!r} is reserved for every department together; "
-        "rename the department", **kw,
+        "department", "text",
+        reserved=(
+            (ALL_DEPARTMENTS, f"{ALL_DEPARTMENTS!r} is reserved for every department together; "
+             "rename the department"),
+            (ALL_DEPARTMENTS_TARGET, f"{ALL_DEPARTMENTS_TARGET!r} means all departments only in "
+             "targets; rename the department"),
+        ),
+        **kw,
     )
 
 
@@ -224,11 +247,15 @@ DATASETS: dict[str, Dataset] = {
                 Column("indicator", "choice", choices=INDICATOR_IDS),
                 Column(
                     "department", "text", description="a department, or * for all",
-                    reserved=(ALL_DEPARTMENTS,),
-                    reserved_rule=f"write * for all departments, not {ALL_DEPARTMENTS!r}",
+                    reserved=(
+                        (ALL_DEPARTMENTS, f"write * for all departments, not {ALL_DEPARTMENTS!r}"),
+                    ),
                 ),
                 Column("baseline_month", "month"),
-                Column("target_month", "month", not_before="baseline_month", strictly_after=True),
+                Column(
+                    "target_month", "month", not_before="baseline_month", strictly_after=True,
+                    max_months_after=MAX_ROUTE_MONTHS,
+                ),
                 Column("target", "number"),
                 Column(
                     "baseline", "number", required=False, allow_empty=True,
@@ -254,9 +281,6 @@ DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 
 MONTH_DATASETS: tuple[str, ...] = tuple(n for n, d in DATASETS.items() if d.month_column)
 """The datasets whose rows fall in a month (every one but targets)."""
-
-ALL_DEPARTMENTS_TARGET = "*"
-"""In the targets dataset, ``*`` stands for all departments (the ``All`` row)."""
 
 
 def recognise(header: list[str]) -> Dataset | None:
@@ -327,6 +351,8 @@ def describe_column(column: Column) -> str:
         parts.append(f"≤ {column.maximum:g}")
     if column.not_before is not None:
         parts.append(f"{'>' if column.strictly_after else '≥'} {column.not_before}")
+    if column.max_months_after is not None:
+        parts.append(f"at most {column.max_months_after} months after {column.not_before}")
     if column.not_after is not None:
         parts.append(f"≤ {column.not_after}")
     if column.range_by is not None:
@@ -335,7 +361,7 @@ def describe_column(column: Column) -> str:
             ", ".join(f"{low}–{high} when {by} is {key}" for key, (low, high) in ranges.items())
         )
     if column.reserved:
-        parts.append("not " + ", ".join(repr(r) for r in column.reserved))
+        parts.append("not " + ", ".join(repr(value) for value, _ in column.reserved))
     if column.allow_empty:
         parts.append("may be empty")
     return "; ".join(parts)

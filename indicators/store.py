@@ -16,12 +16,25 @@ ran out.  Within one process DuckDB refuses a second connection to the same file
 configuration, so a process must open every connection with the same options (the app always
 uses the same ``sandbox``; see :mod:`dashboard.data`).
 
+**A waiting process gets the file within a bound.**  The app's readers open and close the file
+page by page; with many people browsing, one of them nearly always holds it, and a load would
+wait in vain.  So a process that finds the file busy announces itself: :func:`connect_waiting`
+writes ``<db>.writer-waiting`` (its pid, its process start time and when it gives up; written
+whole to a scratch file, then renamed over) and removes it when it has the file or gives up.
+The app opens no *new* connection while :func:`writer_waiting` sees a live marker (it shows "a
+data load is in progress"), so the file is free as soon as the pages in flight are drawn.  A
+marker whose process has ended (pid gone, or reused by a process that started at another time)
+or whose waiter has given up is ignored, and the next waiter replaces it.
+
 **Health.**  :func:`health` opens a file read-only and reads every table whole
 (:func:`check`); ``python -m indicators check`` prints it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import glob
 import os
 import sys
 import threading
@@ -85,6 +98,135 @@ def is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
 
 
+DB_SUFFIXES: tuple[str, ...] = (".duckdb", ".db")
+"""A *new* database file is created only under a name with one of these endings."""
+_MAGIC_OFFSET = 8
+_MAGIC = b"DUCK"
+"""DuckDB's file format: the main header holds ``DUCK`` at byte 8 (checked on files made by the
+installed DuckDB, 2.0)."""
+_NOT_VALID = "not a valid DuckDB database file"
+"""DuckDB's words for a file it will not open (e.g. an empty one)."""
+
+
+class NotADatabase(ValueError):
+    """The path names no DuckDB database, and none may be created there; nothing was opened.
+
+    E.g. ``--db march.csv`` (a data file), a folder, an empty file, or a new name that does not
+    end in ``.duckdb`` / ``.db``.  The message names the path (:func:`printable`) and the rule.
+    """
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(f"{printable(str(path))} {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+_OPENED: set[tuple[int, int]] = set()
+"""The files (device, inode) this process has opened as databases or created.
+
+Their header is never read again: DuckDB locks the file with a POSIX lock, and closing *any*
+descriptor of a file drops every such lock the process holds on it, so reading the header of
+a file that a connection of this process has open would let another process open it for
+writing at the same time."""
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def is_duckdb_file(path: str | Path) -> bool:
+    """Whether the file at ``path`` carries DuckDB's header (``DUCK`` at byte 8).
+
+    A file this process already opened as a database is not opened again (see :data:`_OPENED`).
+    """
+    if _identity(Path(path)) in _OPENED:
+        return True
+    try:
+        with open(path, "rb") as file:
+            head = file.read(_MAGIC_OFFSET + len(_MAGIC))
+    except OSError:
+        return False
+    return head[_MAGIC_OFFSET:] == _MAGIC
+
+
+def named_like_database(path: str | Path) -> bool:
+    """Whether the name ends in ``.duckdb`` or ``.db`` (any case)."""
+    return Path(path).suffix.lower() in DB_SUFFIXES
+
+
+def database_file_problem(path: str | Path, *, create: bool) -> str | None:
+    """Why ``path`` cannot be opened as a database (``create``: or made one); None if it can.
+
+    An existing file must carry DuckDB's header, except an empty file with a database name,
+    which DuckDB itself refuses (see :func:`connect`).  A missing file may be created only
+    under a database name, and not where its write-ahead log (``<name>.wal``) survived alone:
+    DuckDB would drop that log's changes when it creates the new file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "is a folder, not a DuckDB database file"
+    if path.exists():
+        if is_duckdb_file(path) or (named_like_database(path) and path.stat().st_size == 0):
+            return None
+        if path.stat().st_size == 0:
+            return _EMPTY
+        return "is not a DuckDB database file (it lacks DuckDB's file header)"
+    if not create:
+        return "does not exist"
+    if not named_like_database(path):
+        return "does not exist, and a new database file must be named *.duckdb or *.db"
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        return (
+            f"does not exist, but its write-ahead log {printable(wal.name)} does; a new database "
+            "there would drop the log's changes: restore the database file, or move the log away"
+        )
+    return None
+
+
+_EMPTY = "is an empty file, not a DuckDB database; delete it to start a new database there"
+
+
+def refuse_non_database(path: str | Path, *, create: bool) -> None:
+    """:class:`NotADatabase` (naming the path and the rule) if :func:`database_file_problem`."""
+    problem = database_file_problem(path, create=create)
+    if problem is not None:
+        raise NotADatabase(path, problem)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk is full (``ENOSPC``, from Python or from DuckDB)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, duckdb.Error) and os.strerror(errno.ENOSPC) in str(exc)
+
+
+def disk_full_message(path: str | Path, *, what: str = "nothing was loaded") -> str:
+    """What a command says when the disk filled up during a load (which was rolled back)."""
+    shown = printable(str(Path(path).absolute()))
+    return f"no space left on the disk holding {shown}; {what}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable shown escaped, as ``repr`` does.
+
+    Control characters (line breaks, escape, the C1 controls), format characters (zero-width,
+    bidi) and the other non-printing ones are written as Python writes them in a string
+    literal (a line break as backslash-n, escape as backslash-x1b, U+202E as backslash-u202e),
+    so a name cannot start a new line, reorder the text or drive the terminal.
+
+    >>> printable("a\\nb\\x1b[31m\\u202ec.csv")
+    'a\\\\nb\\\\x1b[31m\\\\u202ec.csv'
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def connection_config(path: str | Path) -> dict[str, str]:
     """The options every connection to ``path`` opens with: memory cap and spill folder.
 
@@ -116,12 +258,20 @@ def connect(
     folders, and the configuration is locked so no SQL can switch that back on.  The sandbox
     belongs to the process's DuckDB instance for this file: every connection a process opens to
     the file while one is open shares it.
+
+    Only a DuckDB database is opened, and a new one is created only under a ``.duckdb`` /
+    ``.db`` name (:func:`database_file_problem`); anything else is :class:`NotADatabase`,
+    before DuckDB sees the path (it would open a CSV or Parquet file as an empty in-memory
+    database, and store nothing).
     """
     path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
     with _OPENING:
-        con = duckdb.connect(str(path), read_only=read_only, config=connection_config(path))
+        refuse_non_database(path, create=not read_only)
+        if not read_only and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_database(path)
+        con = _duckdb_connect(path, read_only=read_only)
+        _OPENED.add(_identity(path))
         try:
             if sandbox is not None:
                 _sandbox(con, [path.absolute().parent, *(Path(f).absolute() for f in sandbox)])
@@ -131,6 +281,53 @@ def connect(
             con.close()
             raise
     return con
+
+
+_STALE_NEW_SECONDS = 60
+
+
+def _create_database(path: Path) -> None:
+    """A new database at ``path`` with every table, made whole or not at all.
+
+    It is built under a hidden name next to ``path``, checkpointed, closed and only then linked
+    into place, so a process killed while creating it leaves no file at ``path`` (at worst a
+    hidden ``.<name>.new-*`` file, removed by the next creation once a minute old), never an
+    empty or half-made database.  If another process created the database meanwhile, its file
+    is kept and ours dropped.
+    """
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.new-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > _STALE_NEW_SECONDS:
+                stale.unlink()
+    new = path.with_name(f".{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+    new.unlink(missing_ok=True)
+    con = duckdb.connect(str(new), config=connection_config(new))
+    try:
+        init_db(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    try:
+        os.link(new, path)
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links
+        if not path.exists():
+            os.replace(new, path)
+    finally:
+        new.unlink(missing_ok=True)
+
+
+def _duckdb_connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` with :func:`connection_config`; a file DuckDB finds invalid (an
+    empty one: DuckDB refuses it) is :class:`NotADatabase`."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=connection_config(path))
+    except duckdb.IOException as exc:
+        if _NOT_VALID not in str(exc):
+            raise
+        empty = path.is_file() and path.stat().st_size == 0
+        raise NotADatabase(path, _EMPTY if empty else f"is {_NOT_VALID}") from None
 
 
 def _sandbox(con: duckdb.DuckDBPyConnection, folders: Sequence[Path]) -> None:
@@ -161,21 +358,131 @@ def connect_waiting(
     :class:`DatabaseBusy` when the wait runs out; any other error is raised as it comes.
     """
     deadline = time.monotonic() + max(wait, 0.0)
+    gives_up_at = time.time() + max(wait, 0.0)
     told = False
-    while True:
+    try:
+        while True:
+            try:
+                return connect(path, read_only=read_only)
+            except duckdb.IOException as exc:
+                if not is_lock_error(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseBusy(
+                        f"database busy (used by another process) for {wait:g} s; gave up"
+                    ) from None
+                announce_waiting(path, until=gives_up_at)
+                if notify is not None and not told:
+                    notify(BUSY_MESSAGE)
+                    told = True
+                time.sleep(poll)
+    finally:
+        withdraw_waiting(path)
+
+
+# --- the waiting writer's marker ----------------------------------------------------------
+
+WAITING_SUFFIX = ".writer-waiting"
+
+
+def waiting_marker(path: str | Path) -> Path:
+    """``<db>.writer-waiting`` next to the database: a process waiting for the file."""
+    path = Path(path).absolute()
+    return path.with_name(path.name + WAITING_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """What a waiting process writes in its marker."""
+
+    pid: int
+    started: str
+    """The process's start time (``/proc/<pid>/stat``), telling it from a later one with its
+    pid; empty where the system does not say."""
+    until: float
+    """When it gives up (seconds since the epoch): after that the marker is stale."""
+
+    def text(self) -> str:
+        return f"{self.pid} {self.started or '-'} {self.until:.3f}\n"
+
+    @classmethod
+    def parse(cls, text: str) -> Waiter | None:
+        parts = text.split()
         try:
-            return connect(path, read_only=read_only)
-        except duckdb.IOException as exc:
-            if not is_lock_error(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise DatabaseBusy(
-                    f"database busy (used by another process) for {wait:g} s; gave up"
-                ) from None
-            if notify is not None and not told:
-                notify(BUSY_MESSAGE)
-                told = True
-            time.sleep(poll)
+            pid, started, until = int(parts[0]), parts[1], float(parts[2])
+        except (IndexError, ValueError):
+            return None
+        return cls(pid, "" if started == "-" else started, until)
+
+
+def _process_start(pid: int) -> str:
+    """Field 22 of ``/proc/<pid>/stat`` (clock ticks after boot); empty if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+    fields = stat.rsplit(")", 1)[-1].split()  # the name (field 2) may hold spaces and ")"
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would end the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _is_live(waiter: Waiter) -> bool:
+    if waiter.until < time.time() or not _pid_alive(waiter.pid):
+        return False
+    return not waiter.started or _process_start(waiter.pid) in ("", waiter.started)
+
+
+def _read_marker(path: str | Path) -> Waiter | None:
+    try:
+        return Waiter.parse(waiting_marker(path).read_text(encoding="ascii"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def writer_waiting(path: str | Path) -> Waiter | None:
+    """The live process waiting for the file at ``path``, if any; stale markers are ignored.
+
+    One small file read (none when there is no marker): cheap enough before every connection.
+    """
+    waiter = _read_marker(path)
+    return waiter if waiter is not None and _is_live(waiter) else None
+
+
+def announce_waiting(path: str | Path, *, until: float) -> None:
+    """Write this process's marker, unless another live process has one (it waits first).
+
+    Written whole to a scratch file and renamed over the marker, so a reader never sees half
+    a marker.  Without write access to the folder the process waits unannounced, as before.
+    """
+    current = writer_waiting(path)
+    if current is not None:
+        return
+    me = Waiter(os.getpid(), _process_start(os.getpid()), until)
+    marker = waiting_marker(path)
+    scratch = marker.with_name(f"{marker.name}.{me.pid}")
+    try:
+        scratch.write_text(me.text(), encoding="ascii")
+        os.replace(scratch, marker)
+    except OSError:
+        scratch.unlink(missing_ok=True)
+
+
+def withdraw_waiting(path: str | Path) -> None:
+    """Remove this process's marker (another process's is left alone)."""
+    mine = _read_marker(path)
+    if mine is not None and mine.pid == os.getpid():
+        waiting_marker(path).unlink(missing_ok=True)
 
 
 def print_to_stderr(message: str) -> None:
@@ -263,7 +570,7 @@ def health(path: str | Path, *, wait: float = 0.0) -> Health:
         con = connect_waiting(path, read_only=True, wait=wait)
     except DatabaseBusy as exc:
         return Health(str(path), False, problems=[str(exc)])
-    except duckdb.Error as exc:
+    except (duckdb.Error, NotADatabase) as exc:
         return Health(str(path), False, problems=[f"cannot be opened: {exc}"])
     try:
         return check(con, path)

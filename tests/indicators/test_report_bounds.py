@@ -1,0 +1,133 @@
+"""`report`'s memory bound and strict JSON.
+
+* The long table is written batch by batch from the wide table (one row per month and
+  department): no more than ``BATCH_ROWS × 24`` output rows exist at a time, and the bytes are
+  exactly those of the whole table written at once.
+* A value that is not finite (three amounts of 1.5e308 sum to inf) is missing: ``null`` in JSON
+  (never ``Infinity``, which is not JSON), empty in CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from indicators import report, store
+from indicators.catalog import INDICATOR_IDS
+from indicators.compute import LONG_COLUMNS, facts_table, indicators_from_facts
+from tests.indicators.engine_rows import complaint, make_db, purchase
+
+# Two months; departments whose order needs care: All first, then by code point ("-5" < "A" <
+# "b" < "Ä"); "-5" and "=1+1" are neutralised as text in CSV.
+DATA = {
+    "purchases": [
+        purchase("p1", "2025-01-05 10:00", "c1", "A", 0.1),
+        purchase("p2", "2025-01-06 10:00", "c2", "b", 0.2),
+        purchase("p3", "2025-02-06 10:00", "c1", "Ä", 3.0, list_amount=4.0),
+        purchase("p4", "2025-02-07 10:00", "c3", "-5", 2.5),
+        purchase("p5", "2025-02-08 10:00", "c3", "=1+1", 1.0),
+    ],
+    "complaints": [complaint("k1", "2025-02-03 10:00", "A", compensation=1.5)],
+}
+WIDE_ROWS = 2 * (5 + 1)  # months × (departments + All)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    return make_db(tmp_path_factory.mktemp("bounds") / "bounds.duckdb", DATA)
+
+
+def _whole_table_output(db, fmt: str) -> str:
+    """What report printed before batching: the whole long table, written at once."""
+    con = store.connect(db, read_only=True)
+    try:
+        settings = store.read_settings(con)
+        table = indicators_from_facts(facts_table(con, settings=settings), settings=settings)
+    finally:
+        con.close()
+    out = io.StringIO()
+    if fmt == "json":
+        json.dump(report._records(table[list(LONG_COLUMNS)]), out, ensure_ascii=False)
+        out.write("\n")
+    else:
+        report.write_csv(table[list(LONG_COLUMNS)], out)
+    return out.getvalue()
+
+
+def _report(db, fmt: str, **filters) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    code = report.run_report_cli(db, month=filters.get("month"),
+                                 department=filters.get("department"), fmt=fmt, out=out, err=err)
+    assert code == 0, err.getvalue()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("batch", [1, 5, 2_000])
+def test_batches_write_the_same_bytes_as_the_whole_table(db, monkeypatch, fmt, batch):
+    monkeypatch.setattr(report, "BATCH_ROWS", batch)
+    expected = _whole_table_output(db, fmt)
+    assert _report(db, fmt) == expected
+    assert len(expected.splitlines()) == (1 + WIDE_ROWS * 24 if fmt == "csv" else 1)
+
+
+def test_no_more_than_a_batch_of_rows_is_built_at_once(db, monkeypatch):
+    """One wide row per batch: every frame written (CSV) or turned into records (JSON) holds
+    24 rows, one per indicator — never the whole table (12 × 24 = 288 rows)."""
+    monkeypatch.setattr(report, "BATCH_ROWS", 1, raising=False)
+    sizes: dict[str, list[int]] = {"csv": [], "json": []}
+    write_csv, records = report.write_csv, report._records
+
+    def counting_csv(frame, out, **kw):
+        sizes["csv"].append(len(frame))
+        return write_csv(frame, out, **kw)
+
+    def counting_records(frame):
+        sizes["json"].append(len(frame))
+        return records(frame)
+
+    monkeypatch.setattr(report, "write_csv", counting_csv)
+    monkeypatch.setattr(report, "_records", counting_records)
+    _report(db, "csv")
+    _report(db, "json")
+    assert sizes == {"csv": [24] * WIDE_ROWS, "json": [24] * WIDE_ROWS}
+
+
+def test_filters_pick_the_same_rows_from_the_wide_table(db):
+    got = list(csv.reader(io.StringIO(_report(db, "csv", month="2025-02", department="-5"))))
+    assert got[0] == list(LONG_COLUMNS)
+    assert [r[2] for r in got[1:]] == list(INDICATOR_IDS)
+    assert {tuple(r[:2]) for r in got[1:]} == {("2025-02", "'-5")}
+    row = {r[2]: r[3] for r in got[1:]}
+    assert row["purchases"] == "1" and row["revenue"] == "2.5" and row["average_ticket"] == "2.5"
+
+
+def test_a_sum_that_overflows_is_null_in_json_and_empty_in_csv(tmp_path):
+    big = 1.5e308  # each is a valid float; three of them sum to inf
+    db = make_db(tmp_path / "inf.duckdb", {"purchases": [
+        purchase(f"p{i}", "2025-01-05 10:00", f"c{i}", "A", big) for i in range(3)
+    ]})
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"invalid JSON constant {name}")
+
+    records = json.loads(_report(db, "json"), parse_constant=no_constants)
+    values = {(r["department"], r["indicator"]): r["value"] for r in records}
+    assert values[("A", "purchases")] == 3
+    assert values[("A", "revenue")] is None and values[("All", "revenue")] is None
+    assert values[("A", "average_ticket")] is None  # inf / 3
+    rows = list(csv.reader(io.StringIO(_report(db, "csv"))))
+    cells = {(r[1], r[2]): r[3] for r in rows[1:]}
+    assert cells[("A", "purchases")] == "3"
+    assert cells[("A", "revenue")] == "" and cells[("A", "average_ticket")] == ""
+
+
+def test_route_json_is_strict_too():
+    out = io.StringIO()
+    report._dump_json({"routes": report._records(
+        __import__("pandas").DataFrame({"actual": [float("inf"), float("-inf"), 1.5]})
+    )}, out)
+    assert out.getvalue() == '{"routes": [{"actual": null}, {"actual": null}, {"actual": 1.5}]}'
