@@ -39,6 +39,7 @@ ever read through the scoped :func:`_indicators`.  Writes check the role here to
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -242,10 +243,10 @@ def _settings_in_scope(settings: store.Settings, scope: auth.Scope) -> store.Set
     if scope is None:
         return settings
     allowed = {*scope, store.ANY_DEPARTMENT}
-    return store.Settings(
-        iceberg_factor=settings.iceberg_factor,
-        time_zone=settings.time_zone,
+    return dataclasses.replace(
+        settings,
         promised_minutes={d: v for d, v in settings.promised_minutes.items() if d in allowed},
+        expected_datasets={d: v for d, v in settings.expected_datasets.items() if d in allowed},
     )
 
 

@@ -36,9 +36,11 @@ import contextlib
 import errno
 import glob
 import os
+import re
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +64,7 @@ PAUSE_MARKER = "INDICATORS_TEST_PAUSED_AT="
 DEFAULT_ICEBERG_FACTOR = 10.0
 DEFAULT_PROMISED_MINUTES = 60.0
 DEFAULT_TIME_ZONE = "UTC"
+DEFAULT_MIN_VOLUME = 30
 ANY_DEPARTMENT = "*"
 
 _META_DDL = (
@@ -70,6 +73,12 @@ _META_DDL = (
         department VARCHAR NOT NULL,
         value VARCHAR NOT NULL,
         PRIMARY KEY (key, department))""",
+    """CREATE TABLE IF NOT EXISTS complete_months (
+        month DATE NOT NULL,
+        department VARCHAR NOT NULL,
+        marked_by VARCHAR,
+        marked_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (month, department))""",
     "CREATE SEQUENCE IF NOT EXISTS upload_log_id",
     """CREATE TABLE IF NOT EXISTS upload_log (
         id BIGINT PRIMARY KEY DEFAULT nextval('upload_log_id'),
@@ -589,6 +598,21 @@ class Settings:
     time_zone: str = DEFAULT_TIME_ZONE
     promised_minutes: dict[str, float] = field(default_factory=dict)
     """Per-department promise; the ``*`` entry (else 60) applies to every other department."""
+    currency_code: str = ""
+    """ISO 4217 code (``EUR``) written after money figures when there is no symbol; empty = none."""
+    currency_symbol: str = ""
+    """Written before money figures (``€``); empty = none (then the code, if any)."""
+    min_volume: int = DEFAULT_MIN_VOLUME
+    """Rows a department needs in the month to be ranked (below, listed with ``n = …``)."""
+    expected_datasets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per department (``*`` = every other), the datasets a complete month must hold; empty =
+    every dataset the department has ever delivered."""
+
+    def expected_for(self, department: str) -> tuple[str, ...]:
+        """The datasets a complete month of ``department`` must hold; ``()`` = not set."""
+        return self.expected_datasets.get(
+            department, self.expected_datasets.get(ANY_DEPARTMENT, ())
+        )
 
     def promise_for(self, department: str) -> float:
         return self.promised_minutes.get(
@@ -597,8 +621,10 @@ class Settings:
 
 
 def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
-    rows = con.execute("SELECT key, department, value FROM settings").fetchall()
+    rows = con.execute("SELECT key, department, value FROM settings ORDER BY ALL").fetchall()
     iceberg, tz, promises = DEFAULT_ICEBERG_FACTOR, DEFAULT_TIME_ZONE, {}
+    code, symbol, min_volume = "", "", DEFAULT_MIN_VOLUME
+    expected: dict[str, tuple[str, ...]] = {}
     for key, department, value in rows:
         if key == "iceberg_factor":
             iceberg = float(value)
@@ -606,7 +632,18 @@ def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
             tz = value
         elif key == "promised_minutes":
             promises[department] = float(value)
-    return Settings(iceberg_factor=iceberg, time_zone=tz, promised_minutes=promises)
+        elif key == "currency_code":
+            code = value
+        elif key == "currency_symbol":
+            symbol = value
+        elif key == "min_volume":
+            min_volume = int(value)
+        elif key == "expected_datasets":
+            expected[department] = tuple(d for d in value.split(",") if d)
+    return Settings(
+        iceberg_factor=iceberg, time_zone=tz, promised_minutes=promises, currency_code=code,
+        currency_symbol=symbol, min_volume=min_volume, expected_datasets=expected,
+    )
 
 
 class SettingError(ValueError):
@@ -627,6 +664,10 @@ def write_setting(
             raise SettingError(f"{key} must be a positive number, got {text!r}")
         if key == "iceberg_factor" and department != ANY_DEPARTMENT:
             raise SettingError("iceberg_factor applies to every department")
+    elif key in ORG_WIDE_SETTINGS or key == "expected_datasets":
+        text = _checked_text_setting(key, text)
+        if key in ORG_WIDE_SETTINGS and department != ANY_DEPARTMENT:
+            raise SettingError(f"{key} applies to every department")
     elif key == "time_zone":
         known = con.execute("SELECT 1 FROM pg_timezone_names() WHERE name = ?", [text]).fetchone()
         if known is None:
@@ -639,6 +680,40 @@ def write_setting(
         "INSERT OR REPLACE INTO settings (key, department, value) VALUES (?, ?, ?)",
         [key, department, text],
     )
+
+
+ORG_WIDE_SETTINGS: tuple[str, ...] = ("currency_code", "currency_symbol", "min_volume")
+"""Settings that have one value for the whole organisation (besides the iceberg and the zone)."""
+MAX_CURRENCY_SYMBOL = 4
+
+
+def _checked_text_setting(key: str, text: str) -> str:
+    """The stored form of a currency, minimum-volume or expected-datasets value, or SettingError."""
+    if key == "currency_code":
+        if text and not re.fullmatch(r"[A-Z]{3}", text):
+            raise SettingError(f"currency_code must be three capital letters (ISO 4217, e.g. EUR), got {text!r}")
+        return text
+    if key == "currency_symbol":
+        if len(text) > MAX_CURRENCY_SYMBOL or any(
+            unicodedata.category(ch)[0] in "CZ" or ch in "\\`*_[]<>#|~$" for ch in text
+        ):
+            raise SettingError(
+                f"currency_symbol must be at most {MAX_CURRENCY_SYMBOL} visible characters, "
+                f"no markup (e.g. €, US$, kr), got {text!r}"
+            )
+        return text
+    if key == "min_volume":
+        if not re.fullmatch(r"[0-9]{1,9}", text):
+            raise SettingError(f"min_volume must be a whole number ≥ 0, got {text!r}")
+        return str(int(text))
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in MONTH_DATASETS]
+    if unknown:
+        raise SettingError(
+            f"expected_datasets lists unknown dataset(s) {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(MONTH_DATASETS)}"
+        )
+    return ",".join(sorted(set(names), key=list(MONTH_DATASETS).index))
 
 
 def delete_setting(con: duckdb.DuckDBPyConnection, key: str, *, department: str) -> None:
