@@ -3,12 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, widgets
+from dashboard import data, months_panel, undo_panel, uploads, widgets
 from dashboard.format import md_text
 from indicators.ingest import DATE_FORMATS, ENCODINGS, MAX_UPLOAD_BYTES
 from indicators.schema import DATASETS
 
 st.title("Upload data")
+widgets.freshness_line()
 st.markdown(
     "Drop one or more CSV, Excel or Parquet files. The dataset is recognised from the columns. "
     "A file replaces the stored rows for exactly the months and departments it contains; a "
@@ -90,10 +91,22 @@ status = data.state()
 if status.error:
     widgets.unavailable(status.error, busy=status.busy)
 elif status.exists:
-    widgets.table(data.upload_log(), "upload-log")
+    log = uploads.log_table(data.upload_log())
+    widgets.table(
+        log.assign(**{"Slices replaced": log["Slices replaced"].map(uploads.slices_summary)}),
+        "upload-log",
+        export_frame=log,
+        column_config={
+            "Outcome": st.column_config.TextColumn(width="medium"),
+            "Details": st.column_config.TextColumn(width="large"),
+        },
+    )
+    undo_panel.panel()
 else:
     st.caption("No uploads yet.")
 
 if status.exists:
     with st.expander("Database status"):
         widgets.database_status()
+
+months_panel.panel()

@@ -5,10 +5,13 @@
     python -m indicators report --db PATH [--month YYYY-MM] [--department NAME] [--format csv|json]
     python -m indicators route  --db PATH [--format csv|json]
     python -m indicators check  --db PATH [--wait S]
+    python -m indicators complete --db PATH [--department NAME] [--format csv|json]
+    python -m indicators complete --db PATH --month YYYY-MM [--department NAME] [--undo] [--wait S]
+    python -m indicators undo   --db PATH [--wait S] [--user U] LOAD_ID
 
 Exit codes: 0 success; 1 a file was rejected (ingest), the database stayed busy, the disk
-filled up (the load was rolled back), the data is unusable or the check found a problem; 2 usage
-error — including a ``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file, a
+filled up (the load was rolled back), the data is unusable, the check found a problem or an undo
+was refused (``undo``: the reason on stderr, nothing changed); 2 usage error — including a ``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file, a
 folder, an empty file, or a new name not ending in ``.duckdb`` / ``.db``
 (:func:`indicators.store.database_file_problem`).
 """
@@ -85,6 +88,30 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="open the database, read every table, print row counts")
     db_option(p)
     wait_option(p, 10.0)
+
+    p = sub.add_parser(
+        "complete",
+        help="list which months are complete, or mark a month complete by hand (--month)",
+    )
+    db_option(p)
+    p.add_argument("--month", help="mark this month (YYYY-MM) complete by hand")
+    p.add_argument(
+        "--department",
+        help="with --month: only this department (default: every department, i.e. All); "
+        "without: list only this department",
+    )
+    p.add_argument("--undo", action="store_true", help="with --month: remove the mark instead")
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="of the list")
+    p.add_argument("--user", default=None, help="who marks, kept with the mark")
+    wait_option(p, store.DEFAULT_WAIT_SECONDS)
+
+    p = sub.add_parser(
+        "undo", help="undo an accepted upload: put back the rows it replaced (newest first)"
+    )
+    db_option(p)
+    p.add_argument("--user", default=None, help="who is undoing, for the upload log")
+    wait_option(p, store.DEFAULT_WAIT_SECONDS)
+    p.add_argument("load_id", type=int, metavar="LOAD_ID", help="the upload's # in the upload log")
     return parser
 
 
@@ -136,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _not_loaded(args: argparse.Namespace) -> str:
     """What a full disk left unloaded: the load in progress was rolled back."""
+    if args.command == "undo":
+        return "nothing was undone"
     if len(getattr(args, "files", ())) > 1:
         return "the file in progress and the ones after it were not loaded"
     return "nothing was loaded"
@@ -171,6 +200,17 @@ def _run(args: argparse.Namespace) -> int:
         from indicators.report import run_route_cli
 
         return run_route_cli(args.db, fmt=args.format)
+    if args.command == "complete":
+        from indicators.report import run_complete_cli
+
+        return run_complete_cli(
+            args.db, month=args.month, department=args.department, undo=args.undo,
+            fmt=args.format, user=args.user, wait=args.wait,
+        )
+    if args.command == "undo":
+        from indicators.undo import run_cli as run_undo_cli
+
+        return run_undo_cli(args.db, args.load_id, user=args.user, wait=args.wait)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -16,8 +16,9 @@ All the work on rows happens inside DuckDB, set-based, so it stays fast on large
 2. the fast path, in one transaction: one ``INSERT … SELECT`` writes the typed value of every
    contract column straight into the dataset's table, and aborts on the first row that breaks
    a rule; then ragged rows, duplicate keys among the new rows and an empty file are checked,
-   the stored rows of the file's slices deleted and the log row written — a clean file's only
-   pass over it, and its rows are copied once;
+   the log row written, the stored rows of the file's slices kept for undo
+   (:mod:`indicators.undo`; nothing to copy into an empty table) and deleted — a clean file's
+   only pass over it, and its rows are copied once;
 3. when anything is wrong the transaction is rolled back and the file is staged again in a
    temp table with the trimmed text of every cell next to its typed value, every broken rule
    counted, and per-rule queries fetch the first offending rows for the report (a rejected
@@ -56,11 +57,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from indicators import store
+from indicators import store, undo
 from indicators.schema import (
     ALL_DEPARTMENTS_TARGET,
     DATASETS,
     MAX_MAGNITUDE,
+    MONTH_DATASETS,
     Column,
     Dataset,
     closest,
@@ -223,7 +225,11 @@ class IngestResult:
     ignored_columns: list[str] = field(default_factory=list)
     message: str = ""
     warnings: list[str] = field(default_factory=list)
-    """Things an accepted load did that look like a mistake (see :data:`MAX_NEW_DEPARTMENTS`)."""
+    """Things an accepted load did that look like a mistake (see :data:`MAX_NEW_DEPARTMENTS`;
+    targets for departments without data, :func:`_warn_unknown_departments`)."""
+    load_id: int | None = None
+    """The file's entry in ``upload_log`` (what ``python -m indicators undo`` takes); None
+    until it is logged."""
 
     @property
     def accepted(self) -> bool:
@@ -1417,8 +1423,9 @@ def _load_direct(
     row — and so does DuckDB on a row it cannot split.  Still inside the transaction: ragged
     rows (the rejects table), duplicate keys among the new rows (sorted 64-bit hashes of the
     key: distinct hashes prove distinct keys; fewer hashes than keys, a duplicate or very rarely
-    a collision, counts as not clean) and an empty file are checked; then the stored rows of the
-    file's slices are deleted, the log row written and the transaction committed.
+    a collision, counts as not clean) and an empty file are checked; then the log row is
+    written, the stored rows of the file's slices kept for undo and deleted, and the
+    transaction committed.
 
     The new rows are told from the stored ones by ``rowid``: rows appended inside a transaction
     get row ids above every stored row's.  Anything wrong raises :class:`_NotClean` (or a
@@ -1474,8 +1481,18 @@ def _load_direct(
             if same:
                 raise _NotClean("duplicate keys")
         result.slices = _slices(con, dataset, f"{table} WHERE {_NEW_ROWS}", prefix="", params=until)
-        if _many_departments(dataset, result.slices):
-            raise _NotClean("many departments")  # the full path weighs them (_guard_departments)
+        if _many_departments(dataset, result.slices) or _unknown_departments(
+            con, dataset, result.slices
+        ):
+            # The full path weighs them (_guard_departments, _warn_unknown_departments).
+            raise _NotClean("departments to weigh")
+        result.outcome = "accepted"
+        result.message = _accepted_message(result, dataset, replace_all=replace_all)
+        load_id = _log(con, result, user, _slices_text(result.slices))
+        undo.keep_removed(
+            con, dataset, load_id, slices=None if replace_all else _SLICES,
+            stored_until=stored_until,
+        )
         if replace_all:
             con.execute(_DELETE_STORED[dataset.name], until)
         else:
@@ -1489,14 +1506,13 @@ def _load_direct(
             )
         store.pause_for_test("deleted")
         store.pause_for_test("inserted")
-        result.outcome = "accepted"
-        result.message = _accepted_message(result, dataset, replace_all=replace_all)
-        _log(con, result, user, _slices_text(result.slices))
+        undo.prune(con)
         store.pause_for_test("before_commit")
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
         result.outcome, result.rows, result.slices, result.message = "rejected", 0, [], ""
+        result.load_id = None
         raise
     store.pause_for_test("committed")
 
@@ -1540,6 +1556,52 @@ def _guard_departments(
         raise _reject_one(
             result.file_name, f"{text} (--strict)", column="department", value=str(len(new))
         )
+    result.warnings.append(text)
+    result.message += f"; warning: {text}"
+
+
+_UNKNOWN_EXAMPLES = 5
+_UNSTORED_DEPARTMENTS = (
+    "SELECT d FROM (SELECT DISTINCT unnest(CAST($names AS VARCHAR[])) AS d) AS named WHERE "
+    + " AND ".join(
+        f'NOT EXISTS (SELECT 1 FROM "{name}" WHERE "{name}".department = named.d)'
+        for name in MONTH_DATASETS
+    )
+    + " ORDER BY d"
+)
+"""Of ``$names``, those that no row of any dataset with months names (fixed identifiers)."""
+
+
+def _unknown_departments(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, slices: Sequence[tuple[str, ...]]
+) -> list[str]:
+    """The departments a targets file names that no stored row of any dataset holds, sorted
+    (``*``, all departments, is never unknown); none for other datasets."""
+    if dataset.month_column is not None:  # only targets are not sliced by month
+        return []
+    named = sorted(_slice_departments(dataset, slices) - {ALL_DEPARTMENTS_TARGET})
+    if not named:
+        return []
+    return [d for (d,) in con.execute(_UNSTORED_DEPARTMENTS, {"names": named}).fetchall()]
+
+
+def _warn_unknown_departments(
+    con: duckdb.DuckDBPyConnection, dataset: Dataset, result: IngestResult
+) -> None:
+    """A targets file naming departments without data is loaded, with a warning naming them:
+    usually a typo, sometimes a department whose first files are still to come."""
+    unknown = _unknown_departments(con, dataset, result.slices)
+    if not unknown:
+        return
+    names = ", ".join(repr(d[:40]) for d in unknown[:_UNKNOWN_EXAMPLES])
+    more = len(unknown) - _UNKNOWN_EXAMPLES
+    plural = len(unknown) != 1
+    text = (
+        f"targets for {len(unknown):,} department{'s' if plural else ''} without any data: "
+        f"{names}" + (f" and {more:,} more" if more > 0 else "")
+        + " — check the spelling (the targets are stored, and show no data until "
+        f"{'their' if plural else 'its'} files are loaded)"
+    )
     result.warnings.append(text)
     result.message += f"; warning: {text}"
 
@@ -2033,11 +2095,12 @@ def _slices_summary(slices: Sequence[tuple[str, ...]], *, listed: int = 6) -> st
 
 def _log(
     con: duckdb.DuckDBPyConnection, result: IngestResult, user: str | None, slices: str
-) -> None:
-    con.execute(
+) -> int:
+    """Write the file's ``upload_log`` entry; its id, also set as ``result.load_id``."""
+    (result.load_id,) = con.execute(
         """INSERT INTO upload_log (uploaded_at, "user", file_name, dataset, slices, "rows",
                                    outcome, message)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
         [
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
             user,
@@ -2048,7 +2111,8 @@ def _log(
             result.outcome,
             result.message,
         ],
-    )
+    ).fetchone()
+    return result.load_id
 
 
 def _load(
@@ -2059,7 +2123,11 @@ def _load(
     *,
     replace_all: bool,
 ) -> None:
-    """Replace the file's slices and log the upload, all in one transaction."""
+    """Replace the file's slices and log the upload, all in one transaction.
+
+    The log entry comes first: its id marks the rows the DELETE removes, kept for undo
+    (:func:`indicators.undo.keep_removed`) before they go.
+    """
     table = _table(dataset)
     targets = list(dataset.column_names) + (["month"] if dataset.event else [])
     if replace_all:
@@ -2071,6 +2139,8 @@ def _load(
     store.pause_for_test("staged")
     con.execute("BEGIN TRANSACTION")
     try:
+        load_id = _log(con, result, user, _slices_text(result.slices))
+        undo.keep_removed(con, dataset, load_id, slices=None if replace_all else _SLICES)
         con.execute(delete)
         store.pause_for_test("deleted")
         con.execute(
@@ -2078,11 +2148,12 @@ def _load(
             f"SELECT {', '.join(_q('v_' + c) for c in targets)} FROM {_STAGE}"
         )
         store.pause_for_test("inserted")
-        _log(con, result, user, _slices_text(result.slices))
+        undo.prune(con)
         store.pause_for_test("before_commit")
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
+        result.load_id = None
         raise
     store.pause_for_test("committed")
 
@@ -2182,6 +2253,7 @@ def _ingest_source(
         result.outcome = "accepted"
         result.message = _accepted_message(result, dataset, replace_all=replace_all)
         _guard_departments(con, dataset, result, strict=strict)
+        _warn_unknown_departments(con, dataset, result)
         try:
             _load(con, dataset, result, user, replace_all=replace_all)
         except duckdb.Error as err:
