@@ -176,7 +176,7 @@ def overview_app(db: Path, *, department: str, month: str | None = None,
 
     What ``app_pages/overview.py`` (and the sidebar it sits in) reads through
     :mod:`dashboard.data` — whether there is data (row counts), the filters' months and
-    departments, the indicators and route of the chosen department and month (computed for
+    departments and which months are complete, the indicators and route of the chosen department and month (computed for
     them alone), the settings — on one connection, as ``app.py`` runs a page
     (:func:`dashboard.data.reading`), and the scorecard it builds from them.  Streamlit's
     ``st.cache_data`` runs here in "bare mode" (no server), with the same cache as in the app:
@@ -197,6 +197,7 @@ def overview_app(db: Path, *, department: str, month: str | None = None,
         with data.reading():  # as app.py runs every page: one connection for the run's reads
             data._total_rows(*key)
             months, _ = data._grid(*key, None)
+            data._completeness(*key, None)  # the filters' default month and labels
             chosen.setdefault("month", month or months[0])
             table, route_rows, summary = data._overview(*key, None, department, chosen["month"])
             data._stored(*key, "settings", None)

@@ -8,6 +8,12 @@ and an unknown value falls back to the default with a warning instead of an erro
 
 The departments offered are those the data glue returns for the signed-in user (a team lead's
 own plus *All*), so a link naming another department falls back the same way.
+
+**The default month is the latest complete one** (:mod:`indicators.completeness`) for the
+department shown — All on a first visit — so a partial upload of next month (one file of one
+department) does not become what everyone opens on; if no month is complete, the newest.  A
+month in the URL, or one chosen earlier in the session, still wins.  Incomplete months stay
+choosable and are labelled in the month list ("2026-01 · incomplete").
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ DEPARTMENT_KEY = "department"
 MONTH_KEY = "month"
 _INITIALISED_KEY = "_filters_from_url"
 _WARNINGS_KEY = "_filter_warnings"
+INCOMPLETE_LABEL = "{month} · incomplete"
+"""How the month list shows a month that is not complete for the chosen department."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +78,17 @@ def sidebar() -> Filters | None:
     try:
         departments = data.departments()
         months = data.months()
+        # Same words for "not yours" and "no data": the warning must not confirm that a
+        # department outside the user's view exists.
+        restricted = auth.current().restricted
+        why = "has no data or is not in your view" if restricted else "has no data"
+        _adopt(DEPARTMENT_KEY, departments, catalog.ALL_DEPARTMENTS, "department", why)
+        incomplete = incomplete_months(st.session_state[DEPARTMENT_KEY])
+        default = default_month(months, incomplete)
     except data.DatabaseUnavailable as exc:
         st.sidebar.warning(str(exc))
         return current()
-    # Same words for "not yours" and "no data": the warning must not confirm that a
-    # department outside the user's view exists.
-    restricted = auth.current().restricted
-    why = "has no data or is not in your view" if restricted else "has no data"
-    _adopt(DEPARTMENT_KEY, departments, catalog.ALL_DEPARTMENTS, "department", why)
-    _adopt(MONTH_KEY, months, months[0], "month", "has no data")
+    _adopt(MONTH_KEY, months, default, "month", "has no data")
     st.session_state[_INITIALISED_KEY] = True
 
     with st.sidebar:
@@ -89,7 +99,12 @@ def sidebar() -> Filters | None:
             help="“All” is every department together, computed from all rows"
             + (" (of the whole organisation)." if restricted else "."),
         )
-        st.selectbox("Month", months, key=MONTH_KEY, help="Newest first.")
+        st.selectbox(
+            "Month", months, key=MONTH_KEY,
+            format_func=lambda m: INCOMPLETE_LABEL.format(month=m) if m in incomplete else m,
+            help="Newest first. It opens on the latest complete month; an incomplete month "
+            "still lacks a dataset (each page says which).",
+        )
         for message in st.session_state.pop(_WARNINGS_KEY, []):
             st.warning(message)
         if st.button("Refresh data", help="Re-read the database (e.g. after a command-line load)."):
@@ -98,6 +113,24 @@ def sidebar() -> Filters | None:
     if chosen is not None:
         _mirror_in_url(chosen)
     return chosen
+
+
+def incomplete_months(department: str) -> frozenset[str]:
+    """The months that are not complete for ``department`` (or All)."""
+    status = data.completeness()
+    mine = status[(status["department"] == department) & ~status["complete"].astype(bool)]
+    return frozenset(mine["month"])
+
+
+def default_month(months: list[str], incomplete: frozenset[str]) -> str:
+    """The newest of ``months`` (newest first) that is complete; the newest if none is.
+
+    >>> default_month(["2026-01", "2025-12", "2025-11"], frozenset({"2026-01"}))
+    '2025-12'
+    >>> default_month(["2026-01", "2025-12"], frozenset({"2026-01", "2025-12"}))
+    '2026-01'
+    """
+    return next((m for m in months if m not in incomplete), months[0])
 
 
 def _mirror_in_url(chosen: Filters) -> None:

@@ -59,7 +59,7 @@ def test_csv_has_every_row_full_precision_and_empty_missing(db: Path) -> None:
     code, out, err = _run(db)
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == "month,department,indicator,value"
+    assert lines[0] == "month,department,indicator,value,complete"
     assert len(lines) == 1 + 2 * 2 * len(INDICATOR_IDS)
     assert _csv_value(out, "2025-01", "A", "revenue") == repr(0.1 + 0.2)
     assert _csv_value(out, "2025-01", "A", "average_ticket") == repr((0.1 + 0.2) / 2)

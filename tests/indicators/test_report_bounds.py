@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from indicators import report, store
+from indicators import completeness, report, store
 from indicators.catalog import INDICATOR_IDS
 from indicators.compute import LONG_COLUMNS, facts_table, indicators_from_facts
 from tests.indicators.engine_rows import complaint, make_db, purchase
@@ -41,19 +41,23 @@ def db(tmp_path_factory):
 
 
 def _whole_table_output(db, fmt: str) -> str:
-    """What report printed before batching: the whole long table, written at once."""
+    """What report printed before batching: the whole long table (with each month and
+    department's ``complete`` flag), written at once."""
     con = store.connect(db, read_only=True)
     try:
         settings = store.read_settings(con)
         table = indicators_from_facts(facts_table(con, settings=settings), settings=settings)
+        status = completeness.status_of(con)[["month", "department", "complete"]]
     finally:
         con.close()
+    table = table.merge(status, on=["month", "department"], how="left", validate="many_to_one")
+    columns = list(report.REPORT_COLUMNS)
     out = io.StringIO()
     if fmt == "json":
-        json.dump(report._records(table[list(LONG_COLUMNS)]), out, ensure_ascii=False)
+        json.dump(report._records(table[columns]), out, ensure_ascii=False)
         out.write("\n")
     else:
-        report.write_csv(table[list(LONG_COLUMNS)], out)
+        report.write_csv(table[columns], out)
     return out.getvalue()
 
 
@@ -98,7 +102,7 @@ def test_no_more_than_a_batch_of_rows_is_built_at_once(db, monkeypatch):
 
 def test_filters_pick_the_same_rows_from_the_wide_table(db):
     got = list(csv.reader(io.StringIO(_report(db, "csv", month="2025-02", department="-5"))))
-    assert got[0] == list(LONG_COLUMNS)
+    assert got[0] == [*LONG_COLUMNS, "complete"]
     assert [r[2] for r in got[1:]] == list(INDICATOR_IDS)
     assert {tuple(r[:2]) for r in got[1:]} == {("2025-02", "'-5")}
     row = {r[2]: r[3] for r in got[1:]}
