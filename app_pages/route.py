@@ -1,13 +1,14 @@
-"""The route to every target: planned, actual and forecast, share travelled and remaining."""
+"""The route to every target: where it stands in plain words, the picture, and every target."""
 
 import streamlit as st
 
-from dashboard import auth, data, widgets
-from dashboard.format import format_delta, format_indicator, format_value, is_missing, md_text
-from indicators import catalog, charts
+from dashboard import auth, data, links, route_words, widgets
+from dashboard.format import current_currency, format_indicator, md_text
+from indicators import catalog, charts, route
 
 st.title("Route to targets")
 chosen = widgets.require_filters()
+widgets.view_caption(chosen)
 route_rows, summary = data.route()
 if chosen.department != catalog.ALL_DEPARTMENTS:
     summary = summary[summary["department"] == chosen.department]
@@ -23,56 +24,73 @@ if summary.empty:
         st.page_link("app_pages/targets.py", label="Set targets", icon=":material/tune:")
     st.stop()
 
+# Static CSS (no user data): a blue frame round the card a link from the scorecard asked for,
+# and the status pills wrap on a phone instead of running off the screen.
+st.html("<style>.st-key-route-focused { border: 2px solid #1f5fa8 !important; }"
+        " .st-key-route-statuses [role='toolbar'] { flex-wrap: wrap; }</style>")
+counts = summary["status"].value_counts()
+present = [s for s in route_words.WORST_FIRST if s in counts.index]
+choose, sort = st.columns([3, 2], vertical_alignment="bottom")
+shown = choose.pills(
+    "Show targets that are", present, selection_mode="multi", default=present,
+    format_func=lambda s: f"{s} ({counts[s]})", key="route-statuses",
+)
+sort_by = sort.segmented_control(
+    "Sort by", route_words.SORTS, default=route_words.SORTS[0], key="route-sort"
+)
+focused = links.focused_target()
+cards = route_words.ordered(summary, sort=sort_by or route_words.SORTS[0], statuses=shown,
+                            focused=focused)
+if focused is not None and not (
+    (cards["indicator"] == focused[0]) & (cards["department"] == focused[1])
+).any():
+    st.caption("The target the link named is not among the targets shown here.")
+if cards.empty:
+    st.info("No target has the statuses chosen above.")
+
 st.markdown(
     "Dashed grey: the planned straight route from the baseline to the target. Blue: where the "
     "indicator actually went. Orange dots: where it is heading at the pace of the last six "
-    "months. Green star: the target."
+    "months. Green star: the target, at its deadline."
 )
-for row in summary.to_dict("records"):
+for row in cards.to_dict("records"):
     ind = catalog.get(row["indicator"])
-    with st.container(border=True):
+    words = route_words.route_words(row)
+    is_focused = focused == (ind.id, row["department"])
+    with st.container(border=True, key="route-focused" if is_focused else None):
+        if is_focused:
+            st.caption(":material/my_location: The target the scorecard linked to.")
         title, badge = st.columns([5, 1], vertical_alignment="center")
-        title.markdown(f"**{ind.label}** — target {format_indicator(row['target'], ind.id)} "
-                       f"by {row['target_month']}")
+        title.markdown(f"**{ind.label}** · {md_text(row['department'])} — target "
+                       f"{md_text(format_indicator(row['target'], ind.id))} by "
+                       f"{row['target_month']}")
         with badge:
             widgets.status_badge(row["status"])
-        st.text(f"Department: {row['department']}")
         picture, numbers = st.columns([3, 2])
         rows = route_rows[(route_rows["indicator"] == ind.id)
                           & (route_rows["department"] == row["department"])]
         with picture:
-            widgets.chart(charts.make_route_figure(rows, row),
+            widgets.chart(charts.make_route_figure(rows, row, currency=current_currency()),
                           f"route-{ind.id}-{row['department']}",
                           key=f"route-{ind.id}-{row['department']}")
         with numbers:
-            travelled = row["travelled"]
-            if is_missing(travelled):
-                st.progress(0, text="Share of the route travelled: —")
+            if words.phase != "open":
+                st.markdown(f"**{md_text(words.headline)}**")
+            if words.progress is not None:
+                st.progress(words.progress, text=md_text(words.travelled))
             else:
-                st.progress(min(max(travelled, 0.0), 100.0) / 100,
-                            text=f"{travelled:.0f} % of the route travelled, "
-                                 f"{row['remaining']:.0f} % remaining")
-            if row["latest_month"] == row["target_month"]:
-                # the target month has data: what happened, not a projection of it
-                st.metric(f"Actual in {row['target_month']}, the target month",
-                          format_indicator(row["latest_actual"], ind.id))
-            else:
-                st.metric(f"Latest ({row['latest_month'] or '—'})",
-                          format_indicator(row["latest_actual"], ind.id))
-                st.metric(f"Projected for {row['target_month']}",
-                          format_indicator(row["forecast_at_target"], ind.id))
-            pace = format_delta(0.0, row["pace_needed"], ind.unit)
-            st.metric("Pace needed", f"{pace} per month" if pace else "—")
-            st.caption(f"Forecast: {row['reached_note'] or '—'}. Baseline "
-                       f"{format_indicator(row['baseline'], ind.id)} in {row['baseline_month']}, "
-                       f"tolerance {format_value(row['tolerance'], ind.unit)}.")
+                st.markdown(md_text(words.travelled))
+            for label, value in words.figures:
+                st.metric(label, value)
+            if words.forecast:
+                st.caption(md_text(words.forecast))
+            st.caption(md_text(words.baseline))
             if row["note"]:
-                st.warning(row["note"])
+                st.warning(md_text(row["note"]))
 
 st.subheader("All targets")
+everything = route_words.ordered(summary, sort=sort_by or route_words.SORTS[0])
 widgets.table(
-    summary, "route-summary",
-    column_config={"indicator": st.column_config.TextColumn("Indicator"),
-                   "travelled": st.column_config.NumberColumn("Travelled", format="%.0f %%"),
-                   "remaining": st.column_config.NumberColumn("Remaining", format="%.0f %%")},
+    route_words.summary_table(everything), "route-summary",
+    export_frame=everything[list(route.SUMMARY_COLUMNS)],
 )

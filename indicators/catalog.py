@@ -4,6 +4,19 @@ Each indicator is computed per month and department, and for the pseudo-departme
 (computed from rows, never averaged from departments).  Percentages are percent values
 (12.5 means 12.5 %).  ``direction`` says which way is better: ``"higher"`` or ``"lower"``.
 
+Every indicator has *value bounds* (:func:`bounds`): the range its formula can give on valid data,
+or, for shares, the range the share means.  A projection (the route's forecast) is clamped to
+them (:func:`clamp`); measured values are never altered.
+
+* counts, money, durations and complaints per 100 purchases: 0 and up;
+* shares of something (CSAT, promise kept, unresolved, repeat complaints, discount, returning
+  customers, retention): 0 to 100.  Retention can exceed 100 on inconsistent aggregates (more
+  customers retained than there were at the start): the data is not refused, but a projection
+  does not go beyond all customers retained;
+* NPS: −100 to 100;
+* revenue growth: −100 (no revenue at all, amounts are ≥ 0) and up;
+* compensation share of revenue: 0 and up (compensation can exceed the month's revenue).
+
 Examples
 --------
 >>> get("csat").unit
@@ -14,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,6 +71,11 @@ class Indicator:
     @property
     def higher_is_better(self) -> bool:
         return self.direction == "higher"
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)``: the values this indicator can take (:func:`bounds`)."""
+        return bounds(self.id)
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -204,6 +223,59 @@ def get(indicator_id: str) -> Indicator:
         raise KeyError(
             f"unknown indicator {indicator_id!r}; known: {', '.join(INDICATOR_IDS)}"
         ) from None
+
+
+_UNIT_BOUNDS: dict[str, tuple[float, float]] = {
+    "count": (0.0, math.inf),
+    "money": (0.0, math.inf),
+    "minutes": (0.0, math.inf),
+    "hours": (0.0, math.inf),
+    "per 100": (0.0, math.inf),
+}
+"""Bounds shared by every indicator of a unit; ``%`` and ``points`` are listed one by one."""
+
+_SHARE = (0.0, 100.0)
+_OWN_BOUNDS: dict[str, tuple[float, float]] = {
+    "csat": _SHARE,
+    "promise_kept_rate": _SHARE,
+    "unresolved_complaints_rate": _SHARE,
+    "repeat_complaint_rate": _SHARE,
+    "discount_rate": _SHARE,
+    "returning_customers_rate": _SHARE,
+    "retention_rate": _SHARE,
+    "nps": (-100.0, 100.0),
+    "revenue_growth_mom": (-100.0, math.inf),
+    "revenue_growth_yoy": (-100.0, math.inf),
+    "compensation_share": (0.0, math.inf),
+}
+
+
+def bounds(indicator_id: str) -> tuple[float, float]:
+    """``(low, high)`` of the indicator's values (``inf`` where there is no bound).
+
+    >>> bounds("csat"), bounds("nps"), bounds("revenue_growth_mom")[0], bounds("revenue")
+    ((0.0, 100.0), (-100.0, 100.0), -100.0, (0.0, inf))
+    """
+    ind = get(indicator_id)
+    own = _OWN_BOUNDS.get(ind.id)
+    if own is not None:
+        return own
+    try:
+        return _UNIT_BOUNDS[ind.unit]
+    except KeyError:
+        raise KeyError(f"no value bounds for {indicator_id!r} (unit {ind.unit!r})") from None
+
+
+def clamp(indicator_id: str, value: float) -> float:
+    """``value`` moved into :func:`bounds`; a missing value (NaN) stays missing.
+
+    >>> clamp("csat", 133.2), clamp("nps", -120.0), clamp("csat", 74.9), clamp("revenue", -5.0)
+    (100.0, -100.0, 74.9, 0.0)
+    """
+    low, high = bounds(indicator_id)
+    if math.isnan(value):
+        return value
+    return min(max(value, low), high)
 
 
 def by_family(family: str) -> tuple[Indicator, ...]:

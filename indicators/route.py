@@ -7,12 +7,16 @@ Naming and units, fixed once for the whole module:
 
 * a *month* is ``YYYY-MM`` text; month arithmetic is on :func:`month_index` (12 months a year);
 * ``n = months_between(baseline_month, target_month)`` and ``k = months_between(baseline_month, m)``;
-* values (``actual``, ``planned``, ``baseline``, ``target``, ``tolerance``, ``pace_needed``) are
-  in the indicator's own unit; ``travelled`` and ``remaining`` are percent of the route;
+* values (``actual``, ``planned``, ``baseline``, ``target``, ``tolerance``, ``pace_needed``,
+  ``deadline_actual``) are in the indicator's own unit; ``travelled`` and ``remaining`` are
+  percent of the route;
 * *better* follows the catalog direction: up for ``"higher"``, down for ``"lower"`` indicators;
-* a missing value is ``NaN`` (text columns: ``None``), never a made-up 0.
+  *met* means at or better than the target;
+* a missing value is ``NaN`` (text columns: ``None``), never a made-up 0;
+* the *latest month* is the latest month with data, at most :data:`PAST_DEADLINE_MONTHS` after
+  ``target_month`` (data further on is not followed, and the summary's note says so).
 
-Formulas, for every month ``m`` from ``baseline_month`` to ``target_month`` inclusive:
+Formulas, for every month ``m`` from ``baseline_month`` to ``target_month`` inclusive (SPEC §3):
 
 * ``planned(m)   = baseline + (target − baseline) × k ÷ n``
 * ``travelled(m) = (actual(m) − baseline) ÷ (target − baseline) × 100`` (missing when actual is
@@ -21,12 +25,23 @@ Formulas, for every month ``m`` from ``baseline_month`` to ``target_month`` incl
 * ``status(m)``  = :func:`status_for` (``achieved`` / ``on track`` / ``at risk`` / ``off track`` /
   ``no data``)
 * forecast: the least-squares line (:func:`forecast_line`) through the last six months with data
-  up to the latest month with data (at least three), evaluated at ``target_month``
-* ``pace_needed  = (target − latest_actual) ÷ months_between(latest_month, target_month)``
+  up to the latest month (at least three), evaluated at ``target_month`` and clamped to the
+  indicator's value bounds (:func:`catalog.clamp`: a share never projects past 100 %, NPS past
+  ±100); given only while the latest month is at or before ``target_month``
+* ``pace_needed  = (target − latest_actual) ÷ months_between(latest_month, target_month)``, only
+  while the target month is still ahead of the latest month
+
+After the target month the route goes on to the latest month, so that data past the deadline is
+seen: ``planned(m) = target``, ``travelled``/``remaining`` as above, and ``status(m)`` is
+``achieved`` when ``actual(m)`` is met, ``missed`` when it is worse, ``no data`` when missing.
+The summary's status is the latest month's, so a target past its deadline can move back from
+``achieved`` to ``missed`` (and forth).  The deadline itself is kept in two columns:
+``deadline_actual = actual(target_month)`` and ``met_month``, the first month of the last run of
+months with data, ending in ``target_month``, whose values are all met (``None`` when the target
+month has no value or is worse than the target).
 
 ``baseline`` is the given one, else the value measured at ``baseline_month``; with neither the
-route can't be drawn and every month is ``no data``.  The *latest month* is the latest month with
-data at or before ``target_month`` (data after the deadline does not move the verdict).
+route can't be drawn and every month is ``no data``.
 
 Comparisons against the target, the plan and the tolerance allow a relative slack of 1e-9, so
 that a value that equals a boundary up to floating-point rounding counts as on it.
@@ -43,6 +58,19 @@ Examples
 0  2025-01    70.0     70.0        0.0  on track
 1  2025-02    74.0     75.0       40.0   at risk
 2  2025-03     NaN     80.0        NaN   no data
+
+Met at the deadline (81 in 2025-03), then worse in 2025-04: the route goes on, and the target
+is ``missed`` now.
+
+>>> late = pd.concat([ind, pd.DataFrame({"month": ["2025-03", "2025-04"], "department": "All",
+...                                      "indicator": "csat", "value": [81.0, 78.0]})])
+>>> route_table(t, late)[["month", "actual", "planned", "status"]].tail(2)
+     month  actual  planned    status
+2  2025-03    81.0     80.0  achieved
+3  2025-04    78.0     80.0    missed
+>>> route_summary(t, late)[["latest_month", "status", "deadline_actual", "met_month"]]
+  latest_month  status  deadline_actual met_month
+0      2025-04  missed             81.0   2025-03
 """
 
 from __future__ import annotations
@@ -57,8 +85,12 @@ import pandas as pd
 from indicators import catalog
 from indicators.schema import ALL_DEPARTMENTS_TARGET, MAX_ROUTE_MONTHS
 
-STATUSES: tuple[str, ...] = ("achieved", "on track", "at risk", "off track", "no data")
-"""Every status, best first."""
+STATUSES: tuple[str, ...] = ("achieved", "on track", "at risk", "off track", "missed", "no data")
+"""Every status: the four of the route to the target month, best first, then ``missed`` (past
+the target month and worse than the target) and ``no data``."""
+
+PAST_DEADLINE_MONTHS = MAX_ROUTE_MONTHS
+"""After the target month the route follows the data for at most this many months."""
 
 FORECAST_WINDOW = 6
 """The forecast line goes through at most this many latest months with data."""
@@ -82,10 +114,11 @@ ROUTE_COLUMNS: tuple[str, ...] = (
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "indicator", "department", "baseline_month", "baseline", "target_month", "target",
     "tolerance", "latest_month", "latest_actual", "planned_at_latest", "status", "travelled",
-    "remaining", "forecast_at_target", "reached_month", "reached_note", "pace_needed", "note",
+    "remaining", "forecast_at_target", "reached_month", "reached_note", "pace_needed",
+    "deadline_actual", "met_month", "note",
 )
 _TEXT_COLUMNS = {"indicator", "department", "month", "baseline_month", "target_month", "status"}
-_NULLABLE_TEXT_COLUMNS = {"latest_month", "reached_month", "reached_note", "note"}
+_NULLABLE_TEXT_COLUMNS = {"latest_month", "reached_month", "reached_note", "met_month", "note"}
 
 _TARGET_COLUMNS = ("indicator", "department", "baseline_month", "target_month", "target")
 _INDICATOR_COLUMNS = ("month", "department", "indicator", "value")
@@ -342,9 +375,10 @@ def _plan(row: dict, series: pd.Series) -> dict:
 
 
 def _planned(plan: dict, month: str) -> float:
+    """The straight route up to the target month; the target itself after it."""
     if not plan["drawable"]:
         return _NAN
-    k = months_between(plan["baseline_month"], month)
+    k = min(months_between(plan["baseline_month"], month), plan["n"])
     return plan["baseline"] + (plan["target"] - plan["baseline"]) * k / plan["n"]
 
 
@@ -355,40 +389,95 @@ def _travelled(plan: dict, actual: float) -> float:
     return (actual - plan["baseline"]) / span * 100
 
 
-def _status(plan: dict, actual: float, planned: float) -> str:
+def _met(value: float, target: float, sign: int) -> bool:
+    """At or better than ``target`` (within the slack)."""
+    return sign * (value - target) >= -_slack(value, target)
+
+
+def _status(plan: dict, month: str, actual: float, planned: float) -> str:
     if not plan["drawable"]:
         return "no data"
+    if month > plan["target_month"]:
+        if math.isnan(actual):
+            return "no data"
+        return "achieved" if _met(actual, plan["target"], _sign(plan["direction"])) else "missed"
     return status_for(actual, planned, plan["target"], plan["tolerance"], plan["direction"])
 
 
+def _horizon(plan: dict) -> str:
+    """The last month the route follows: :data:`PAST_DEADLINE_MONTHS` after the target month."""
+    return add_months(plan["target_month"], PAST_DEADLINE_MONTHS)
+
+
+def _met_month(plan: dict, series: pd.Series, sign: int) -> str | None:
+    """The first month of the run of met months with data that ends in the target month."""
+    met = None
+    for month in reversed(list(series.index)):
+        if month > plan["target_month"]:
+            continue
+        if month < plan["baseline_month"] or not _met(float(series[month]), plan["target"], sign):
+            break
+        met = str(month)
+    if met is None or plan["target_month"] not in series.index:
+        return None
+    return met
+
+
 def _forecast(plan: dict, series: pd.Series) -> dict:
-    """Latest month, forecast at the target month, when the target is reached, pace needed."""
+    """Latest month, forecast at the target month, when the target is reached, pace needed, and
+    the deadline's value and when it was met."""
     out = {"latest_month": None, "latest_actual": _NAN, "forecast_at_target": _NAN,
            "reached_month": None, "reached_note": NOT_ENOUGH_DATA, "pace_needed": _NAN,
+           "deadline_actual": _NAN, "met_month": None,
            "slope": _NAN, "x_mean": _NAN, "y_mean": _NAN}
     if plan["direction"] is None or math.isnan(plan["target"]):
         out["reached_note"] = None
         return out
-    upto = series[[m <= plan["target_month"] for m in series.index]]
+    horizon = _horizon(plan)
+    upto = series[[m <= horizon for m in series.index]]
     if upto.empty:
         return out
     latest, latest_actual = str(upto.index[-1]), float(upto.iloc[-1])
     target, sign = plan["target"], _sign(plan["direction"])
     months_left = months_between(latest, plan["target_month"])
-    out.update(latest_month=latest, latest_actual=latest_actual)
+    out.update(latest_month=latest, latest_actual=latest_actual,
+               deadline_actual=_float_or_nan(upto.get(plan["target_month"])),
+               met_month=_met_month(plan, upto, sign))
     if months_left > 0:
         out["pace_needed"] = (target - latest_actual) / months_left
     window = upto.iloc[-FORECAST_WINDOW:]
     fit = _fit(list(window.index), list(window.to_numpy()))
     if fit is not None:
         slope, x_mean, y_mean = fit
-        out.update(slope=slope, x_mean=x_mean, y_mean=y_mean,
-                   forecast_at_target=y_mean + slope * (month_index(plan["target_month"]) - x_mean))
-    if sign * (latest_actual - target) >= -_slack(latest_actual, target):
+        out.update(slope=slope, x_mean=x_mean, y_mean=y_mean)
+        if months_left >= 0:
+            at_target = y_mean + slope * (month_index(plan["target_month"]) - x_mean)
+            out["forecast_at_target"] = catalog.clamp(plan["indicator"], at_target)
+    if _met(latest_actual, target, sign):
         out.update(reached_month=latest, reached_note=ALREADY_ACHIEVED)
     elif fit is not None:
         out.update(_reached(fit, target, sign, month_index(latest) + 1))
     return out
+
+
+def _forecast_value(plan: dict, fc: dict, month: str) -> float:
+    """The forecast line's value in ``month``, from the latest month to the target month."""
+    latest = fc["latest_month"]
+    if latest is None or not latest <= month <= plan["target_month"]:
+        return _NAN
+    value = fc["y_mean"] + fc["slope"] * (month_index(month) - fc["x_mean"])
+    return catalog.clamp(plan["indicator"], value)
+
+
+def _note(plan: dict, series: pd.Series) -> str | None:
+    """Why something could not be worked out; or that data past the horizon is not followed."""
+    if plan["note"] is not None or series.empty or not plan["drawable"]:
+        return plan["note"]
+    horizon = _horizon(plan)
+    if str(series.index[-1]) > horizon:
+        return (f"data after {horizon} ({PAST_DEADLINE_MONTHS} months past the target month) is "
+                "not followed")
+    return None
 
 
 def _reached(fit: tuple[float, float, float], target: float, sign: int, first: int) -> dict:
@@ -435,31 +524,32 @@ def _resolved(
 
 
 def route_table(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
-    """One row per target and month from its baseline month to its target month inclusive.
+    """One row per target and month from its baseline month to its target month, or on to its
+    latest month when there is data after the target month.
 
     Columns: ``indicator``, ``department`` (``*`` becomes ``All``), ``month``, ``actual``,
     ``planned``, ``travelled``, ``remaining``, ``status`` (one of :data:`STATUSES`) and
     ``forecast``: the forecast line's value from the latest month with data to the target month
-    (missing elsewhere, and when there is no forecast), for drawing it beside the route.
-    Formulas in the module docstring.  A target whose target month is not after its baseline
-    month, or whose route spans more than :data:`schema.MAX_ROUTE_MONTHS`, has no rows
-    (:func:`route_summary` says why).
+    (clamped to the indicator's bounds; missing elsewhere, and when there is no forecast), for
+    drawing it beside the route.  Formulas in the module docstring.  A target whose target month
+    is not after its baseline month, or whose route spans more than
+    :data:`schema.MAX_ROUTE_MONTHS`, has no rows (:func:`route_summary` says why); the months
+    after the target month are at most :data:`PAST_DEADLINE_MONTHS`.
     """
     records = []
     for plan, series, fc in _resolved(targets, indicators):
         if not 0 < plan["n"] <= MAX_ROUTE_MONTHS:
             continue
-        for month in month_range(plan["baseline_month"], plan["target_month"]):
+        last = max(plan["target_month"], fc["latest_month"] or plan["target_month"])
+        for month in month_range(plan["baseline_month"], last):
             actual = _float_or_nan(series.get(month))
             planned = _planned(plan, month)
             travelled = _travelled(plan, actual)
-            on_line = fc["latest_month"] is not None and month >= fc["latest_month"]
             records.append({
                 "indicator": plan["indicator"], "department": plan["department"], "month": month,
                 "actual": actual, "planned": planned, "travelled": travelled,
-                "remaining": 100 - travelled, "status": _status(plan, actual, planned),
-                "forecast": fc["y_mean"] + fc["slope"] * (month_index(month) - fc["x_mean"])
-                if on_line else _NAN,
+                "remaining": 100 - travelled, "status": _status(plan, month, actual, planned),
+                "forecast": _forecast_value(plan, fc, month),
             })
     return _frame(records, ROUTE_COLUMNS)
 
@@ -469,32 +559,38 @@ def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFra
 
     Columns: ``indicator``, ``department`` (``*`` becomes ``All``), ``baseline_month``,
     ``baseline`` (resolved), ``target_month``, ``target``, ``tolerance`` (resolved),
-    ``latest_month`` (latest month with data at or before the target month, else ``None``),
-    ``latest_actual``, ``planned_at_latest``, ``status`` / ``travelled`` / ``remaining`` at the
-    latest month (``no data`` / missing when it is not within the route), ``forecast_at_target``,
-    ``reached_month`` (``YYYY-MM`` or ``None``), ``reached_note`` (``reached in YYYY-MM``,
-    ``already achieved``, ``not at the current pace`` or ``not enough data for a forecast``),
-    ``pace_needed`` (change per month from the latest month to reach the target on time; missing
-    when the latest month is the target month or there is no data) and ``note`` (why something
-    could not be worked out, else ``None``).
+    ``latest_month`` (latest month with data, before or after the target month, else ``None``),
+    ``latest_actual``, ``planned_at_latest`` (the target itself after the target month),
+    ``status`` / ``travelled`` / ``remaining`` at the latest month (``no data`` / missing when it
+    is not within the route; after the target month the status is ``achieved`` or ``missed``),
+    ``forecast_at_target`` (clamped to the indicator's bounds; missing once the latest month is
+    after the target month), ``reached_month`` (``YYYY-MM`` or ``None``), ``reached_note``
+    (``reached in YYYY-MM``, ``already achieved``, ``not at the current pace`` or ``not enough
+    data for a forecast``), ``pace_needed`` (change per month from the latest month to reach the
+    target on time; missing unless the target month is still ahead of the latest month),
+    ``deadline_actual`` (the value in the target month), ``met_month`` (see the module
+    docstring) and ``note`` (why something could not be worked out, else ``None``).
 
     The forecast and the pace needed do not depend on the baseline, so they are given even when
     the route can't be drawn.
     """
     records = []
-    for plan, _, fc in _resolved(targets, indicators):
+    for plan, series, fc in _resolved(targets, indicators):
         latest = fc["latest_month"]
         in_route = latest is not None and latest >= plan["baseline_month"]
         planned = _planned(plan, latest) if in_route else _NAN
         travelled = _travelled(plan, fc["latest_actual"]) if in_route else _NAN
         records.append({
             **{c: plan[c] for c in ("indicator", "department", "baseline_month", "baseline",
-                                    "target_month", "target", "tolerance", "note")},
+                                    "target_month", "target", "tolerance")},
             **{c: fc[c] for c in ("latest_month", "latest_actual", "forecast_at_target",
-                                  "reached_month", "reached_note", "pace_needed")},
+                                  "reached_month", "reached_note", "pace_needed",
+                                  "deadline_actual", "met_month")},
             "planned_at_latest": planned,
-            "status": _status(plan, fc["latest_actual"], planned) if in_route else "no data",
+            "status": _status(plan, latest, fc["latest_actual"], planned)
+            if in_route else "no data",
             "travelled": travelled,
             "remaining": 100 - travelled,
+            "note": _note(plan, series),
         })
     return _frame(records, SUMMARY_COLUMNS)

@@ -283,7 +283,8 @@ def test_forecast_on_an_exact_straight_line_lower_is_better():
     targets = make_targets({"indicator": "complaint_rate", "target": 2.0,
                             "target_month": "2025-12"})
     summary = one_summary(targets, indicators)
-    assert summary["forecast_at_target"] == pytest.approx(4.0 - 0.5 * 9)
+    # the line reaches 4.0 − 0.5 × 9 = −0.5 by 2025-12: a complaint rate can't go below 0
+    assert summary["forecast_at_target"] == max(4.0 - 0.5 * 9, 0.0)
     # 4.0 − 0.5 × k ≤ 2.0 first at k = 4 months after 2025-03
     assert summary["reached_month"] == "2025-07"
 
@@ -410,12 +411,18 @@ def test_pace_needed_is_missing_at_the_target_month_and_without_data():
                                   make_indicators({}))["pace_needed"])
 
 
-def test_data_after_the_target_month_does_not_move_the_verdict():
+def test_data_after_the_target_month_moves_the_verdict():
+    # issue 15: the route goes on past the deadline and the latest value gives the status
     indicators = make_indicators({"2025-01": 50.0, "2025-07": 70.0, "2025-09": 90.0})
     summary = one_summary(make_targets({}), indicators)
-    assert summary["latest_month"] == "2025-07"
-    assert summary["status"] == "off track"  # 70 is 10 below the target, tolerance 3
-    assert len(route_table(make_targets({}), indicators)) == 7
+    assert summary["latest_month"] == "2025-09"
+    assert summary["status"] == "achieved"  # 90 is at or above the target 80
+    assert summary["deadline_actual"] == 70.0
+    assert summary["met_month"] is None  # 70 in the target month is below 80
+    table = route_table(make_targets({}), indicators)
+    assert list(table["month"]) == month_range("2025-01", "2025-09")
+    assert at(table, "2025-07")["status"] == "off track"  # SPEC §3 up to the target month
+    assert list(table["status"].iloc[-2:]) == ["no data", "achieved"]
 
 
 # --- departments, missing data, edge rows ----------------------------------------------
