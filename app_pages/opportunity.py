@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from dashboard import data, family, scorecard, widgets
-from dashboard.format import format_indicator, format_value
+from dashboard import data, family, widgets
+from dashboard.format import current_currency, format_value, promise_headline
 from indicators import charts
 
 chosen = family.header(
@@ -11,27 +11,41 @@ chosen = family.header(
     intro="The service concept is a promise; what counts is whether operations keep it.",
 )
 table = data.indicators()
-hist, promise = data.response_histogram(chosen.month, chosen.department)
-kept = scorecard.value_at(table, "promise_kept_rate", chosen.department, chosen.month)
+hist = data.response_histogram(chosen.month, chosen.department)
+promise = data.promise_summary(chosen.month, chosen.department)
+setting = data.settings().promise_for(chosen.department)
 
 left, right = st.columns(2)
 with left:
-    st.markdown(
-        f"**Promise: respond within {format_value(promise, 'minutes')}** — kept for "
-        f"{format_indicator(kept, 'promise_kept_rate')} of requests in {chosen.month}."
-    )
+    st.markdown(promise_headline(promise, month=chosen.month, setting=setting))
     if hist.empty:
         st.info("No answered requests in this month for this department.")
     else:
+        varies = promise is not None and bool(promise["promises_vary"])
         widgets.chart(
-            charts.make_response_histogram_figure(hist, promise),
+            charts.make_response_histogram_figure(
+                hist, None if varies or promise is None else float(promise["promise_median"])
+            ),
             f"response-times-{chosen.department}-{chosen.month}",
             key="response-histogram",
+        )
+        unanswered = 0 if promise is None else int(promise["requests"] - promise["answered"])
+        st.caption(
+            "Each request is coloured by its own promise (its promised minutes, else its "
+            "department's)"
+            + (f", from {format_value(promise['promise_min'], 'minutes')} to "
+               f"{format_value(promise['promise_max'], 'minutes')}" if varies else "")
+            + "."
+            + (f" {unanswered:,} unanswered "
+               + ("request is not drawn; it counts" if unanswered == 1
+                  else "requests are not drawn; they count") + " as not kept."
+               if unanswered else "")
         )
 with right:
     st.markdown("**Promise kept, month by month**")
     widgets.chart(
-        charts.make_trend_figure(table, "promise_kept_rate", chosen.department, title=None),
+        charts.make_trend_figure(table, "promise_kept_rate", chosen.department, title=None,
+                                 currency=current_currency()),
         f"promise-kept-{chosen.department}",
         key="promise-kept",
     )

@@ -19,7 +19,10 @@ repeat = scorecard.value_at(table, "repeat_complaint_rate", chosen.department, c
 cols = st.columns(2, border=True)
 with cols[0]:
     st.markdown("**The iceberg**")
-    st.markdown(scorecard.iceberg_sentence(complaints, dissatisfied))
+    st.markdown(scorecard.iceberg_sentence(
+        complaints, dissatisfied,
+        not_loaded="complaints" in data.not_loaded(chosen.department, chosen.month),
+    ))
 with cols[1]:
     st.markdown("**Repeat complaints**")
     st.markdown(
@@ -40,12 +43,16 @@ widgets.chart(
 )
 month_mix = mix[(mix["department"] == chosen.department) & (mix["month"] == chosen.month)]
 widgets.table(
-    month_mix,
+    month_mix[["component", "complaints", "share"]].assign(
+        component=month_mix["component"].str.capitalize()
+    ),
     f"complaint-mix-{chosen.department}-{chosen.month}",
     column_config={
+        "component": st.column_config.TextColumn("Service component"),
         "complaints": st.column_config.NumberColumn("Complaints", format="%,d"),
         "share": st.column_config.NumberColumn("Share of the month", format="%.1f %%"),
     },
+    export_frame=month_mix,
 )
 
 family.sections("quality", chosen)

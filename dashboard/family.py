@@ -2,64 +2,137 @@
 
 The four family pages are this renderer plus what is particular to each family (the complaint
 mix for quality, the promise for opportunity …), so they cannot drift apart.
+
+**The month's table** lists every department (*All* on top), one column per indicator, ranked
+by the indicator chosen in "Rank by" (the family's first by default), best first by its
+direction, with a rank column: ties share a rank and the rule is the scorecard's
+(:func:`dashboard.scorecard.rank_among`), so a department's rank reads the same on its card and
+here.  A department with no value, or with fewer rows in the month than the minimum volume
+(``Settings.min_volume``; the rows of :func:`dashboard.scorecard.indicator_volumes`), is listed
+under the ranked ones without a rank, flagged ``n = 4``.  The chosen department's row is
+highlighted.
+
+**Numbers in the table.**  A table column has one format, so each column is written in one
+unit: a duration column in the readable unit of its median (minutes, hours or days —
+:func:`indicators.units.duration_scale`), named in its header ("Response time (median), h");
+a money column with the currency, without cents when its median is 1,000 or more.  The CSV
+keeps the stored values at full precision, with the catalog ids as column names.
+
+**The rankings** (one chart per indicator) draw, past ``2 × TOP_N`` departments, the best and
+the worst :data:`TOP_N` ranked departments and the chosen one; "Show every department" draws
+them all, up to :data:`MAX_RANKED`.  Departments too small to rank are not in the ranking:
+when every department is drawn they come after the ranked ones, greyed, labelled ``n = 4``;
+a caption under the chart names them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
-from dashboard import auth, data, filters, widgets
-from dashboard.format import md_text
-from indicators import catalog, charts
+from dashboard import auth, data, filters, scorecard, widgets
+from dashboard.format import current_currency, md_text
+from indicators import catalog, charts, units
 
-NUMBER_FORMATS: dict[str, str] = {
-    "count": "%,d",
-    "money": "%,.2f",
-    "%": "%.1f %%",
-    "per 100": "%.1f",
-    "points": "%.1f",
-    "minutes": "%,.1f min",
-    "hours": "%,.1f h",
-}
-"""``st.column_config.NumberColumn`` formats per catalog unit (missing cells stay empty)."""
-
+TOP_N = 10
+"""The best and the worst this many departments are drawn in a ranking unless "show all"."""
 
 MAX_RANKED = 200
 """Departments a ranking chart draws at most (the best and the worst half each, and the chosen
 one): a chart of 200,000 bars takes minutes to build and never finishes drawing."""
 
+HIGHLIGHT_STYLE = "background-color: #dbe7f5; font-weight: bold"
+"""The chosen department's row in the month's table."""
+MAX_STYLED_ROWS = 5_000
+"""Above this many rows the table is not styled (the chosen row is not highlighted): styling
+writes every cell of the table out again."""
+
+NOT_SHOWN_IN_CAPTION = 5
+"""Departments too small to rank named under a chart (the rest are counted)."""
+
+RANK = "rank"
+NOTE = "too_few_rows"
+
+
+def _small_mask(
+    departments: pd.Series, volumes: Mapping[str, int] | None, min_volume: int
+) -> pd.Series:
+    if volumes is None:
+        return pd.Series(False, index=departments.index)
+    return departments.map(lambda d: volumes.get(d, 0) < min_volume).astype("bool")
+
 
 def ranking_rows(
-    table: pd.DataFrame, indicator_id: str, month: str, highlight: str
+    table: pd.DataFrame,
+    indicator_id: str,
+    month: str,
+    highlight: str,
+    *,
+    top: int | None = None,
+    volumes: Mapping[str, int] | None = None,
+    min_volume: int = 0,
 ) -> tuple[pd.DataFrame, int, int]:
     """What the month's ranking chart draws, and how many departments it leaves out of how many.
 
-    Up to :data:`MAX_RANKED` departments the rows of ``table`` as they are; beyond, the best and
-    the worst ``MAX_RANKED // 2`` with a value (in the chart's order), ``highlight`` and *All*.
+    Departments with a value and at least ``min_volume`` rows (``volumes``; ``None`` = no
+    minimum) are *ranked*.  ``top=N``: the best and the worst ``N`` ranked, ``highlight`` and
+    *All*.  ``top=None`` ("show all"): every department up to :data:`MAX_RANKED`; beyond, the
+    best and the worst ``MAX_RANKED // 2`` with a value (ranked first, then those too small to
+    rank, in the chart's order), ``highlight`` and *All*.
     """
     rows = table[(table["indicator"] == indicator_id) & (table["month"] == month)]
     named = rows[rows["department"] != catalog.ALL_DEPARTMENTS]
+    all_rows = rows[rows["department"] == catalog.ALL_DEPARTMENTS]
+    chosen = named.index[named["department"] == highlight]
+    small = _small_mask(named["department"], volumes, min_volume)
+    ascending = not catalog.get(indicator_id).higher_is_better
+    if top is not None:
+        ranked = named[named["value"].notna() & ~small].sort_values(
+            "value", ascending=ascending, kind="stable"
+        )
+        keep = ranked.index if len(ranked) <= 2 * top else (
+            ranked.index[:top].union(ranked.index[-top:])
+        )
+        keep = keep.union(chosen)
+        return pd.concat([all_rows, named.loc[keep]]), len(named) - len(keep), len(named)
     if len(named) <= MAX_RANKED:
         return rows, 0, len(named)
-    ordered = named.sort_values(
-        "value", ascending=not catalog.get(indicator_id).higher_is_better,
-        na_position="last", kind="stable",
+    ordered = named.assign(_small=small).sort_values(
+        ["_small", "value"], ascending=[True, ascending], na_position="last", kind="stable"
     )
+    ordered = pd.concat([ordered[ordered["value"].notna()], ordered[ordered["value"].isna()]])
     half = MAX_RANKED // 2
     valued = ordered[ordered["value"].notna()]
-    keep = ordered.index[:half].union(valued.index[-half:]).union(
-        named.index[named["department"] == highlight]
-    )
-    shown = pd.concat([rows[rows["department"] == catalog.ALL_DEPARTMENTS], named.loc[keep]])
-    return shown, len(named) - len(keep), len(named)
+    keep = ordered.index[:half].union(valued.index[-half:]).union(chosen)
+    return pd.concat([all_rows, named.loc[keep]]), len(named) - len(keep), len(named)
 
 
-def number_column(indicator_id: str) -> st.column_config.NumberColumn:
-    ind = catalog.get(indicator_id)
-    return st.column_config.NumberColumn(
-        ind.label, format=NUMBER_FORMATS.get(ind.unit, "%.2f"), help=ind.formula
+def ranks(
+    values: pd.Series,
+    indicator_id: str,
+    *,
+    volumes: Mapping[str, int] | None,
+    min_volume: int,
+) -> pd.Series:
+    """Rank (Int64, ``<NA>`` = not ranked) of every department in ``values`` (department →
+    value in one month): :func:`dashboard.scorecard.rank_among`'s rule for all at once.
+
+    ``1 +`` the ranked departments strictly better by the indicator's direction, so ties share
+    a rank; *All*, a missing value and fewer than ``min_volume`` rows are not ranked.
+    """
+    departments = pd.Series(values.index, index=values.index)
+    rankable = (
+        values.notna()
+        & (departments != catalog.ALL_DEPARTMENTS)
+        & ~_small_mask(departments, volumes, min_volume)
     )
+    ranked = values[rankable].astype("float64").rank(
+        method="min", ascending=not catalog.get(indicator_id).higher_is_better
+    )
+    return ranked.reindex(values.index).astype("Int64")
 
 
 def month_by_department(table: pd.DataFrame, indicator_ids: list[str], month: str) -> pd.DataFrame:
@@ -74,6 +147,106 @@ def month_by_department(table: pd.DataFrame, indicator_ids: list[str], month: st
     return wide.reset_index()
 
 
+def ranked_month_table(
+    wide: pd.DataFrame,
+    rank_by: str,
+    *,
+    volumes: Mapping[str, int] | None,
+    min_volume: int,
+) -> pd.DataFrame:
+    """:func:`month_by_department` with a :data:`RANK` column by ``rank_by`` and its order.
+
+    *All* first; then the ranked departments, best first (ties by name); then those too small to
+    rank (best first, :data:`NOTE` says ``n = 4``); then those without a value (by name).
+    """
+    values = wide.set_index("department")[rank_by]
+    rank = ranks(values, rank_by, volumes=volumes, min_volume=min_volume)
+    small = _small_mask(pd.Series(values.index, index=values.index), volumes, min_volume)
+    note = pd.Series("", index=values.index, dtype="str")
+    if volumes is not None:
+        flagged = small & values.notna() & (values.index != catalog.ALL_DEPARTMENTS)
+        note[flagged] = [f"n = {volumes.get(d, 0):,}" for d in values.index[flagged]]
+    group = pd.Series(3, index=values.index)
+    group[values.notna() & small] = 2
+    group[rank.notna()] = 1
+    group[values.index == catalog.ALL_DEPARTMENTS] = 0
+    sign = 1.0 if catalog.get(rank_by).higher_is_better else -1.0
+    keyed = wide.set_index("department").assign(
+        **{RANK: rank, NOTE: note}, _group=group, _by=-sign * values, _name=values.index
+    )
+    ordered = keyed.sort_values(["_group", "_by", "_name"], na_position="last", kind="stable")
+    out = ordered.drop(columns=["_group", "_by", "_name"]).reset_index()
+    return out[[RANK, "department", *[c for c in wide.columns if c != "department"], NOTE]]
+
+
+def number_column(
+    indicator_id: str, values: pd.Series, *, currency: units.Currency = units.NO_CURRENCY
+) -> tuple[st.column_config.NumberColumn, float]:
+    """The column's config and the factor its values are divided by for display (durations in
+    the unit of their median, named in the header)."""
+    ind = catalog.get(indicator_id)
+    present = values.dropna().tolist()
+    fmt, factor = units.printf_format(ind.unit, present, currency=currency)
+    label = ind.label
+    if ind.unit in units.DURATION_UNITS:
+        label = f"{ind.label}, {units.column_unit(ind.unit, present)}"
+    return st.column_config.NumberColumn(label, format=fmt, help=ind.formula), factor
+
+
+def _highlighted(frame: pd.DataFrame, department: str) -> pd.DataFrame | Styler:
+    if department == catalog.ALL_DEPARTMENTS or len(frame) > MAX_STYLED_ROWS:
+        return frame
+    chosen = frame.index[frame["department"] == department]
+    if chosen.empty:
+        return frame
+    return frame.style.set_properties(subset=pd.IndexSlice[chosen, :], **_css(HIGHLIGHT_STYLE))
+
+
+def _css(style: str) -> dict[str, str]:
+    return dict(part.strip().split(": ", 1) for part in style.split(";"))
+
+
+def month_table(
+    table: pd.DataFrame,
+    ids: list[str],
+    chosen: filters.Filters,
+    family: str,
+    *,
+    row_counts: pd.DataFrame,
+    min_volume: int,
+) -> None:
+    """The month's table by department, ranked by the indicator chosen in "Rank by"."""
+    rank_by = st.columns([1, 2])[0].selectbox(
+        "Rank by", ids, format_func=lambda i: catalog.get(i).label, key=f"rank-by-{family}",
+        help="Departments best first by this indicator; All stays on top.",
+    )
+    month_rows = scorecard.month_rows(row_counts, chosen.month)
+    volumes = scorecard.indicator_volumes(month_rows, rank_by)
+    ranked = ranked_month_table(
+        month_by_department(table, ids, chosen.month), rank_by,
+        volumes=volumes, min_volume=min_volume,
+    )
+    shown = ranked.copy()
+    config: dict[str, object] = {
+        RANK: st.column_config.NumberColumn("Rank", format="%d", help=(
+            f"Best first by {catalog.get(rank_by).label}; ties share a rank.")),
+        "department": st.column_config.TextColumn("Department"),
+        NOTE: st.column_config.TextColumn("Too few rows to rank", help=(
+            f"Rows in the month under the minimum volume of {min_volume:,}: listed, not ranked.")),
+    }
+    currency = current_currency()
+    for i in ids:
+        config[i], factor = number_column(i, ranked[i], currency=currency)
+        if factor != 1.0:
+            shown[i] = ranked[i] / factor
+    widgets.table(
+        _highlighted(shown, chosen.department),
+        f"{family}-{chosen.month}",
+        column_config=config,
+        export_frame=ranked,
+    )
+
+
 def target_for(summary: pd.DataFrame, indicator_id: str, department: str) -> pd.Series | None:
     """The route-summary row of the target for this indicator and department, if any."""
     if summary.empty:
@@ -82,12 +255,47 @@ def target_for(summary: pd.DataFrame, indicator_id: str, department: str) -> pd.
     return None if hit.empty else hit.iloc[0]
 
 
+def _unranked_caption(
+    table: pd.DataFrame,
+    indicator_id: str,
+    month: str,
+    volumes: Mapping[str, int] | None,
+    min_volume: int,
+    *,
+    drawn: bool,
+) -> str | None:
+    """Which departments have a value but too few rows to rank, by name (the first few)."""
+    if volumes is None:
+        return None
+    rows = table[(table["indicator"] == indicator_id) & (table["month"] == month)
+                 & (table["department"] != catalog.ALL_DEPARTMENTS) & table["value"].notna()]
+    small = rows[_small_mask(rows["department"], volumes, min_volume)]["department"].tolist()
+    if not small:
+        return None
+    listed = ", ".join(
+        f"{md_text(d)} (n = {volumes.get(d, 0):,})" for d in small[:NOT_SHOWN_IN_CAPTION]
+    )
+    more = len(small) - NOT_SHOWN_IN_CAPTION
+    tail = f" and {more:,} more" if more > 0 else ""
+    where = "Drawn greyed after the ranked ones" if drawn else "Listed in the table"
+    return f"Not ranked, fewer than {min_volume:,} rows in {month}: {listed}{tail}. {where}."
+
+
 def indicator_section(
-    table: pd.DataFrame, summary: pd.DataFrame, indicator_id: str, chosen: filters.Filters
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    indicator_id: str,
+    chosen: filters.Filters,
+    *,
+    month_rows: Mapping[str, Mapping[str, int]] | None = None,
+    min_volume: int = 0,
+    show_all: bool = False,
 ) -> None:
     """Trend for the department against All (with its target), and the month's ranking."""
     ind = catalog.get(indicator_id)
     target = target_for(summary, indicator_id, chosen.department)
+    currency = current_currency()
+    volumes = None if month_rows is None else scorecard.indicator_volumes(month_rows, indicator_id)
     with st.container(border=True):
         st.markdown(f"**{ind.label}**")
         st.caption(f"{ind.formula}. {ind.direction.capitalize()} is better.")
@@ -101,23 +309,40 @@ def indicator_section(
                     target=None if target is None else float(target["target"]),
                     target_month=None if target is None else str(target["target_month"]),
                     title=None,
+                    currency=currency,
                 ),
                 f"{indicator_id}-trend",
                 key=f"trend-{indicator_id}",
             )
         with right:
-            ranked, hidden, total = ranking_rows(table, indicator_id, chosen.month, chosen.department)
+            ranked, hidden, total = ranking_rows(
+                table, indicator_id, chosen.month, chosen.department,
+                top=None if show_all else TOP_N, volumes=volumes, min_volume=min_volume,
+            )
             widgets.chart(
-                charts.make_ranking_figure(ranked, indicator_id, chosen.month, highlight=chosen.department),
+                charts.make_ranking_figure(
+                    ranked, indicator_id, chosen.month, highlight=chosen.department,
+                    currency=currency, volumes=volumes, min_volume=min_volume,
+                ),
                 f"{indicator_id}-ranking-{chosen.month}",
                 key=f"ranking-{indicator_id}",
             )
-            if hidden:
+            if hidden and show_all:
                 st.caption(
                     f"{hidden:,} of {total:,} departments are not drawn: the chart shows the best "
                     f"and the worst {MAX_RANKED // 2} with a value, and the chosen one. The table "
                     "above lists every department."
                 )
+            elif hidden:
+                st.caption(
+                    f"The best {TOP_N} and the worst {TOP_N} ranked departments, and the chosen "
+                    f"one: {hidden:,} of {total:,} are not drawn. Turn on “Show every department” "
+                    "above to draw them; the table lists every department."
+                )
+            note = _unranked_caption(table, indicator_id, chosen.month, volumes, min_volume,
+                                     drawn=show_all)
+            if note:
+                st.caption(note)
 
 
 def header(family: str, *, intro: str | None = None) -> filters.Filters:
@@ -135,15 +360,11 @@ def sections(family: str, chosen: filters.Filters) -> None:
     table = data.indicators()
     _, summary = data.route()
     ids = [i.id for i in catalog.by_family(family)]
+    row_counts = data.row_counts()
+    min_volume = data.settings().min_volume
 
     st.subheader(f"{chosen.month} by department")
-    wide = month_by_department(table, ids, chosen.month)
-    widgets.table(
-        wide,
-        f"{family}-{chosen.month}",
-        column_config={"department": st.column_config.TextColumn("Department")}
-        | {i: number_column(i) for i in ids},
-    )
+    month_table(table, ids, chosen, family, row_counts=row_counts, min_volume=min_volume)
 
     st.subheader("Over time and side by side")
     # The loaders already hold only the user's departments; the words say so.
@@ -152,10 +373,25 @@ def sections(family: str, chosen: filters.Filters) -> None:
         f"Left: {md_text(chosen.department)} month by month"
         + ("" if chosen.department == catalog.ALL_DEPARTMENTS else ", with All dotted")
         + f", and the target where one is set. Right: {ranked} in "
-        f"{chosen.month}, best first, with All as the dotted line."
+        f"{chosen.month}, best first, with All as the dotted line. Departments with fewer than "
+        f"{min_volume:,} rows in the month are listed but not ranked."
     )
+    named = table[(table["month"] == chosen.month)
+                  & (table["department"] != catalog.ALL_DEPARTMENTS)]["department"].nunique()
+    # Up to twice TOP_N departments every one is drawn anyway: no toggle.
+    show_all = True
+    if named > 2 * TOP_N:
+        show_all = st.toggle(
+            "Show every department", key=f"show-all-{family}",
+            help=f"Off: the best {TOP_N} and the worst {TOP_N}. On: every department, up to "
+            f"{MAX_RANKED:,} in a chart.",
+        )
+    month_rows = scorecard.month_rows(row_counts, chosen.month)
     for indicator_id in ids:
-        indicator_section(table, summary, indicator_id, chosen)
+        indicator_section(
+            table, summary, indicator_id, chosen,
+            month_rows=month_rows, min_volume=min_volume, show_all=show_all,
+        )
 
 
 def render(family: str, *, intro: str | None = None) -> filters.Filters:

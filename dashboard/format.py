@@ -1,69 +1,81 @@
-"""How a value is written on screen, by the catalog unit (pure, no Streamlit).
+"""How a value is written on screen, by the catalog unit, in the organisation's currency.
 
-* ``count``   — an integer with thousands separators: ``1,234``;
-* ``money``   — two decimals with thousands separators: ``1,234.50``;
+The rules live in :mod:`indicators.units` (the charts use the same ones); this module adds the
+currency of the current script run, so pages, route words and cards need not pass it around:
+
+* ``count``   — a whole number with thousands separators: ``1,234``;
+* ``money``   — cents under 1,000 only (``12.50``, ``1,235``), with the currency: the symbol
+  before (``€1,235``), else the code after (``1,235 EUR``), else nothing;
 * ``%``       — one decimal and a percent sign: ``12.5 %``; a change is in points: ``+1.2 pp``;
 * ``per 100`` / ``points`` — one decimal: ``33.3``;
-* ``minutes`` — ``42 min`` under an hour, ``1 h 35 min`` from an hour on;
-* ``hours``   — ``5.5 h`` under two days, ``3.2 days`` from two days on;
+* ``minutes`` and ``hours`` — one unit chosen by size: ``95 min`` under 2 h, ``5.2 h`` under
+  48 h, ``3.4 days`` from there (hours are converted to minutes first, so 5.2 hours and 312
+  minutes both read ``5.2 h``);
 * missing (``None`` / NaN) — ``—``: a missing value is never written as 0.
+
+**The currency of a run.**  :data:`CURRENCY` is a :class:`contextvars.ContextVar` (default: no
+currency) that ``app.py`` sets once per script run from the settings (:func:`use_currency`).
+Streamlit runs each session's script in that session's own script thread, and a new thread
+starts with an empty context, so one session's currency never shows in another's, and a
+script that never sets it (a test, the command line) writes plain numbers.
+:func:`currency_context` sets it for a block and restores it after.
 
 Examples
 --------
 >>> format_value(1234.0, "count"), format_value(10 + 20.5, "money"), format_value(1 / 3 * 100, "per 100")
 ('1,234', '30.50', '33.3')
->>> format_value(95.0, "minutes"), format_value(float("nan"), "%")
-('1 h 35 min', '—')
+>>> format_value(95.0, "minutes"), format_value(5 * 60 + 14, "minutes"), format_value(float("nan"), "%")
+('95 min', '5.2 h', '—')
 >>> format_delta(2.0, 3.5, "%")
 '+1.5 pp'
+>>> with currency_context(Currency(symbol="€")):
+...     format_value(1234.5, "money"), format_delta(10.0, 22.5, "money")
+('€1,235', '+€12.50')
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from indicators import catalog
+from indicators import catalog, units
+from indicators.units import NO_CURRENCY, Currency
 
-MISSING = "—"
+MISSING = units.MISSING
+
+CURRENCY: ContextVar[Currency] = ContextVar("currency", default=NO_CURRENCY)
+"""The currency money is written in during this script run (see the module docstring)."""
+
+
+def use_currency(symbol: str = "", code: str = "") -> None:
+    """Write money in this currency for the rest of the script run (``app.py``, once a run)."""
+    CURRENCY.set(Currency(symbol=symbol, code=code))
+
+
+@contextmanager
+def currency_context(currency: Currency) -> Iterator[None]:
+    """Write money in ``currency`` inside the block; the previous currency after it."""
+    token = CURRENCY.set(currency)
+    try:
+        yield
+    finally:
+        CURRENCY.reset(token)
+
+
+def current_currency() -> Currency:
+    """The currency of this script run (what charts are given as ``currency=``)."""
+    return CURRENCY.get()
 
 
 def is_missing(value: object) -> bool:
     """``None``, NaN, ``pd.NA`` or anything that is not a number."""
-    if value is None:
-        return True
-    try:
-        return math.isnan(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return True
+    return units.is_missing(value)
 
 
 def format_value(value: object, unit: str) -> str:
-    """``value`` written for its unit; ``—`` when missing."""
-    if is_missing(value):
-        return MISSING
-    v = float(value)  # type: ignore[arg-type]
-    if unit == "count":
-        return f"{v:,.0f}"
-    if unit == "money":
-        return f"{v:,.2f}"
-    if unit == "%":
-        return f"{v:.1f} %"
-    if unit == "minutes":
-        return _minutes(v)
-    if unit == "hours":
-        return f"{v:,.1f} h" if abs(v) < 48 else f"{v / 24:,.1f} days"
-    return f"{v:,.1f}"
-
-
-def _minutes(v: float) -> str:
-    if abs(v) < 10:
-        return f"{v:.1f} min"
-    if abs(v) < 60:
-        return f"{v:.0f} min"
-    total = round(abs(v))
-    hours, minutes = divmod(total, 60)
-    sign = "-" if v < 0 else ""
-    return f"{sign}{hours} h {minutes:02d} min" if minutes else f"{sign}{hours} h"
+    """``value`` written for its unit, money in the run's currency; ``—`` when missing."""
+    return units.number_text(value, unit, currency=CURRENCY.get())
 
 
 def format_indicator(value: object, indicator_id: str) -> str:
@@ -74,28 +86,38 @@ def format_indicator(value: object, indicator_id: str) -> str:
 def format_delta(old: object, new: object, unit: str) -> str | None:
     """The change from ``old`` to ``new`` with its sign, or ``None`` when either is missing.
 
-    Percentages change by percentage points (``pp``), not by percent.
+    Percentages change by percentage points (``pp``), not by percent; money and durations are
+    written by the rules above on the size of the change (``+€1,235``, ``-25 min``).  A change
+    that rounds to nothing has no sign.
     """
-    if is_missing(old) or is_missing(new):
-        return None
-    d = float(new) - float(old)  # type: ignore[arg-type]
-    magnitude = abs(d)
-    if unit == "count":
-        text = f"{magnitude:,.0f}"
-    elif unit == "money":
-        text = f"{magnitude:,.2f}"
-    elif unit == "%":
-        text = f"{magnitude:.1f} pp"
-    elif unit == "minutes":
-        text = _minutes(magnitude)
-    elif unit == "hours":
-        text = f"{magnitude:,.1f} h"
-    else:
-        text = f"{magnitude:,.1f}"
-    if not any(ch in "123456789" for ch in text):
-        # Rounds to nothing: no sign, so it is not shown as a rise or a fall.
-        return text
-    return ("+" if d > 0 else "-") + text
+    return units.change_text(old, new, unit, currency=CURRENCY.get())
+
+
+def promise_headline(summary: Mapping[str, object] | None, *, month: str, setting: float) -> str:
+    """The service promise in words (markdown), from one row of
+    :func:`indicators.compute.promise_summary` (``None``: no requests in the month).
+
+    Requests that all carry one promise: "Respond within **60 min**. Kept for **74.9 %** of
+    requests in 2025-06 (median wait 45 min)."  Requests that carry different promises (their
+    own ``promised_minutes``): "Promises vary (median **122 h**): kept for **74.9 %** of
+    requests in 2025-06, median wait 167 h."  No requests: the promise ``setting`` (minutes)
+    and that there were none.  Every request is judged by its own promise, so the rate and the
+    words never disagree.
+
+    >>> promise_headline({"promises_vary": False, "promise_median": 60.0, "kept_rate": 75.0,
+    ...                   "wait_median": 45.0}, month="2025-06", setting=30.0)
+    'Respond within **60 min**. Kept for **75.0 %** of requests in 2025-06 (median wait 45 min).'
+    """
+    if summary is None:
+        return (f"Respond within **{format_value(setting, 'minutes')}** (the promise setting). "
+                f"No requests in {month}.")
+    rate = format_indicator(summary["kept_rate"], "promise_kept_rate")
+    wait = format_value(summary["wait_median"], "minutes")
+    promise = format_value(summary["promise_median"], "minutes")
+    if summary["promises_vary"]:
+        return (f"Promises vary (median **{promise}**): kept for **{rate}** of requests in "
+                f"{month}, median wait {wait}.")
+    return f"Respond within **{promise}**. Kept for **{rate}** of requests in {month} (median wait {wait})."
 
 
 def delta_color(indicator_id: str) -> str:
@@ -108,6 +130,7 @@ STATUS_COLOURS: dict[str, str] = {
     "on track": "blue",
     "at risk": "orange",
     "off track": "red",
+    "missed": "red",
     "no data": "gray",
 }
 """``st.badge`` colour per route status."""

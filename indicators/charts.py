@@ -7,12 +7,19 @@ directions come from :mod:`indicators.catalog` only.  Every user-supplied string
 names, months, titles) enters a figure through :func:`plotly_text`, so Plotly's pseudo-HTML in
 the data (``<a href=…>``, ``<b>``, ``<span style=…>`` …) is drawn as the characters typed.
 
+Numbers are written as on the cards (:mod:`indicators.units`): hover and bar labels value by
+value, with their month (``2025-06: 74.9 %``); an axis of durations in one unit chosen by the
+drawn values' median (``hours``), an axis of money with the currency as tick prefix or suffix.
+The currency is an argument (``currency=``, default none): the engine never reads the
+dashboard's state.
+
 Inputs follow the engine's tables:
 
 * the indicator long table — ``month`` (``YYYY-MM``), ``department``, ``indicator``, ``value``
   (NaN = missing);
 * the complaint mix — ``month``, ``department``, ``component``, ``complaints``, ``share``;
-* the response-time histogram — ``bin_start``, ``bin_end``, ``requests``;
+* the response-time histogram — ``bin_start``, ``bin_end``, ``requests``, ``kept``,
+  ``not_kept`` (:func:`indicators.compute.response_times_by_promise`);
 * the route table — ``month``, ``actual``, ``planned`` … and one row of the route summary.
 
 Examples
@@ -29,12 +36,14 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from indicators import catalog
+from indicators import catalog, units
+from indicators.units import NO_CURRENCY, Currency
 
 ALL_COLOUR = "#8a94a3"
 """All departments together: a quiet grey reference beside the chosen department."""
@@ -52,23 +61,6 @@ COMPONENT_COLOURS: dict[str, str] = {
     "information": "#d4a017",
     "people": "#c2413b",
     catalog.UNCLASSIFIED: "#b8bfc9",
-}
-
-_HOVER_FORMAT: dict[str, str] = {
-    "count": ",.0f",
-    "money": ",.2f",
-    "%": ".1f",
-    "per 100": ".1f",
-    "points": ".1f",
-    "minutes": ",.1f",
-    "hours": ",.1f",
-}
-_UNIT_SUFFIX: dict[str, str] = {
-    "%": " %",
-    "per 100": " per 100",
-    "points": " pts",
-    "minutes": " min",
-    "hours": " h",
 }
 
 IMAGE_EXPORT_CONFIG: dict[str, object] = {
@@ -106,15 +98,6 @@ def axis_title(indicator_id: str) -> str:
     return catalog.get(indicator_id).unit
 
 
-def hover_format(indicator_id: str) -> str:
-    """A d3 number format fit for the indicator's unit."""
-    return _HOVER_FORMAT.get(catalog.get(indicator_id).unit, ",.2f")
-
-
-def _suffix(indicator_id: str) -> str:
-    return _UNIT_SUFFIX.get(catalog.get(indicator_id).unit, "")
-
-
 def _slug(text: str) -> str:
     keep = "".join(ch.lower() if ch.isalnum() else "-" for ch in text)
     return "-".join(part for part in keep.split("-") if part) or "chart"
@@ -150,6 +133,51 @@ def _series(table: pd.DataFrame, indicator_id: str, department: str) -> pd.DataF
     return rows.sort_values("month")[["month", "value"]]
 
 
+@dataclass(frozen=True)
+class ValueAxis:
+    """How one indicator's values are drawn on an axis: plotted = value ÷ ``factor``.
+
+    Durations are drawn in one unit for the whole axis (:func:`indicators.units.duration_scale`
+    on the drawn values: ``hours`` for a median of 5 h); money carries the currency as a tick
+    prefix (the symbol) or suffix (the code).  Hover and bar labels are written value by value
+    by :func:`value_text`, the same text as the cards.
+    """
+
+    title: str
+    factor: float = 1.0
+    prefix: str = ""
+    suffix: str = ""
+
+    def plotted(self, values: list[float]) -> list[float]:
+        return [float("nan") if _is_missing(v) else float(v) / self.factor for v in values]
+
+    def apply(self, axis: Callable[..., object]) -> None:
+        """Title and tick prefix/suffix on ``fig.update_yaxes`` or ``fig.update_xaxes``."""
+        axis(title_text=self.title, tickprefix=plotly_text(self.prefix),
+             ticksuffix=plotly_text(self.suffix))
+
+
+def value_axis(
+    indicator_id: str, values: Iterable[float], *, currency: Currency = NO_CURRENCY
+) -> ValueAxis:
+    """The axis for ``indicator_id`` drawn over ``values`` (see :class:`ValueAxis`)."""
+    unit = catalog.get(indicator_id).unit
+    if unit in units.DURATION_UNITS:
+        scale = units.duration_scale(units.in_minutes(float(v), unit) for v in values
+                                     if not _is_missing(v))
+        return ValueAxis(scale.title, scale.minutes / (60.0 if unit == "hours" else 1.0))
+    if unit == "money":
+        # The ticks carry a symbol ("€20"); a code goes in the title too.
+        title = currency.code or ("" if currency.symbol else "money")
+        return ValueAxis(title, 1.0, currency.prefix, currency.suffix)
+    return ValueAxis(axis_title(indicator_id))
+
+
+def value_text(value: object, indicator_id: str, *, currency: Currency = NO_CURRENCY) -> str:
+    """One value as people read it (hover, bar labels): :func:`indicators.units.number_text`."""
+    return units.number_text(value, catalog.get(indicator_id).unit, currency=currency)
+
+
 def make_trend_figure(
     table: pd.DataFrame,
     indicator_id: str,
@@ -159,47 +187,62 @@ def make_trend_figure(
     target_month: str | None = None,
     title: str | None = "",
     height: int = 300,
+    currency: Currency = NO_CURRENCY,
 ) -> go.Figure:
     """One indicator over the months: the chosen department, *All* for reference, the target.
 
     Missing months stay gaps (``connectgaps=False``): a missing ratio is not a zero.
-    ``title`` defaults to the catalog label; ``None`` leaves the figure untitled.
+    ``title`` defaults to the catalog label; ``None`` leaves the figure untitled.  The hover
+    reads ``2025-06: 74.9 %`` (the value rounded as on the cards, with its month).
     """
     ind = catalog.get(indicator_id)
     fig = go.Figure()
-    template = f"%{{y:{hover_format(indicator_id)}}}{_suffix(indicator_id)}"
     names = [department] if department == catalog.ALL_DEPARTMENTS else [department, catalog.ALL_DEPARTMENTS]
+    series = {name: _series(table, indicator_id, name) for name in names}
+    drawn = [v for rows in series.values() for v in rows["value"].tolist()]
+    if target is not None and not _is_missing(target):
+        drawn.append(target)
+    axis = value_axis(indicator_id, drawn, currency=currency)
     for name in names:
-        rows = _series(table, indicator_id, name)
+        rows = series[name]
+        months, values = rows["month"].tolist(), rows["value"].tolist()
         is_all = name == catalog.ALL_DEPARTMENTS and department != catalog.ALL_DEPARTMENTS
         fig.add_trace(
             go.Scatter(
-                x=month_dates(rows["month"].tolist()),
-                y=rows["value"].tolist(),
+                x=month_dates(months),
+                y=axis.plotted(values),
                 name=plotly_text(name),
                 mode="lines+markers",
                 connectgaps=False,
                 line={"color": ALL_COLOUR if is_all else HIGHLIGHT_COLOUR,
                       "dash": "dot" if is_all else "solid", "width": 2 if is_all else 3},
-                hovertemplate=template,
+                customdata=[
+                    plotly_text(f"{m}: {value_text(v, indicator_id, currency=currency)}")
+                    for m, v in zip(months, values, strict=True)
+                ],
+                hovertemplate="%{customdata}",
             )
         )
     if target is not None and not _is_missing(target):
-        label = f"Target {target:{hover_format(indicator_id)}}{_suffix(indicator_id)}"
+        label = f"Target {value_text(target, indicator_id, currency=currency)}"
         if target_month:
-            label += f" by {plotly_text(target_month)}"
+            label += f" by {target_month}"
         fig.add_hline(
-            y=target,
+            y=float(target) / axis.factor,
             line={"color": TARGET_COLOUR, "dash": "dash", "width": 2},
-            annotation_text=label,
+            annotation_text=plotly_text(label),
             annotation_position="top left",
             annotation_font_color=TARGET_COLOUR,
         )
     _month_axis(fig)
-    return _base_layout(
-        fig, title=ind.label if title == "" else title, y_title=axis_title(indicator_id),
-        height=height,
-    )
+    _base_layout(fig, title=ind.label if title == "" else title, y_title=axis.title, height=height)
+    axis.apply(fig.update_yaxes)
+    return fig
+
+
+UNRANKED_COLOUR = "#d0d5dc"
+"""A department listed but not ranked (fewer rows in the month than the minimum volume)."""
+RANKED_COLOUR = "#9db7d5"
 
 
 def make_ranking_figure(
@@ -209,11 +252,18 @@ def make_ranking_figure(
     *,
     highlight: str | None = None,
     height: int | None = None,
+    currency: Currency = NO_CURRENCY,
+    volumes: Mapping[str, int] | None = None,
+    min_volume: int = 0,
 ) -> go.Figure:
     """Departments side by side for one month, best at the top, *All* as a reference line.
 
     "Best" follows the catalog direction; departments with a missing value are listed last
-    with no bar, so a missing ratio never looks like a zero.
+    with no bar, so a missing ratio never looks like a zero.  With ``volumes`` (rows behind
+    each department's value, :func:`indicators.compute.indicator_volumes`), a department with
+    fewer than ``min_volume`` is not ranked: drawn after the ranked ones, greyed, its label
+    flagged ``n = 4``.  Bar labels and hover are the values as on the cards; the hover names
+    the department and the month: ``North, 2025-06: 74.9 % (n = 120)``.
     """
     ind = catalog.get(indicator_id)
     rows = table[
@@ -221,28 +271,47 @@ def make_ranking_figure(
         & (table["month"] == month)
         & (table["department"] != catalog.ALL_DEPARTMENTS)
     ][["department", "value"]]
-    rows = rows.sort_values(
-        "value", ascending=not ind.higher_is_better, na_position="last", kind="stable"
+    small = (
+        rows["department"].map(lambda d: volumes.get(d, 0) < min_volume)
+        if volumes is not None else pd.Series(False, index=rows.index)
     )
+    rows = rows.assign(_small=small.astype("bool")).sort_values(
+        ["_small", "value"], ascending=[True, not ind.higher_is_better], na_position="last",
+        kind="stable",
+    )
+    # Missing values last of all, even after the departments too small to rank.
+    rows = pd.concat([rows[rows["value"].notna()], rows[rows["value"].isna()]])
     # Plotly draws the first category at the bottom of a horizontal bar chart.
     rows = rows.iloc[::-1]
+    departments, values = rows["department"].tolist(), rows["value"].tolist()
+    flags = rows["_small"].tolist()
     colours = [
-        HIGHLIGHT_COLOUR if d == highlight else "#9db7d5" for d in rows["department"].tolist()
+        HIGHLIGHT_COLOUR if d == highlight else UNRANKED_COLOUR if f else RANKED_COLOUR
+        for d, f in zip(departments, flags, strict=True)
     ]
-    fmt = hover_format(indicator_id)
-    # Bar labels carry the number only (the axis names the unit), so they stay short.
-    labels = ["—" if _is_missing(v) else f"{v:{fmt}}" for v in rows["value"].tolist()]
+    axis = value_axis(indicator_id, values, currency=currency)
+    texts = [value_text(v, indicator_id, currency=currency) for v in values]
+
+    def n(d: str) -> str:
+        return "" if volumes is None else f"n = {volumes.get(d, 0):,}"
+
+    labels = [f"{t} · {n(d)}" if f else t for t, d, f in zip(texts, departments, flags, strict=True)]
+    hover = [
+        f"{d}, {month}: {t}" + (f" ({n(d)}{', not ranked' if f else ''})" if volumes is not None else "")
+        for d, t, f in zip(departments, texts, flags, strict=True)
+    ]
     fig = go.Figure(
         go.Bar(
-            x=rows["value"].tolist(),
+            x=axis.plotted(values),
             # The categories themselves are escaped: the axis and %{y} in the hover show them.
-            y=[plotly_text(d) for d in rows["department"].tolist()],
+            y=[plotly_text(d) for d in departments],
             orientation="h",
             marker_color=colours,
-            text=labels,
+            text=[plotly_text(label) for label in labels],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate=f"%{{y}}: %{{x:{fmt}}}{_suffix(indicator_id)}<extra></extra>",
+            customdata=[plotly_text(h) for h in hover],
+            hovertemplate="%{customdata}<extra></extra>",
             name=plotly_text(month),
         )
     )
@@ -250,13 +319,13 @@ def make_ranking_figure(
     all_value = all_rows.loc[all_rows["month"] == month, "value"]
     if len(all_value) and not _is_missing(all_value.iloc[0]):
         fig.add_vline(
-            x=float(all_value.iloc[0]),
+            x=float(all_value.iloc[0]) / axis.factor,
             line={"color": ALL_COLOUR, "dash": "dot", "width": 2},
             annotation_text="All",
             annotation_position="bottom right",
         )
     fig.update_yaxes(type="category", title_text=None, automargin=True)
-    fig.update_xaxes(title_text=axis_title(indicator_id))
+    axis.apply(fig.update_xaxes)
     fig.update_layout(
         title={"text": plotly_text(f"{month}, best first"), "font": {"size": 14}},
         height=height or max(220, 90 + 34 * len(rows)),
@@ -269,7 +338,10 @@ def make_ranking_figure(
 def make_complaint_mix_figure(
     mix: pd.DataFrame, department: str, *, height: int = 340
 ) -> go.Figure:
-    """Complaints per month stacked by the six service components (and unclassified)."""
+    """Complaints per month stacked by the six service components (and unclassified).
+
+    The hover reads ``2025-06: 12 complaints (25.0 %)``: the month, the count and its share.
+    """
     rows = mix[mix["department"] == department]
     months = sorted(rows["month"].unique().tolist())
     fig = go.Figure()
@@ -285,8 +357,11 @@ def make_complaint_mix_figure(
                 y=counts.tolist(),
                 name=plotly_text(component.capitalize()),
                 marker_color=COMPONENT_COLOURS.get(component),
-                customdata=shares.tolist(),
-                hovertemplate="%{y:,.0f} complaints (%{customdata:.1f} %)",
+                customdata=[
+                    plotly_text(_mix_hover(m, int(c), s))
+                    for m, c, s in zip(months, counts.tolist(), shares.tolist(), strict=True)
+                ],
+                hovertemplate="%{customdata}",
             )
         )
     fig.update_layout(barmode="stack")
@@ -296,6 +371,16 @@ def make_complaint_mix_figure(
     )
 
 
+def _mix_hover(month: str, complaints: int, share: float) -> str:
+    noun = "complaint" if complaints == 1 else "complaints"
+    text = f"{month}: {complaints:,} {noun}"
+    return text if _is_missing(share) else f"{text} ({share:.1f} %)"
+
+
+KEPT_NAME = "Kept their promise"
+NOT_KEPT_NAME = "Not kept"
+
+
 def make_response_histogram_figure(
     hist: pd.DataFrame,
     promise_minutes: float | None,
@@ -303,41 +388,68 @@ def make_response_histogram_figure(
     title: str = "Response times against the promise",
     height: int = 320,
 ) -> go.Figure:
-    """How long requests waited, in bins, with the promised response time marked.
+    """How long requests waited, in bins, each bin split by whether its requests kept their
+    *own* promise (``hist`` from :func:`indicators.compute.response_times_by_promise`).
 
-    Bars within the promise are drawn in the theme colour, bars beyond it in the promise red,
-    so the share kept is visible before reading any number.
+    Kept (theme blue) and not kept (promise red) are stacked, so a bin of requests with
+    different promises shows both.  ``promise_minutes`` draws the promise as a line when every
+    request carries the same one; ``None`` (promises vary) draws none.  The axis is in one
+    readable unit chosen by the median wait (minutes, hours or days).
     """
     starts = hist["bin_start"].astype(float).tolist()
     ends = hist["bin_end"].astype(float).tolist()
-    widths = [e - s for s, e in zip(starts, ends, strict=True)]
-    centres = [s + w / 2 for s, w in zip(starts, widths, strict=True)]
-    kept = [
-        promise_minutes is None or e <= promise_minutes for e in ends
-    ]
-    fig = go.Figure(
-        go.Bar(
-            x=centres,
-            y=hist["requests"].tolist(),
-            width=widths,
-            marker_color=[HIGHLIGHT_COLOUR if k else PROMISE_COLOUR for k in kept],
-            customdata=list(zip(starts, ends, strict=True)),
-            hovertemplate="%{customdata[0]:,.0f}–%{customdata[1]:,.0f} min: %{y:,.0f} requests"
-            "<extra></extra>",
-            name="requests",
+    counts = hist["requests"].astype(int).tolist()
+    centres = [(s + e) / 2 for s, e in zip(starts, ends, strict=True)]
+    scale = units.duration_scale([_weighted_median(centres, counts)])
+    widths = [(e - s) / scale.minutes for s, e in zip(starts, ends, strict=True)]
+    x = [c / scale.minutes for c in centres]
+    ranges = [_bin_range(s, e, scale) for s, e in zip(starts, ends, strict=True)]
+    fig = go.Figure()
+    for column, name, colour, verdict in (
+        ("kept", KEPT_NAME, HIGHLIGHT_COLOUR, "kept their promise"),
+        ("not_kept", NOT_KEPT_NAME, PROMISE_COLOUR, "did not keep their promise"),
+    ):
+        n = hist[column].astype(int).tolist()
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=n,
+                width=widths,
+                name=name,
+                marker_color=colour,
+                customdata=[f"{r}: {k:,} {'request' if k == 1 else 'requests'} {verdict}"
+                            for r, k in zip(ranges, n, strict=True)],
+                hovertemplate="%{customdata}<extra></extra>",
+            )
         )
-    )
     if promise_minutes is not None and not _is_missing(promise_minutes):
         fig.add_vline(
-            x=float(promise_minutes),
+            x=float(promise_minutes) / scale.minutes,
             line={"color": PROMISE_COLOUR, "dash": "dash", "width": 2},
-            annotation_text=f"Promise {promise_minutes:,.0f} min",
+            annotation_text=f"Promise {units.duration_text(float(promise_minutes))}",
             annotation_position="top right",
             annotation_font_color=PROMISE_COLOUR,
         )
-    fig.update_xaxes(title_text="minutes from request to response")
-    fig.update_layout(bargap=0.05, showlegend=False, hovermode="closest")
+    fig.update_xaxes(title_text=f"{scale.title} from request to response")
+    fig.update_layout(barmode="stack", bargap=0.05, hovermode="closest")
     return _base_layout(fig, title=title, y_title="requests", height=height)
+
+
+def _weighted_median(values: list[float], weights: list[int]) -> float:
+    total = sum(weights)
+    if total <= 0:
+        return float("nan")
+    seen = 0
+    for value, weight in zip(values, weights, strict=True):
+        seen += weight
+        if 2 * seen >= total:
+            return value
+    return values[-1]
+
+
+def _bin_range(start: float, end: float, scale: units.DurationScale) -> str:
+    d = scale.decimals
+    return f"{scale.value(start):,.{d}f}–{scale.value(end):,.{d}f} {scale.name}"
 
 
 def make_route_figure(
@@ -345,69 +457,74 @@ def make_route_figure(
     summary: Mapping[str, object],
     *,
     height: int = 320,
+    currency: Currency = NO_CURRENCY,
 ) -> go.Figure:
     """The route to one target: planned straight line, actual path, forecast, target marker.
 
-    ``route`` holds one target's rows of the route table (``month``, ``planned``, ``actual``);
+    ``route`` holds one target's rows of the route table (``month``, ``planned``, ``actual``,
+    optionally ``forecast``), past the target month too when there is data after it;
     ``summary`` is that target's row of the route summary (``indicator``, ``target``,
     ``target_month``, ``latest_month``, ``latest_actual``, ``forecast_at_target``).
+
+    The planned route ends at the target month, marked by the star; after it the actual path
+    goes on beside a flat target line.  The forecast is kept within the indicator's value
+    bounds (:func:`catalog.clamp`).  Hover: each value rounded as on the cards, with its month
+    (``2025-06: actual 74.9 %``).
     """
     indicator_id = str(summary["indicator"])
-    fmt = hover_format(indicator_id)
-    suffix = _suffix(indicator_id)
     rows = route.sort_values("month")
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=month_dates(rows["month"].tolist()),
-            y=rows["planned"].tolist(),
-            name="Planned route",
-            mode="lines",
-            line={"color": PLANNED_COLOUR, "dash": "dash", "width": 2},
-            hovertemplate=f"planned %{{y:{fmt}}}{suffix}",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=month_dates(rows["month"].tolist()),
-            y=rows["actual"].tolist(),
-            name="Actual",
-            mode="lines+markers",
-            connectgaps=False,
-            line={"color": HIGHLIGHT_COLOUR, "width": 3},
-            hovertemplate=f"actual %{{y:{fmt}}}{suffix}",
-        )
-    )
-    forecast = _forecast_points(rows, summary)
-    if forecast is not None:
-        months, values = forecast
-        fig.add_trace(
-            go.Scatter(
-                x=month_dates(months),
-                y=values,
-                name="Forecast at current pace",
-                mode="lines",
-                line={"color": FORECAST_COLOUR, "dash": "dot", "width": 2},
-                hovertemplate=f"forecast %{{y:{fmt}}}{suffix}",
-            )
-        )
+    months = rows["month"].astype(str).tolist()
     target_month = str(summary["target_month"])
     target = float(summary["target"])  # type: ignore[arg-type]
+    forecast = _forecast_points(rows, summary)
+    drawn = [*rows["planned"].tolist(), *rows["actual"].tolist(), target,
+             *(forecast[1] if forecast is not None else [])]
+    axis = value_axis(indicator_id, drawn, currency=currency)
+
+    def hover(what: str, at: list[str], values: list[float]) -> list[str]:
+        return [plotly_text(f"{m}: {what} {value_text(v, indicator_id, currency=currency)}")
+                for m, v in zip(at, values, strict=True)]
+
+    def line(name: str, at: list[str], values: list[float], what: str, **style: object) -> None:
+        fig.add_trace(go.Scatter(
+            x=month_dates(at), y=axis.plotted(values), name=name, customdata=hover(what, at, values),
+            hovertemplate="%{customdata}<extra></extra>", **style,
+        ))
+
+    fig = go.Figure()
+    planned = rows[rows["month"] <= target_month]
+    line("Planned route", planned["month"].astype(str).tolist(), planned["planned"].tolist(),
+         "planned", mode="lines", line={"color": PLANNED_COLOUR, "dash": "dash", "width": 2})
+    line("Actual", months, rows["actual"].tolist(), "actual", mode="lines+markers",
+         connectgaps=False, line={"color": HIGHLIGHT_COLOUR, "width": 3})
+    if forecast is not None:
+        line("Forecast at current pace", forecast[0], forecast[1], "forecast", mode="lines",
+             line={"color": FORECAST_COLOUR, "dash": "dot", "width": 2})
+    star_text = plotly_text(f"Target {value_text(target, indicator_id, currency=currency)}")
     fig.add_trace(
         go.Scatter(
             x=month_dates([target_month]),
-            y=[target],
+            y=axis.plotted([target]),
             name="Target",
             mode="markers+text",
             marker={"symbol": "star", "size": 16, "color": TARGET_COLOUR},
-            text=[f"Target {target:{fmt}}{suffix}"],
-            # The target month is the right edge of the chart: keep the label inside it.
+            text=[star_text],
+            # The target month is the right edge of the chart unless data goes on after it.
             textposition="top left",
-            hovertemplate=f"target %{{y:{fmt}}}{suffix}",
+            # A target at the top of the range keeps its label, drawn over the margin.
+            cliponaxis=False,
+            customdata=hover("target", [target_month], [target]),
+            hovertemplate="%{customdata}<extra></extra>",
         )
     )
+    past = [m for m in months if m >= target_month]
+    if len(past) > 1:
+        line("Target, after the deadline", past, [target] * len(past), "target", mode="lines",
+             line={"color": TARGET_COLOUR, "dash": "dash", "width": 1})
     _month_axis(fig)
-    return _base_layout(fig, title=None, y_title=axis_title(indicator_id), height=height)
+    _base_layout(fig, title=None, y_title=axis.title, height=height)
+    axis.apply(fig.update_yaxes)
+    return fig
 
 
 def _forecast_points(
@@ -416,12 +533,17 @@ def _forecast_points(
     """The forecast line from the latest month with data to the target month, if any.
 
     Uses the route table's ``forecast`` column when it has one; otherwise the straight segment
-    from the summary's latest actual to its ``forecast_at_target``.
+    from the summary's latest actual to its ``forecast_at_target``.  Either way the values are
+    kept within the indicator's bounds, and there is no forecast once the latest month is past
+    the target month.
     """
+    indicator_id = str(summary["indicator"])
     if "forecast" in rows.columns:
         line = rows[rows["forecast"].notna()]
         if len(line) >= 2:
-            return line["month"].tolist(), line["forecast"].astype(float).tolist()
+            return line["month"].astype(str).tolist(), [
+                catalog.clamp(indicator_id, float(v)) for v in line["forecast"]
+            ]
     latest_month, latest_actual = summary.get("latest_month"), summary.get("latest_actual")
     forecast, target_month = summary.get("forecast_at_target"), str(summary["target_month"])
     if (
@@ -430,7 +552,9 @@ def _forecast_points(
         and not _is_missing(latest_actual)
         and not _is_missing(forecast)
     ):
-        return [latest_month, target_month], [float(latest_actual), float(forecast)]  # type: ignore[arg-type]
+        return [latest_month, target_month], [
+            float(latest_actual), catalog.clamp(indicator_id, float(forecast))  # type: ignore[arg-type]
+        ]
     return None
 
 

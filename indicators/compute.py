@@ -19,6 +19,12 @@ reported months and have revenue > 0, else it is NaN.
 :func:`facts_table` and :func:`response_time_histogram` (binned in SQL) are re-exported from
 :mod:`indicators.facts` so that callers need only this module.
 
+**One promise per request.**  The promise-kept rate, :func:`promise_summary` (what the headline
+says) and :func:`response_times_by_promise` (the histogram's colours) judge every request by
+the same rule: its own ``promised_minutes``, else its department's promise setting, else the
+``*`` setting, else 60.  A request is *kept* when answered within that promise; an unanswered
+request is not kept (it has no wait, so it is in the rate and the summary, not the histogram).
+
 :data:`FORMULAS` maps every catalog id to its formula over one row of facts; the functions
 here never mutate their inputs and do not depend on row order.
 
@@ -57,8 +63,10 @@ __all__ = [
     "indicator_values",
     "indicators_from_facts",
     "mix_from_counts",
+    "promise_summary",
     "promised_minutes",
     "response_time_histogram",
+    "response_times_by_promise",
     "sort_long",
     "sort_wide",
     "with_revenue_history",
@@ -284,4 +292,107 @@ def promised_minutes(
     if counts.empty:
         return float(settings.promise_for(department))
     return float(counts["promised"].iloc[0])
+
+
+# --- one promise per request --------------------------------------------------------------
+
+_JUDGED = f"""WITH promise AS (
+    SELECT unnest($promise_departments::VARCHAR[]) AS department,
+           unnest($promise_minutes::DOUBLE[]) AS minutes
+), scoped AS (
+    SELECT month, department, promised_minutes, {facts_sql._MINUTES} AS minutes
+    {facts_sql._SCOPE}
+), judged AS (
+    SELECT s.month, s.minutes,
+           coalesce(s.promised_minutes, pr.minutes, $default_promise)::DOUBLE AS promised
+    FROM scoped AS s LEFT JOIN promise AS pr ON pr.department = s.department
+)"""
+
+_PROMISE_SUMMARY_SQL = _JUDGED + """
+SELECT strftime(month, '%Y-%m') AS month,
+       count(*) AS requests,
+       count(minutes) AS answered,
+       count(*) FILTER (WHERE minutes <= promised) AS kept,
+       quantile_cont(promised, 0.5) AS promise_median,
+       min(promised) AS promise_min,
+       max(promised) AS promise_max,
+       quantile_cont(minutes, 0.5) AS wait_median
+FROM judged GROUP BY month ORDER BY month"""
+
+PROMISE_SUMMARY_COLUMNS: tuple[str, ...] = (
+    "month", "department", "requests", "answered", "kept", "promise_median", "promise_min",
+    "promise_max", "promises_vary", "kept_rate", "wait_median",
+)
+
+
+def promise_summary(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    month: str | None,
+    department: str,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Per month (only ``month`` if given) of ``department`` (``All``: every request), in SQL:
+
+    ``requests`` received, ``answered``, ``kept`` (answered within the request's own promise,
+    see the module docstring), ``promise_median`` / ``promise_min`` / ``promise_max`` (minutes,
+    over every request's effective promise; median as ``quantile_cont``), ``promises_vary``
+    (min ≠ max), ``kept_rate`` (kept ÷ requests × 100, the promise-kept indicator) and
+    ``wait_median`` (median minutes of the answered ones, the median response time; NaN when
+    none was answered).  A month without requests has no row.
+    """
+    settings = read_settings(con) if settings is None else settings
+    frame = con.cursor().execute(
+        _PROMISE_SUMMARY_SQL,
+        {**facts_sql._scope_parameters(month, department),
+         **facts_sql._promise_parameters(settings)},
+    ).df()
+    frame = frame.astype({"requests": "int64", "answered": "int64", "kept": "int64",
+                          "promise_median": "float64", "promise_min": "float64",
+                          "promise_max": "float64", "wait_median": "float64"})
+    frame.insert(1, "department", pd.Series([department] * len(frame), dtype="str"))
+    frame["promises_vary"] = (frame["promise_min"] != frame["promise_max"]).astype("bool")
+    frame["kept_rate"] = _ratio(frame["kept"], frame["requests"], 100.0)
+    frame["month"] = frame["month"].astype("str")
+    return frame[list(PROMISE_SUMMARY_COLUMNS)]
+
+
+def response_times_by_promise(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    month: str | None,
+    department: str,
+    settings: Settings | None = None,
+    bin_minutes: float | None = None,
+    max_bins: int = 40,
+) -> pd.DataFrame:
+    """:func:`response_time_histogram`'s bins, each split by whether its requests kept their
+    *own* promise: columns ``bin_start``, ``bin_end`` (float64), ``requests``, ``kept``,
+    ``not_kept`` (int64; ``kept + not_kept = requests``).
+
+    The bins are those of :func:`facts.response_time_bins` for the same scope (same widths,
+    same tail bin); answered requests only.  No rows when nothing was answered.
+    """
+    settings = read_settings(con) if settings is None else settings
+    bins = response_time_histogram(
+        con, month=month, department=department, bin_minutes=bin_minutes, max_bins=max_bins
+    )
+    empty = {"kept": pd.Series(dtype="int64"), "not_kept": pd.Series(dtype="int64")}
+    if bins.empty:
+        return bins.assign(**empty)
+    width = float(bins["bin_end"].iloc[0] - bins["bin_start"].iloc[0])
+    counted = con.cursor().execute(
+        _JUDGED + """
+        SELECT least(CAST(floor(minutes / $width) AS BIGINT), $last) AS bin,
+               count(*) FILTER (WHERE minutes <= promised) AS kept,
+               count(*) FILTER (WHERE minutes > promised) AS not_kept
+        FROM judged WHERE minutes IS NOT NULL GROUP BY 1""",
+        {**facts_sql._scope_parameters(month, department),
+         **facts_sql._promise_parameters(settings), "width": width, "last": len(bins) - 1},
+    ).df()
+    split = counted.set_index("bin").reindex(range(len(bins)), fill_value=0)
+    out = bins.reset_index(drop=True)
+    out["kept"] = split["kept"].to_numpy().astype("int64")
+    out["not_kept"] = split["not_kept"].to_numpy().astype("int64")
+    return out
 

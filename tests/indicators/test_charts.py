@@ -52,7 +52,8 @@ def test_ranking_puts_the_best_first_by_direction_and_missing_last():
     (bars,) = fig.data
     # Horizontal bars are drawn bottom-up: reversed, the order reads best first.
     assert list(bars.y)[::-1] == ["North", "South", "East"]
-    assert list(bars.text)[::-1] == ["70.0", "50.0", "—"]
+    # Labels are written as on the cards: one decimal and the unit.
+    assert list(bars.text)[::-1] == ["70.0 %", "50.0 %", "—"]
     assert bars.marker.color[list(bars.y).index("North")] == charts.HIGHLIGHT_COLOUR
     assert fig.layout.shapes[0].x0 == 62.0  # All as the reference line
 
@@ -77,15 +78,21 @@ def test_complaint_mix_stacks_components_in_catalog_order():
     assert fig.layout.barmode == "stack"
 
 
-def test_histogram_marks_the_promise_and_colours_bins_beyond_it():
+def test_histogram_marks_the_promise_and_stacks_kept_over_not_kept():
+    # 5 + 3 + 2 requests; the 60–90 bin holds one that kept a 120-minute promise of its own.
     hist = pd.DataFrame({"bin_start": [0.0, 30.0, 60.0], "bin_end": [30.0, 60.0, 90.0],
-                         "requests": [5, 3, 2]})
+                         "requests": [5, 3, 2], "kept": [5, 3, 1], "not_kept": [0, 0, 1]})
     fig = charts.make_response_histogram_figure(hist, 60.0)
-    (bars,) = fig.data
-    assert list(bars.x) == [15.0, 45.0, 75.0]
-    assert list(bars.width) == [30.0, 30.0, 30.0]
-    assert list(bars.marker.color) == [charts.HIGHLIGHT_COLOUR, charts.HIGHLIGHT_COLOUR,
-                                       charts.PROMISE_COLOUR]
+    kept, not_kept = fig.data
+    assert (kept.name, not_kept.name) == (charts.KEPT_NAME, charts.NOT_KEPT_NAME)
+    assert fig.layout.barmode == "stack"
+    # the median wait is in the 0–30 bin: the axis is in minutes
+    assert list(kept.x) == [15.0, 45.0, 75.0]
+    assert list(kept.width) == [30.0, 30.0, 30.0]
+    assert list(kept.y) == [5, 3, 1] and list(not_kept.y) == [0, 0, 1]
+    assert (kept.marker.color, not_kept.marker.color) == (charts.HIGHLIGHT_COLOUR,
+                                                          charts.PROMISE_COLOUR)
+    assert kept.customdata[2] == "60–90 min: 1 request kept their promise"
     assert fig.layout.shapes[0].x0 == 60.0
     assert "Promise 60 min" in fig.layout.annotations[0].text
 

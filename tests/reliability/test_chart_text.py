@@ -81,7 +81,8 @@ def every_figure(name: str) -> Iterator[go.Figure]:
     yield charts.make_trend_figure(table, "csat", name, title=None)
     yield charts.make_ranking_figure(table, "revenue", "2025-02", highlight=name)
     yield charts.make_complaint_mix_figure(_mix((name,)), name)
-    hist = pd.DataFrame({"bin_start": [0.0, 30.0], "bin_end": [30.0, 60.0], "requests": [3, 1]})
+    hist = pd.DataFrame({"bin_start": [0.0, 30.0], "bin_end": [30.0, 60.0], "requests": [3, 1],
+                         "kept": [3, 0], "not_kept": [0, 1]})
     yield charts.make_response_histogram_figure(hist, 30.0)
     route = pd.DataFrame({"month": ["2025-01", "2025-02"], "planned": [10.0, 11.0],
                           "actual": [10.0, 10.5]})

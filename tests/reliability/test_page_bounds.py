@@ -40,10 +40,16 @@ def test_the_quantity_page_draws_at_most_the_bound_and_says_how_many_are_hidden(
     ]
     db = tmp_path / "service.duckdb"
     ingest_now(db, purchases_csv(tmp_path / "many.csv", rows))
+    con = store.connect(db)
+    store.write_setting(con, "min_volume", 0)  # one purchase each: rank them all
+    con.close()
     monkeypatch.setenv(store.DB_ENV, str(db))
     data.clear_caches()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.switch_page("app_pages/quantity.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    # By default a ranking draws the best and the worst TOP_N; "show every department" the bound.
+    at.toggle(key="show-all-quantity").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     # purchases' trend and ranking, then revenue's
     ranking = json.loads(at.get("plotly_chart")[3].proto.spec)
