@@ -5,6 +5,31 @@ before, both written for the unit, its last 12 months for a sparkline, and — w
 for that indicator and department exists — the target and the route status of that month.
 A missing value stays missing (NaN and ``—``), never 0.
 
+Besides the rows, the reads a scorecard card and its top need, fixed here once:
+
+* **Not loaded.**  An indicator whose source dataset has no rows in a month for the department
+  (:func:`indicators.completeness.indicator_not_loaded`) is *not loaded* there: its value is
+  missing, written ``— not loaded``, with no change and no trend point — a file that has not
+  arrived is never a 0 shown as an improvement.
+* **Compare** (:func:`rank_among`).  A department's *rank* among the departments in a month is
+  ``1 +`` the number of departments strictly better by the indicator's direction: ties share a
+  rank (competition ranking, ``1, 2, 2, 4``).  A department is ranked only with a value and, when
+  volumes are given, a volume of at least ``min_volume`` rows in the month
+  (:func:`indicator_volumes`: for a count the department's rows in every dataset, else the most
+  rows among the indicator's source datasets; the retention dataset holds one summary row per
+  month, so indicators of it alone are ranked whatever their volume).  The count is of the
+  ranked departments.
+* **Trend** (:func:`trend`).  The least-squares slope of the (up to) 12 months to the month,
+  over the months with a value, one unit of x per month.  The trend is *up* or *down* when the
+  slope is more than :data:`TREND_SIGNIFICANCE` standard errors away from 0
+  (``se = √(Σ residual² ÷ (n − 2) ÷ Σ(x − x̄)²)``), else *flat*; fewer than three months:
+  no trend.  The sparkline is green when the trend is better by the indicator's direction, red
+  when worse, grey when flat — or, when a target has a status in the month, the status colour.
+* **Status strip** (:func:`status_strip`): how many of the department's targets stand in each
+  status in the month (the route table's row of that month), the ones off track or missed by
+  name; a target whose route has no row in the month is *not started* (the month is before its
+  baseline month) or counted with *no data*.
+
 Examples
 --------
 >>> import pandas as pd
@@ -13,21 +38,92 @@ Examples
 >>> row = scorecard(t, "All", "2025-02").set_index("indicator").loc["revenue"]
 >>> row["value_text"], row["delta_text"]
 ('30.50', '+20.50')
+
+North is 2nd of 3: East is better (higher is better), West worse, and South has no value, so
+it is not ranked.
+
+>>> rank_among({"North": 70.0, "East": 80.0, "West": 60.0, "South": float("nan")}, "North",
+...            "higher", None, 30)
+(2, 3)
+>>> ordinal(2), ordinal(11), ordinal(23)
+('2nd', '11th', '23rd')
+>>> trend([1.0, 2.0, 3.0, 4.0]), trend([5.0, 5.0, 5.0])
+('up', 'flat')
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
 
-from dashboard.format import format_delta, format_value, is_missing
+from dashboard.format import (
+    MISSING,
+    STATUS_COLOURS,
+    format_delta,
+    format_indicator,
+    format_value,
+    is_missing,
+)
 from indicators import catalog
+from indicators.route import STATUSES
 
 TREND_MONTHS = 12
 
+NOT_LOADED = f"{MISSING} not loaded"
+"""The value of an indicator whose dataset has no rows in the month."""
+
+TREND_SIGNIFICANCE = 2.0
+"""A slope this many standard errors from 0 is a trend; closer, the series is flat."""
+
+SPARK_COLOURS: dict[str, str] = {
+    "green": "#21c354",
+    "red": "#ff4b4b",
+    "blue": "#1c83e1",
+    "orange": "#ff8700",
+    "gray": "#a3a8b8",
+}
+"""The sparkline's line colour per colour name (Streamlit's palette; names as STATUS_COLOURS)."""
+
+STRIP_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s != "no data")
+"""The statuses the strip counts, best first (``missed`` included once the route has it)."""
+ATTENTION: tuple[str, ...] = ("missed", "off track")
+"""Statuses the strip names one by one, worst first."""
+
+AGGREGATE_DATASETS: frozenset[str] = frozenset({"retention"})
+"""Datasets of one summary row per month and department: their rows are not a volume."""
+
 SCORECARD_COLUMNS: tuple[str, ...] = (
     "family", "indicator", "label", "unit", "direction", "month", "value", "previous",
-    "value_text", "delta_text", "target", "target_month", "status", "trend",
+    "value_text", "delta_text", "target", "target_month", "status", "trend", "trend_months",
+    "trend_colour", "not_loaded", "all_value", "rank", "ranked_of", "compare_text",
 )
+
+COMPARE_COLUMNS: tuple[str, ...] = (
+    "indicator", "all_value", "all_not_loaded", "rank", "ranked_of", "volume", "below_min_volume",
+)
+"""What a card needs to compare a department with the others (:func:`compare_frame`): All's
+value (NaN when All has not loaded the indicator's datasets: ``all_not_loaded``), the
+department's rank (NaN when not ranked) among ``ranked_of`` departments, its volume (rows in the
+month, NaN when the indicator has no volume) and whether that is below the minimum while it has
+a value.  No other department's name or value."""
+
+TABLE_HEADERS: dict[str, str] = {
+    "label": "Indicator",
+    "value_text": "Value",
+    "delta_text": "Change vs previous month",
+    "compare_text": "All and rank",
+    "target_text": "Target",
+    "target_month": "Target month",
+    "status": "Status",
+}
+"""The scorecard table's columns and their headers, in order."""
+
+
+# --- one value of the long table --------------------------------------------------------
 
 
 def value_at(table: pd.DataFrame, indicator_id: str, department: str, month: str) -> float:
@@ -48,6 +144,220 @@ def previous_month(months: list[str], month: str) -> str | None:
     return ordered[i - 1] if i > 0 else None
 
 
+# --- compare: rank among departments ----------------------------------------------------
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th`` … ``11th``, ``12th``, ``13th``, ``21st``."""
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _rankable(
+    department: str, value: object, volumes: Mapping[str, int] | None, min_volume: int
+) -> bool:
+    if department == catalog.ALL_DEPARTMENTS or is_missing(value):
+        return False
+    return volumes is None or volumes.get(department, 0) >= min_volume
+
+
+def rank_among(
+    values: Mapping[str, float],
+    department: str,
+    direction: str,
+    volumes: Mapping[str, int] | None,
+    min_volume: int,
+) -> tuple[int | None, int]:
+    """``(rank, count)`` of ``department`` among the ranked departments of ``values``.
+
+    ``values`` maps department → value in one month (``All`` is never ranked); ``direction`` is
+    the indicator's (``"higher"`` or ``"lower"`` is better).  A department is ranked when it has
+    a value and, if ``volumes`` (department → rows) is given, at least ``min_volume`` rows (a
+    department absent from ``volumes`` has 0).  ``rank`` is ``1 +`` the ranked departments
+    strictly better (ties share a rank), ``None`` when ``department`` is not ranked; ``count``
+    is the number of ranked departments.
+    """
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction must be 'higher' or 'lower', got {direction!r}")
+    sign = 1.0 if direction == "higher" else -1.0
+    ranked = {d: float(v) for d, v in values.items() if _rankable(d, v, volumes, min_volume)}
+    if department not in ranked:
+        return None, len(ranked)
+    mine = ranked[department]
+    better = sum(1 for v in ranked.values() if sign * (v - mine) > 0)
+    return 1 + better, len(ranked)
+
+
+def indicator_volumes(
+    rows: Mapping[str, Mapping[str, int]], indicator_id: str
+) -> dict[str, int] | None:
+    """Department → its volume for the indicator in one month: what the minimum volume judges.
+
+    ``rows`` maps dataset → department → rows in the month.  A *count* (unit ``count``:
+    purchases, complaints …) is exact however small, so its volume is the department's size:
+    its rows in every dataset.  Any other figure (a rate, a median, a sum of money) is computed
+    from its source datasets, so its volume is the most rows among them.
+    :data:`AGGREGATE_DATASETS` rows are never a volume; an indicator that reads only them has
+    none (``None``: ranked whatever its rows).
+
+    >>> rows = {"purchases": {"North": 40, "South": 3}, "complaints": {"North": 2}}
+    >>> indicator_volumes(rows, "complaint_rate"), indicator_volumes(rows, "complaints")
+    ({'North': 40, 'South': 3}, {'North': 42, 'South': 3})
+    >>> indicator_volumes(rows, "retention_rate") is None
+    True
+    """
+    ind = catalog.get(indicator_id)
+    sources = {s.split(".")[0] for s in ind.sources} - AGGREGATE_DATASETS
+    if not sources:
+        return None
+    out: dict[str, int] = {}
+    if ind.unit == "count":
+        for dataset in sorted(set(rows) - AGGREGATE_DATASETS):
+            for department, n in rows[dataset].items():
+                out[department] = out.get(department, 0) + int(n)
+        return out
+    for dataset in sorted(sources):
+        for department, n in rows.get(dataset, {}).items():
+            out[department] = max(out.get(department, 0), int(n))
+    return out
+
+
+def month_rows(row_counts: pd.DataFrame, month: str) -> dict[str, dict[str, int]]:
+    """Dataset → department → rows in ``month``, from the store's row counts."""
+    at = row_counts[row_counts["month"].astype("str") == month]
+    out: dict[str, dict[str, int]] = {}
+    for dataset, department, rows in zip(at["dataset"], at["department"], at["rows"], strict=True):
+        out.setdefault(str(dataset), {})[str(department)] = int(rows)
+    return out
+
+
+def compare_frame(
+    month_values: pd.DataFrame,
+    department: str,
+    *,
+    rows: Mapping[str, Mapping[str, int]],
+    min_volume: int,
+    not_loaded: Mapping[str, frozenset[str]] | None = None,
+) -> pd.DataFrame:
+    """:data:`COMPARE_COLUMNS` for ``department``, one row per catalog indicator.
+
+    ``month_values`` is the long indicator table of one month for every department and All;
+    ``rows`` the month's rows per dataset and department (:func:`month_rows`); ``not_loaded``
+    the datasets each department (and All) has not loaded in the month — an indicator not loaded
+    in a department is no value there, so it is neither ranked nor counted.
+    """
+    from indicators.completeness import indicator_not_loaded
+
+    wide = month_values.pivot_table(
+        index="department", columns="indicator", values="value", aggfunc="first", dropna=False
+    )
+    missing = not_loaded or {}
+    records = []
+    for ind in catalog.INDICATORS:
+        column = wide[ind.id] if ind.id in wide.columns else pd.Series(dtype=float)
+        values = {
+            str(d): (float("nan") if indicator_not_loaded(ind.id, missing.get(str(d), frozenset()))
+                     else float(v))
+            for d, v in column.items() if d != catalog.ALL_DEPARTMENTS
+        }
+        volumes = indicator_volumes(rows, ind.id)
+        rank, count = rank_among(values, department, ind.direction, volumes, min_volume)
+        volume = float("nan") if volumes is None else float(volumes.get(department, 0))
+        all_absent = indicator_not_loaded(
+            ind.id, missing.get(catalog.ALL_DEPARTMENTS, frozenset()))
+        records.append({
+            "indicator": ind.id,
+            "all_value": (float("nan") if all_absent
+                          else float(column.get(catalog.ALL_DEPARTMENTS, float("nan")))),
+            "all_not_loaded": all_absent,
+            "rank": float("nan") if rank is None else float(rank),
+            "ranked_of": count,
+            "volume": volume,
+            # without a value the department is simply not ranked, whatever its volume
+            "below_min_volume": (volumes is not None and volume < min_volume
+                                 and not is_missing(values.get(department))),
+        })
+    return pd.DataFrame.from_records(records, columns=list(COMPARE_COLUMNS))
+
+
+def compare_text(
+    all_value: object, indicator_id: str, rank: object, ranked_of: int, *,
+    volume: object = float("nan"), below_min_volume: bool = False, all_not_loaded: bool = False,
+) -> str:
+    """``All 74.9 % · 6th of 6``; ``not ranked`` without a rank (``(n = 4)`` under the minimum).
+
+    >>> compare_text(74.94, "csat", 6.0, 6)
+    'All 74.9 % · 6th of 6'
+    >>> compare_text(74.94, "csat", float("nan"), 5, volume=4.0, below_min_volume=True)
+    'All 74.9 % · not ranked (n = 4)'
+    >>> compare_text(float("nan"), "csat", float("nan"), 0, all_not_loaded=True)
+    'All not loaded · not ranked'
+    """
+    head = "All not loaded" if all_not_loaded else f"All {format_indicator(all_value, indicator_id)}"
+    if is_missing(rank):
+        why = f" (n = {int(float(volume)):,})" if below_min_volume and not is_missing(volume) else ""
+        return f"{head} · not ranked{why}"
+    return f"{head} · {ordinal(int(float(rank)))} of {ranked_of:,}"
+
+
+# --- trend ------------------------------------------------------------------------------
+
+
+def trend_fit(values: Sequence[float | None]) -> tuple[float, float] | None:
+    """``(slope per month, its standard error)`` by least squares; ``None`` under 3 points.
+
+    ``values`` are consecutive months (``None``/NaN = no value, left out; x is the position).
+
+    >>> slope, se = trend_fit([1.0, None, 3.0, 4.0])  # (0, 1), (2, 3), (3, 4): y = x + 1
+    >>> round(slope, 12), round(se, 12)
+    (1.0, 0.0)
+    """
+    points = [(float(i), float(v)) for i, v in enumerate(values) if not is_missing(v)]
+    n = len(points)
+    if n < 3:
+        return None
+    x_mean = sum(x for x, _ in points) / n
+    y_mean = sum(y for _, y in points) / n
+    sxx = sum((x - x_mean) ** 2 for x, _ in points)
+    slope = sum((x - x_mean) * (y - y_mean) for x, y in points) / sxx
+    residual = sum((y - y_mean - slope * (x - x_mean)) ** 2 for x, y in points)
+    return slope, math.sqrt(residual / (n - 2) / sxx)
+
+
+def trend(values: Sequence[float | None]) -> str | None:
+    """``"up"``, ``"down"`` or ``"flat"`` (see the module docstring); ``None`` under 3 points."""
+    fit = trend_fit(values)
+    if fit is None:
+        return None
+    slope, se = fit
+    level = max((abs(float(v)) for v in values if not is_missing(v)), default=0.0)
+    if abs(slope) <= TREND_SIGNIFICANCE * se or abs(slope) <= 1e-9 * max(1.0, level):
+        return "flat"
+    return "up" if slope > 0 else "down"
+
+
+def trend_colour(
+    values: Sequence[float | None], direction: str, status: object = None
+) -> str:
+    """The sparkline's colour name: the status's when there is one, else the trend's.
+
+    >>> trend_colour([3.0, 2.0, 1.0], "lower"), trend_colour([3.0, 2.0, 1.0], "higher")
+    ('green', 'red')
+    >>> trend_colour([3.0, 2.0, 1.0], "higher", status="on track")
+    'blue'
+    """
+    if isinstance(status, str) and status in STATUS_COLOURS and status != "no data":
+        return STATUS_COLOURS[status]
+    moved = trend(values)
+    if moved in (None, "flat"):
+        return "gray"
+    better = (moved == "up") == (direction == "higher")
+    return "green" if better else "red"
+
+
+# --- the rows ---------------------------------------------------------------------------
+
+
 def scorecard(
     table: pd.DataFrame,
     department: str,
@@ -55,25 +365,48 @@ def scorecard(
     *,
     targets: pd.DataFrame | None = None,
     route: pd.DataFrame | None = None,
+    compare: pd.DataFrame | None = None,
+    not_loaded: Mapping[str, frozenset[str]] | None = None,
 ) -> pd.DataFrame:
     """Scorecard rows (:data:`SCORECARD_COLUMNS`) for ``department`` in ``month``.
 
     ``targets`` is the route summary (``indicator``, ``department`` with ``All`` for ``*``,
     ``target``, ``target_month``); ``route`` the route table (``indicator``, ``department``,
     ``month``, ``status``).  The status is the route's status in ``month``; outside the route's
-    months it is missing.
+    months it is missing.  ``compare`` (:func:`compare_frame`) adds All's value and the rank;
+    ``not_loaded`` maps a month to the datasets the department has not loaded in it.
     """
+    from indicators.completeness import indicator_not_loaded
+
     rows = table[table["department"] == department]
-    months = sorted(rows["month"].unique().tolist())
+    by_indicator: dict[str, dict[str, float]] = {}
+    for ind_id, m, v in zip(rows["indicator"].astype(str), rows["month"].astype(str),
+                            rows["value"].to_numpy(dtype=float, na_value=math.nan), strict=True):
+        by_indicator.setdefault(ind_id, {})[m] = float(v)
+    months = sorted(set(rows["month"].astype(str)))
     before = previous_month(months, month)
     window = [m for m in months if m <= month][-TREND_MONTHS:]
+    missing = not_loaded or {}
+    goals = _targets_of(department, month, targets, route)
+
+    def loaded(indicator_id: str, m: str | None) -> bool:
+        return m is None or not indicator_not_loaded(indicator_id, missing.get(m, frozenset()))
+
+    compared = None if compare is None or compare.empty else compare.set_index("indicator")
     records = []
     for ind in catalog.INDICATORS:
-        series = rows[rows["indicator"] == ind.id].set_index("month")["value"]
-        value = float(series.get(month, float("nan")))
-        previous = float(series.get(before, float("nan"))) if before else float("nan")
-        target, target_month, status = _target(ind.id, department, month, targets, route)
-        records.append({
+        series = by_indicator.get(ind.id, {})
+        absent = not loaded(ind.id, month)
+        value = math.nan if absent else series.get(month, math.nan)
+        previous = math.nan
+        if before and loaded(ind.id, before):
+            previous = series.get(before, math.nan)
+        target, target_month, status = goals.get(ind.id, (math.nan, None, None))
+        trend_values = [
+            None if is_missing(series.get(m)) or not loaded(ind.id, m) else series[m]
+            for m in window
+        ]
+        record = {
             "family": ind.family,
             "indicator": ind.id,
             "label": ind.label,
@@ -82,43 +415,148 @@ def scorecard(
             "month": month,
             "value": value,
             "previous": previous,
-            "value_text": format_value(value, ind.unit),
-            "delta_text": format_delta(previous, value, ind.unit),
+            "value_text": NOT_LOADED if absent else format_value(value, ind.unit),
+            "delta_text": None if absent else format_delta(previous, value, ind.unit),
             "target": target,
             "target_month": target_month,
             "status": status,
-            "trend": [None if is_missing(v) else float(v) for v in series.reindex(window)],
-        })
+            "trend": trend_values,
+            "trend_months": list(window),
+            # not loaded: neither better nor worse, whatever the months before did
+            "trend_colour": "gray" if absent else trend_colour(trend_values, ind.direction, status),
+            "not_loaded": absent,
+            **_compared(compared, ind.id),
+        }
+        records.append(record)
     return pd.DataFrame.from_records(records, columns=list(SCORECARD_COLUMNS))
 
 
-def _target(
-    indicator_id: str,
-    department: str,
-    month: str,
-    targets: pd.DataFrame | None,
-    route: pd.DataFrame | None,
-) -> tuple[float, str | None, str | None]:
+def add_compare(card: pd.DataFrame, compare: pd.DataFrame | None) -> pd.DataFrame:
+    """``card`` with All's value, the rank and the compare line of ``compare`` (a copy).
+
+    For a scorecard drawn before its compare was read (the compare costs more than the cards).
+    """
+    compared = None if compare is None or compare.empty else compare.set_index("indicator")
+    filled = pd.DataFrame.from_records(
+        [_compared(compared, i) for i in card["indicator"]], index=card.index,
+        columns=["all_value", "rank", "ranked_of", "compare_text"],
+    )
+    return card.assign(**{c: filled[c] for c in filled.columns})
+
+
+def _compared(compared: pd.DataFrame | None, indicator_id: str) -> dict[str, Any]:
+    if compared is None or indicator_id not in compared.index:
+        return {"all_value": float("nan"), "rank": float("nan"), "ranked_of": float("nan"),
+                "compare_text": None}
+    hit = compared.loc[indicator_id]
+    return {
+        "all_value": float(hit["all_value"]),
+        "rank": float(hit["rank"]),
+        "ranked_of": float(hit["ranked_of"]),
+        "compare_text": compare_text(
+            hit["all_value"], indicator_id, hit["rank"], int(hit["ranked_of"]),
+            volume=hit["volume"], below_min_volume=bool(hit["below_min_volume"]),
+            all_not_loaded=bool(hit["all_not_loaded"]),
+        ),
+    }
+
+
+def _targets_of(
+    department: str, month: str, targets: pd.DataFrame | None, route: pd.DataFrame | None
+) -> dict[str, tuple[float, str | None, str | None]]:
+    """Indicator → ``(target, target month, route status in month)`` of ``department``."""
     if targets is None or targets.empty:
-        return float("nan"), None, None
-    hit = targets[(targets["indicator"] == indicator_id) & (targets["department"] == department)]
-    if hit.empty:
-        return float("nan"), None, None
-    target, target_month = float(hit["target"].iloc[0]), str(hit["target_month"].iloc[0])
-    status = None
+        return {}
+    mine = targets[targets["department"] == department]
+    status: dict[str, str] = {}
     if route is not None and not route.empty:
-        at = route[
-            (route["indicator"] == indicator_id)
-            & (route["department"] == department)
-            & (route["month"] == month)
-        ]
-        if len(at):
-            status = str(at["status"].iloc[0])
-    return target, target_month, status
+        at = route[(route["department"] == department) & (route["month"] == month)]
+        status = dict(zip(at["indicator"].astype(str), at["status"].astype(str), strict=True))
+    goals = {}
+    for ind_id, target, target_month in zip(mine["indicator"].astype(str), mine["target"],
+                                             mine["target_month"].astype(str), strict=True):
+        goals.setdefault(ind_id, (float(target), target_month, status.get(ind_id)))
+    return goals
 
 
-def iceberg_sentence(complaints: float, dissatisfied: float) -> str:
-    """The iceberg in words: ``38 complaints → about 380 dissatisfied customers``."""
+# --- the status strip -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusStrip:
+    """How a department's targets stand in one month (:func:`status_strip`)."""
+
+    counts: dict[str, int]
+    """Targets per status of :data:`STRIP_STATUSES` (0 included), in that order."""
+    no_data: int
+    """Targets whose route has no value in the month."""
+    not_started: int
+    """Targets whose baseline month is after the month."""
+    attention: list[dict[str, Any]]
+    """The missed and off-track targets, worst first, then in catalog order: ``indicator``,
+    ``department``, ``status``, ``text`` (e.g. ``Complaint rate — off track: 4.1, planned 3.2``)."""
+
+    @property
+    def targets(self) -> int:
+        return sum(self.counts.values()) + self.no_data + self.not_started
+
+
+def status_strip(route: pd.DataFrame, summary: pd.DataFrame, month: str) -> StatusStrip:
+    """Count the targets of ``summary`` by their route status in ``month``.
+
+    ``route`` and ``summary`` are :func:`indicators.route.route_table` and
+    :func:`~indicators.route.route_summary` of the department's targets.
+    """
+    counts = dict.fromkeys(STRIP_STATUSES, 0)
+    no_data = not_started = 0
+    attention = []
+    at = route[route["month"] == month].set_index(["indicator", "department"]) if len(route) else None
+    order = {ind.id: i for i, ind in enumerate(catalog.INDICATORS)}
+    for target in summary.to_dict("records"):
+        key = (target["indicator"], target["department"])
+        if at is None or key not in at.index:
+            if month < str(target["baseline_month"]):
+                not_started += 1
+            else:
+                no_data += 1
+            continue
+        row = at.loc[key]
+        status = str(row["status"])
+        if status not in counts:
+            no_data += 1
+            continue
+        counts[status] += 1
+        if status in ATTENTION:
+            attention.append({
+                "indicator": target["indicator"], "department": target["department"],
+                "status": status, "text": _attention_text(target, row, status),
+            })
+    attention.sort(key=lambda a: (ATTENTION.index(a["status"]), order.get(a["indicator"], 99)))
+    return StatusStrip(counts, no_data, not_started, attention)
+
+
+def _attention_text(target: Mapping[str, Any], row: Mapping[str, Any], status: str) -> str:
+    """``Complaint rate — off track: 4.1, planned 3.2`` / ``… — missed: 4.1, target 3.2 by …``."""
+    indicator_id = str(target["indicator"])
+    label = catalog.get(indicator_id).label if indicator_id in catalog.INDICATOR_IDS else indicator_id
+    actual = format_indicator(row["actual"], indicator_id)
+    if status == "missed":
+        goal = f"target {format_indicator(target['target'], indicator_id)} by {target['target_month']}"
+    else:
+        goal = f"planned {format_indicator(row['planned'], indicator_id)}"
+    return f"{label} — {status}: {actual}, {goal}"
+
+
+# --- words, sparkline and table ---------------------------------------------------------
+
+
+def iceberg_sentence(complaints: float, dissatisfied: float, *, not_loaded: bool = False) -> str:
+    """The iceberg in words: ``38 complaints → about 380 dissatisfied customers``.
+
+    ``not_loaded``: no complaints file for the month yet, so nothing is estimated.
+    """
+    if not_loaded:
+        return "Complaints not loaded for this month yet, so the iceberg can't be estimated."
     if is_missing(complaints):
         return "No complaint data for this month."
     n = int(round(float(complaints)))
@@ -128,7 +566,67 @@ def iceberg_sentence(complaints: float, dissatisfied: float) -> str:
     return f"{n:,} {noun} → about {float(dissatisfied):,.0f} dissatisfied customers"
 
 
+SPARK_HEIGHT = 44
+"""Pixels: the sparkline under a card's figure."""
+
+
+def sparkline_spec(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A Vega-Lite sparkline of a scorecard row, its data inline; ``None`` under 2 values.
+
+    The line in :data:`SPARK_COLOURS` of the row's ``trend_colour``, a gap where a month has no
+    value, the target (if any) as a dashed line, no axes; hovering a point shows its month and
+    value as the card writes it (``2025-06: 74.9 %``).  The dozen points travel in the spec
+    itself: two dozen small data frames would each be converted to Arrow.
+    """
+    values = list(row["trend"])
+    if sum(v is not None for v in values) < 2:
+        return None
+    unit = str(row["unit"])
+    points = [
+        {"month": m, "value": None if v is None else float(v), "text": f"{m}: {format_value(v, unit)}"}
+        for m, v in zip(row["trend_months"], values, strict=True)
+    ]
+    colour = SPARK_COLOURS.get(str(row["trend_colour"]), SPARK_COLOURS["gray"])
+    x = {"field": "month", "type": "ordinal", "axis": None}
+    y = {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": False}}
+    layers: list[dict[str, Any]] = [
+        {"mark": {"type": "line", "color": colour, "strokeWidth": 2,
+                  "invalid": "break-paths-show-domains"},
+         "encoding": {"x": x, "y": y}},
+        {"mark": {"type": "point", "color": colour, "filled": True, "size": 28, "opacity": 0.7},
+         "encoding": {"x": x, "y": y, "tooltip": [{"field": "text", "title": row["label"]}]}},
+    ]
+    if not is_missing(row["target"]):
+        layers.append({
+            "mark": {"type": "rule", "color": "#808495", "strokeDash": [4, 3], "strokeWidth": 1},
+            "encoding": {"y": {"datum": float(row["target"]), "type": "quantitative"},
+                         "tooltip": {"value": f"Target {format_value(row['target'], unit)}"}},
+        })
+    spec = {
+        "data": {"values": points},
+        "height": SPARK_HEIGHT,
+        "padding": {"top": 4, "bottom": 4, "left": 2, "right": 2},
+        "config": {"view": {"stroke": None}},
+        "layer": layers,
+    }
+    return spec
+
+
+def display_frame(card: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as people read it: :data:`TABLE_HEADERS`, every value written for its unit.
+
+    The compare column only when the card compares (a department, not All).
+    """
+    out = card.assign(
+        target_text=[format_indicator(t, i) if not is_missing(t) else None
+                     for t, i in zip(card["target"], card["indicator"], strict=True)],
+    )
+    columns = [c for c in TABLE_HEADERS if c != "compare_text" or out["compare_text"].notna().any()]
+    return out[columns].rename(columns=TABLE_HEADERS)
+
+
 def export_frame(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard as a plain table for CSV: no sparkline lists, readable column names."""
-    out = card.drop(columns=["trend", "value_text", "delta_text"])
+    """The scorecard as a plain table for CSV: full precision, snake_case, no sparkline lists."""
+    out = card.drop(columns=["trend", "trend_months", "trend_colour", "value_text", "delta_text",
+                             "compare_text"])
     return out.rename(columns={"previous": "previous_month_value"})
