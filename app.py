@@ -9,6 +9,9 @@ enter sees only why, and no page is registered. The analysts' pages are register
 analysts, so their URLs do not open for anyone else (the data glue checks the role again on
 every write).
 
+On a phone (narrow screens) the sidebar starts collapsed and closes after navigation
+(``initial_sidebar_state="auto"`` and :mod:`dashboard.phone`).
+
 The folder is deliberately not called ``pages/``: when a ``pages/`` folder sits next to the
 entrypoint, Streamlit runs a shared link such as ``/quality`` on a fresh server as an old-style
 page *without* running this file, so the sidebar filters and the URL state would be lost.
@@ -16,7 +19,8 @@ page *without* running this file, so the sidebar filters and the URL state would
 
 import streamlit as st
 
-from dashboard import auth, cache_guard, data, filters, widgets
+from dashboard import auth, cache_guard, data, filters, phone, widgets
+from dashboard.format import CURRENCY
 
 # Streamlit lets any websocket client clear every cache; only analysts' sessions may.
 cache_guard.install()
@@ -25,7 +29,7 @@ st.set_page_config(
     page_title="Service strategy dashboard",
     page_icon=":material/insights:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",
 )
 
 cache_guard.remember(False)  # until the gate says who this is
@@ -56,7 +60,10 @@ st.sidebar.title("Service strategy")
 with data.reading():
     filters.sidebar()
     auth.sidebar_account(access)
+    phone.install()  # on a phone: the sidebar closed, cards two a row, no chart toolbar
     try:
+        # Money in the settings' currency for this run (a ContextVar: per session's thread).
+        CURRENCY.set(data.currency())
         page.run()
     except data.DatabaseUnavailable as exc:
         # Any read on any page can meet a load in progress in another program: say so, never a
