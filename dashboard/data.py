@@ -42,11 +42,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -55,7 +55,8 @@ import streamlit as st
 from dashboard import auth
 from dashboard.format import md_text
 from dashboard.scorecard import TREND_MONTHS
-from indicators import catalog, store
+from indicators import catalog, store, undo
+from indicators.units import Currency
 
 if TYPE_CHECKING:
     from indicators.ingest import IngestResult
@@ -289,16 +290,28 @@ def _grid(path: str, version: Version, scope: auth.Scope) -> tuple[list[str], li
     return sorted(months, reverse=True), [catalog.ALL_DEPARTMENTS, *named]
 
 
+class Overview(NamedTuple):
+    """What the scorecard of one department and month reads (:func:`overview`)."""
+
+    table: pd.DataFrame
+    """The indicator long table of the department, for the months the scorecard shows."""
+    route: pd.DataFrame
+    """The route table of the department's targets (:func:`indicators.route.route_table`)."""
+    summary: pd.DataFrame
+    """Their route summary (:func:`indicators.route.route_summary`)."""
+
+
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=64, show_spinner="Computing the scorecard…")
 def _overview(
     path: str, version: Version, scope: auth.Scope, department: str, month: str
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """What the scorecard of one department and month reads: ``(indicators, route, summary)``.
+) -> Overview:
+    """What the scorecard of one department and month reads (:class:`Overview`).
 
     Computed for that department and the months the scorecard shows only (the 12 months to
     ``month``, and the baseline months of the department's targets): a first look at the
     overview does not wait for every department and month (:func:`_indicator_computation`).
     The values are those of the full table; the route rows cover the months up to ``month``.
+    How the department compares with the others is a read of its own (:func:`_compare`).
     """
     from indicators.compute import indicator_table
     from indicators.facts import shift_month
@@ -311,7 +324,50 @@ def _overview(
                  *[m for m in mine["baseline_month"].astype("str") if m <= month]])
     with _read(path) as con:
         table = indicator_table(con, months=(first, month), departments=[department])
-    return table, route_table(mine, table), route_summary(mine, table)
+    return Overview(table, route_table(mine, table), route_summary(mine, table))
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _compare(
+    path: str, version: Version, scope: auth.Scope, department: str, month: str
+) -> pd.DataFrame:
+    """The department's rank and All's value in ``month`` (:func:`scorecard.compare_frame`);
+    empty for All, the figure the departments compare with.
+
+    Ranking needs every department's values in the month (:func:`_month_values`, computed
+    once per month for every department and scope); the result keeps the department's rank
+    and the count alone, so a team lead's holds nothing of another department.  Departments
+    are ranked by what they have loaded (an indicator whose dataset a department has not loaded
+    in the month is no value; All's too) and their volume against ``min_volume``.
+
+    A read of its own, not part of :func:`_overview`: every department's month costs more than
+    the department's own twelve (new customers need every customer's first purchase in every
+    department), so the scorecard draws its cards first and adds the compare lines after.
+    """
+    from dashboard.scorecard import COMPARE_COLUMNS, compare_frame, month_rows
+
+    _check_department(department, scope)
+    if department == catalog.ALL_DEPARTMENTS:
+        return pd.DataFrame(columns=list(COMPARE_COLUMNS))
+    values = _month_values(path, version, month)
+    status = _month_status(path, version)
+    at = status[status["month"] == month]
+    # as completeness.missing_in, for every department at once
+    not_loaded = {str(d): frozenset(m) for d, m in zip(at["department"], at["missing"], strict=True)}
+    return compare_frame(
+        values, department, rows=month_rows(_stored(path, version, "row_counts", None), month),
+        min_volume=_stored(path, version, "settings", None).min_volume, not_loaded=not_loaded,
+    )
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=8, show_spinner=False)
+def _month_values(path: str, version: Version, month: str) -> pd.DataFrame:
+    """Every department's and All's indicators in one month. Private: read only through
+    :func:`_overview`, which keeps the department's rank and count alone."""
+    from indicators.compute import indicator_table
+
+    with _read(path) as con:
+        return indicator_table(con, months=(month, month))
 
 
 def _target_departments(department: str) -> tuple[str, ...]:
@@ -333,6 +389,7 @@ _STORED: dict[str, tuple[_Read, _Keep]] = {
     "targets": (store.read_targets, lambda t, s: in_scope(t, s, also=(store.ANY_DEPARTMENT,))),
     "row_counts": (store.row_counts, in_scope),
     "upload_log": (store.read_upload_log, _log_in_scope),
+    "undoable": (undo.undoable, _log_in_scope),
 }
 """Small reads straight from the store and how each is scoped, cached by :func:`_stored`."""
 
@@ -362,13 +419,24 @@ def _complaint_mix(path: str, version: Version, scope: auth.Scope) -> pd.DataFra
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=32, show_spinner=False)
 def _histogram(
     path: str, version: Version, month: str, department: str, scope: auth.Scope
-) -> tuple[pd.DataFrame, float]:
-    from indicators.compute import promised_minutes, response_time_histogram
+) -> pd.DataFrame:
+    from indicators.compute import response_times_by_promise
 
     _check_department(department, scope)
     with _read(path) as con:
-        hist = response_time_histogram(con, month=month, department=department)
-        return hist, promised_minutes(con, month=month, department=department)
+        # Every department's promise settings judge the requests of All, as in the facts.
+        return response_times_by_promise(con, month=month, department=department)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _promise(
+    path: str, version: Version, month: str, department: str, scope: auth.Scope
+) -> pd.DataFrame:
+    from indicators.compute import promise_summary
+
+    _check_department(department, scope)
+    with _read(path) as con:
+        return promise_summary(con, month=month, department=department)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
@@ -443,13 +511,21 @@ def upload_log() -> pd.DataFrame:
     return _stored(*_key(), "upload_log", auth.require_editor().scope)
 
 
+def undoable_uploads() -> pd.DataFrame:
+    """The accepted uploads that can be undone now, newest first (analysts only;
+    :func:`indicators.undo.undoable`)."""
+    return _stored(*_key(), "undoable", auth.require_editor().scope)
+
+
 def complaint_mix() -> pd.DataFrame:
     """Complaints by component, month and department, in scope."""
     return _complaint_mix(*_key(), _scope())
 
 
-def response_histogram(month: str, department: str) -> tuple[pd.DataFrame, float]:
-    """Binned response times of the month's answered requests, and the promise to mark.
+def response_histogram(month: str, department: str) -> pd.DataFrame:
+    """Binned response times of the month's answered requests, each bin split into the
+    requests that kept their own promise and those that did not
+    (:func:`indicators.compute.response_times_by_promise`).
 
     :class:`dashboard.auth.Forbidden` for a department outside the user's view.
     """
@@ -457,19 +533,50 @@ def response_histogram(month: str, department: str) -> tuple[pd.DataFrame, float
     return _histogram(path, version, month, department, _scope())
 
 
+def promise_summary(month: str, department: str) -> dict[str, Any] | None:
+    """The month's promise for ``department`` (All: every request): requests, kept, the median
+    promise and whether promises vary (:func:`indicators.compute.promise_summary`); ``None``
+    when the month has no requests.
+
+    :class:`dashboard.auth.Forbidden` for a department outside the user's view.
+    """
+    path, version = _key()
+    rows = _promise(path, version, month, department, _scope())
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def currency() -> Currency:
+    """The currency money is written in (the settings'; none while there is nothing to read)."""
+    if not state().ready:
+        return Currency()
+    chosen = settings()
+    return Currency(symbol=chosen.currency_symbol, code=chosen.currency_code)
+
+
 def route() -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(route_table, route_summary)`` for every stored target in scope."""
     return _route(*_key(), _scope())
 
 
-def overview(department: str, month: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``(indicators, route_table, route_summary)`` for the scorecard of one department and
-    month, computed for it alone (see :func:`_overview`).
+def overview(department: str, month: str) -> Overview:
+    """``(table, route, summary)`` for the scorecard of one department and month, computed for
+    it alone (see :func:`_overview` and :class:`Overview`).
 
     :class:`dashboard.auth.Forbidden` for a department outside the user's view.
     """
     path, version = _key()
     return _overview(path, version, _scope(), department, month)
+
+
+def compare(department: str, month: str) -> pd.DataFrame:
+    """All's value and ``department``'s rank among the departments in ``month``, per indicator
+    (:data:`dashboard.scorecard.COMPARE_COLUMNS`; empty for All).  A team lead gets the rank
+    among every department as a number, and nothing of the others (see :func:`_compare`).
+
+    :class:`dashboard.auth.Forbidden` for a department outside the user's view.
+    """
+    path, version = _key()
+    return _compare(path, version, _scope(), department, month)
 
 
 def departments() -> list[str]:
@@ -486,7 +593,8 @@ def clear_caches() -> None:
     """Forget every cached result, so all pages read the database afresh."""
     for fn in (
         _indicator_computation, _indicators, _stored, _total_rows, _complaint_mix, _histogram,
-        _route, _health, _grid, _overview,
+        _promise,
+        _route, _health, _grid, _overview, _compare, _month_values, _month_status, _completeness, _freshness,
     ):
         fn.clear()
 
@@ -605,6 +713,24 @@ def save_targets(frame: pd.DataFrame) -> IngestResult:
         return ingest_frame(con, frame, file_name="targets editor", user=user, replace_all=True)
 
 
+def undo_upload(load_id: int) -> undo.UndoResult:
+    """Undo accepted upload ``load_id``: its replaced rows back, in one transaction, logged.
+
+    Analysts only (:class:`dashboard.auth.Forbidden` otherwise); the log records who undid.
+    :class:`indicators.undo.UndoRefused` (nothing changed) names the upload and why not.
+    """
+    user = auth.require_editor().user
+    try:
+        with _write() as con:
+            return undo.undo_load(con, load_id, user=user)
+    except (OSError, duckdb.Error) as exc:
+        if not store.is_disk_full(exc):
+            raise
+        raise DatabaseUnavailable(
+            md_text(store.disk_full_message(db_path(), what="nothing was undone"))
+        ) from None
+
+
 def save_setting(key: str, value: str | float, *, department: str = store.ANY_DEPARTMENT) -> None:
     """Validate and store one setting; :class:`indicators.store.SettingError` if refused.
 
@@ -613,6 +739,24 @@ def save_setting(key: str, value: str | float, *, department: str = store.ANY_DE
     auth.require_editor()
     with _write() as con:
         store.write_setting(con, key, value, department=department)
+
+
+def save_settings(values: Mapping[str, str | float]) -> None:
+    """Validate and store several organisation-wide settings in one transaction: all or none.
+
+    :class:`indicators.store.SettingError` (nothing stored) names the first refused value.
+    Analysts only (:class:`dashboard.auth.Forbidden` otherwise).
+    """
+    auth.require_editor()
+    with _write() as con:
+        con.begin()
+        try:
+            for key, value in values.items():
+                store.write_setting(con, key, value)
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
 
 
 def database_health() -> store.Health:
@@ -644,3 +788,128 @@ def _time_zones() -> list[str]:
     finally:
         con.close()
     return [r[0] for r in rows]
+
+
+# --- complete months and data freshness ---------------------------------------------------
+
+OTHER_DEPARTMENTS = "other departments"
+"""What a team lead reads where All's incomplete departments lie outside their view."""
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=4, show_spinner=False)
+def _month_status(path: str, version: Version) -> pd.DataFrame:
+    """Every department's complete months. Private: read only through :func:`_completeness`
+    (and by :func:`_compare`, which keeps only the rank and count of the chosen department).
+
+    From the same cached row counts and settings as the other loaders: the row counts are one
+    pass over every dataset, read once per data version.
+    """
+    from indicators.completeness import month_status, read_marked
+
+    settings: store.Settings = _stored(path, version, "settings", None)
+    counts: pd.DataFrame = _stored(path, version, "row_counts", None)
+    with _read(path) as con:
+        marked = read_marked(con)
+    return month_status(counts, expected=settings.expected_datasets, marked=marked,
+                        min_volume=settings.min_volume)
+
+
+def status_in_scope(status: pd.DataFrame, scope: auth.Scope) -> pd.DataFrame:
+    """The rows of a :func:`indicators.completeness.month_status` frame in ``scope`` (and All's),
+    All's incomplete departments outside it named only as :data:`OTHER_DEPARTMENTS`.
+
+    >>> s = pd.DataFrame({"month": ["2025-02"] * 3, "department": ["All", "North", "South"],
+    ...                   "incomplete_departments": [("North", "South"), (), ()]})
+    >>> status_in_scope(s, ("North",))["incomplete_departments"].tolist()
+    [('North', 'other departments'), ()]
+    """
+    if scope is None:
+        return status
+    kept = in_scope(status, scope).copy()
+
+    def hide(names: tuple[str, ...]) -> tuple[str, ...]:
+        mine = tuple(d for d in names if d in scope)
+        return mine + ((OTHER_DEPARTMENTS,) if len(mine) < len(names) else ())
+
+    kept["incomplete_departments"] = [hide(tuple(n)) for n in kept["incomplete_departments"]]
+    return kept
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=32, show_spinner=False)
+def _completeness(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
+    return status_in_scope(_month_status(path, version), scope)
+
+
+# Accepted loads and undos change a dataset's rows; rejected files change nothing.
+_FRESHNESS = """
+    SELECT dataset, max(uploaded_at) AS last_loaded
+    FROM upload_log
+    WHERE outcome IN ('accepted', 'undo') AND dataset IS NOT NULL
+    GROUP BY dataset"""
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=4, show_spinner=False)
+def _freshness(path: str, version: Version) -> pd.DataFrame:
+    """The last accepted load per dataset: dataset names and times only, for every role."""
+    from indicators.schema import DATASET_NAMES
+
+    with _read(path) as con:
+        last = con.execute(_FRESHNESS).df()
+    order = {name: i for i, name in enumerate(DATASET_NAMES)}
+    last = last[last["dataset"].isin(order)]
+    last = last.assign(_order=last["dataset"].map(order)).sort_values("_order")
+    return last.drop(columns=["_order"]).reset_index(drop=True)
+
+
+def completeness() -> pd.DataFrame:
+    """Per month and department in scope (and All): ``complete``, the ``missing`` datasets,
+    ``marked`` by hand, and All's ``incomplete_departments`` (see
+    :mod:`indicators.completeness`); outside a team lead's view only "other departments"."""
+    return _completeness(*_key(), _scope())
+
+
+def not_loaded(department: str, month: str) -> frozenset[str]:
+    """The datasets ``department`` (or All) lacks in ``month``; empty when complete or marked.
+
+    :class:`dashboard.auth.Forbidden` for a department outside the user's view.
+    """
+    from indicators.completeness import missing_in
+
+    scope = _scope()
+    _check_department(department, scope)
+    return missing_in(_completeness(*_key(), scope), month, department)
+
+
+def latest_complete_month(department: str) -> str | None:
+    """The newest month complete for ``department`` (or All), None when no month is."""
+    from indicators.completeness import latest_complete
+
+    scope = _scope()
+    _check_department(department, scope)
+    return latest_complete(_completeness(*_key(), scope), department)
+
+
+def freshness() -> pd.DataFrame:
+    """``dataset``, ``last_loaded`` (UTC): the last accepted load of each dataset, in the
+    datasets' order; no department names, so every role may read it."""
+    return _freshness(*_key())
+
+
+def mark_month_complete(month: str, department: str, complete: bool) -> None:
+    """Mark ``month`` complete by hand for ``department`` (``*`` or All: every department), or
+    remove the mark; :class:`indicators.completeness.MarkError` (nothing written) for an
+    unknown month or department.  Analysts only (:class:`dashboard.auth.Forbidden` otherwise).
+    """
+    from indicators.completeness import mark_complete
+
+    user = auth.require_editor().user
+    with _write() as con:
+        mark_complete(con, month, department, complete=complete, user=user)
+
+
+def clear_expected_datasets(department: str) -> None:
+    """Remove ``department``'s ``expected_datasets`` setting (``*``: the default), so the
+    datasets it delivered before (or the default) are expected again.  Analysts only."""
+    auth.require_editor()
+    with _write() as con:
+        store.delete_setting(con, "expected_datasets", department=department)

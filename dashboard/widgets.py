@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from pandas.io.formats.style import Styler
 
-from dashboard import auth, data, filters
+from dashboard import auth, data, filters, scorecard
 from dashboard.format import STATUS_COLOURS, delta_color, format_indicator, md_text
 from indicators import charts, export, store
 
@@ -39,15 +40,21 @@ def download(frame: pd.DataFrame, name: str, *, label: str = "Download CSV") -> 
 
 
 def table(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Styler,
     name: str,
     *,
     column_config: Mapping[str, Any] | None = None,
     export_frame: pd.DataFrame | None = None,
 ) -> None:
-    """A table and, under it, its CSV download (``export_frame`` if the file should differ)."""
+    """A table and, under it, its CSV download (``export_frame`` if the file should differ).
+
+    ``frame`` may be a pandas ``Styler`` (a highlighted row); its data is the download then,
+    unless ``export_frame`` is given.
+    """
     st.dataframe(frame, hide_index=True, column_config=column_config, placeholder="—")
-    download(frame if export_frame is None else export_frame, name)
+    if export_frame is None:
+        export_frame = frame.data if isinstance(frame, Styler) else frame
+    download(export_frame, name)
 
 
 def empty_state(status: data.DataState) -> None:
@@ -119,8 +126,66 @@ def require_filters() -> filters.Filters:
 
 
 def view_caption(chosen: filters.Filters) -> None:
-    """Which slice the page shows; department names are user data, so plain text only."""
+    """Which slice the page shows, whether that month is complete, and when data last arrived.
+
+    An incomplete month (:mod:`indicators.completeness`) gets a warning naming what it lacks
+    ("Incomplete month: complaints and surveys not yet loaded for 2026-01"); department names
+    are user data, so plain text only.
+    """
     st.caption(f"Department: {md_text(chosen.department)} · Month: {chosen.month}")
+    incomplete_notice(chosen)
+    freshness_line()
+
+
+def incomplete_notice(chosen: filters.Filters) -> None:
+    """A warning when the chosen month is incomplete for the chosen department; a caption when
+    it was marked complete by hand."""
+    from indicators.completeness import describe_missing
+
+    status = data.completeness()
+    row = status[(status["month"] == chosen.month) & (status["department"] == chosen.department)]
+    if row.empty:
+        return
+    got = row.iloc[0]
+    if not bool(got["complete"]):
+        text = describe_missing(
+            got["missing"], chosen.month, departments=tuple(got["incomplete_departments"])
+        )
+        st.warning(f"Incomplete month: {md_text(text)}. Its figures may change when the rest "
+                   "arrives.", icon=":material/hourglass_bottom:")
+    elif bool(got["marked"]):
+        st.caption(f"{chosen.month} was marked complete by an analyst.")
+
+
+def load_date(when: Any, zone: str) -> str:
+    """A load time (UTC, as the upload log keeps it) as a date in the organisation's zone.
+
+    >>> load_date(pd.Timestamp("2026-12-01 23:30"), "Europe/Madrid")
+    '2 Dec 2026'
+    """
+    local = pd.Timestamp(when).tz_localize("UTC").tz_convert(zone)
+    return f"{local.day} {local:%b %Y}"
+
+
+def freshness_line() -> None:
+    """When each dataset was last loaded ("Last loads: purchases 2 Dec 2026 · …"), in the
+    organisation's time zone; nothing while the database cannot be read."""
+    status = data.state()
+    if not status.exists or status.error:
+        return
+    try:
+        last = data.freshness()
+        zone = data.settings().time_zone
+    except data.DatabaseUnavailable:
+        return
+    if last.empty:
+        st.caption("Last loads: none recorded yet.")
+        return
+    loads = " · ".join(
+        f"{name} {load_date(when, zone)}"
+        for name, when in zip(last["dataset"], last["last_loaded"], strict=True)
+    )
+    st.caption(f"Last loads: {loads}.")
 
 
 def status_badge(status: object) -> None:
@@ -129,12 +194,20 @@ def status_badge(status: object) -> None:
         st.badge(status, color=STATUS_COLOURS.get(status, "gray"))  # type: ignore[arg-type]
 
 
-def indicator_metric(row: Mapping[str, Any]) -> None:
-    """One scorecard indicator: value, change coloured by better/worse, target, trend."""
-    trend = list(row["trend"])
+def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> Any:
+    """One scorecard card: value, change coloured by better/worse, All and the rank, target and
+    status, and a sparkline coloured by the trend (or the status), the target dashed.
+
+    ``st.metric``'s own sparkline takes the delta's colour and draws no target line, so the
+    sparkline is a small Vega-Lite chart under it (:func:`dashboard.scorecard.sparkline_spec`).
+    A card whose dataset is not loaded shows no change: nothing to colour.
+
+    ``compare_later``: the compare line is not known yet; the card keeps its place and returns
+    it (an ``st.empty`` slot) for the caller to fill.  Otherwise returns ``None``.
+    """
+    slot = None
     delta = row["delta_text"] if isinstance(row["delta_text"], str) else None
     unchanged = delta is not None and delta[0] not in "+-"
-    has_trend = sum(v is not None for v in trend) >= 2
     target_text = None
     if isinstance(row["target_month"], str):
         target_text = f"Target {format_indicator(row['target'], row['indicator'])} by {row['target_month']}"
@@ -149,20 +222,20 @@ def indicator_metric(row: Mapping[str, Any]) -> None:
             delta_arrow="off" if unchanged else "auto",
             delta_description="vs previous month" if delta else None,
             help=f"{row['direction'].capitalize()} is better. Unit: {row['unit']}.",
-            # A missing month is a gap (NaN), never a dip to 0.
-            chart_data=[float("nan") if v is None else v for v in trend] if has_trend else None,
-            chart_type="line",
         )
+        if isinstance(row["compare_text"], str):
+            st.caption(row["compare_text"])
+        elif compare_later:
+            slot = st.empty()
+        spark = scorecard.sparkline_spec(row)
+        if spark is not None:
+            st.vega_lite_chart(spec=spark, width="stretch")
         if target_text:
             cols = st.columns([3, 2], vertical_alignment="center")
             cols[0].caption(target_text)
             with cols[1]:
                 status_badge(row["status"])
-
-
-TARGET_COLUMNS: tuple[str, ...] = (
-    "indicator", "department", "baseline_month", "target_month", "target", "baseline", "tolerance",
-)
+    return slot
 
 
 def save_setting(key: str, value: str | float, *, department: str = store.ANY_DEPARTMENT) -> None:

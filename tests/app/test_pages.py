@@ -31,12 +31,13 @@ def test_every_page_runs_without_an_exception(fixture_db, app, page):
     assert app.title, "every page has a title"
 
 
-def test_defaults_are_all_departments_and_the_latest_month(fixture_db, app):
+def test_defaults_are_all_departments_and_the_latest_complete_month(fixture_db, app):
+    # 2025-02 is incomplete (North has no surveys, South no purchases): 2025-01 is the default.
     app.run()
     assert app.selectbox(key="department").value == "All"
-    assert app.selectbox(key="month").value == "2025-02"
+    assert app.selectbox(key="month").value == "2025-01"
     assert app.query_params["department"] == "All"
-    assert app.query_params["month"] == "2025-02"
+    assert app.query_params["month"] == "2025-01"
 
 
 def test_scorecard_for_all_in_january(fixture_db, app):
@@ -73,7 +74,8 @@ def test_a_month_without_surveys_shows_csat_missing_not_zero(fixture_db, app):
     app.selectbox(key="department").set_value("North").run()
     app.selectbox(key="month").set_value("2025-02").run()
     csat = next(m for m in app.metric if m.label == "Customer satisfaction (CSAT)")
-    assert csat.value == "—"
+    # North's surveys came in 2025-01 and none in 2025-02: an incomplete month, not a 0
+    assert csat.value == "— not loaded"
     assert csat.delta in (None, "")
 
 
@@ -108,7 +110,7 @@ def test_an_unknown_department_in_the_link_falls_back_with_a_warning(fixture_db,
     app.run()
     assert not app.exception
     assert app.selectbox(key="department").value == "All"
-    assert app.selectbox(key="month").value == "2025-02"
+    assert app.selectbox(key="month").value == "2025-01"  # the latest complete month
     warnings = " ".join(w.value for w in app.warning)
     assert "Atlantis" in warnings and "1999\\-13" in warnings  # shown as text: '-' escaped
 

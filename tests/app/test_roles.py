@@ -427,9 +427,10 @@ def test_an_analyst_uploads_and_the_log_names_them(roles_db):
     at.button[0].click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("accepted" in s.value for s in at.success), [e.value for e in at.error]
-    log = at.dataframe[-1].value
-    assert log.iloc[0]["file_name"] == "march.csv"
-    assert log.iloc[0]["user"] == ANALYST
+    # the upload log, with human headers (the complete-months panel below it has a table too)
+    log = next(df.value for df in at.dataframe if "File" in df.value.columns)
+    assert log.iloc[0]["File"] == "march.csv"
+    assert log.iloc[0]["By"] == ANALYST
 
 
 def test_targets_saved_by_an_analyst_are_logged_under_their_email(roles_db):

@@ -134,9 +134,16 @@ def test_upload_a_good_and_a_bad_file(server, page, tmp_path):
     assert_no_exception(page)
     shot(page, "upload-result")
 
-    # The new month is there without a restart.
+    # The new month is there without a restart, but a month of one department's purchases is
+    # incomplete: the app still opens on 2025-12, and the new month is labelled when chosen.
     page.goto(server)
     wait_idle(page)
-    choose(page, "Month", "2026-01")
+    assert sidebar_combo(page, "Month").input_value() == "2025-12"
+    choose(page, "Month", "2026-01 · incomplete")
     assert "month=2026-01" in page.url
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("Incomplete month:").first.wait_for(timeout=30_000)
+    assert main.get_by_text("— not loaded").count() > 0
+    assert main.get_by_text("Last loads: purchases").count() == 1
     assert_no_exception(page)
+    shot(page, "incomplete-month")
