@@ -31,6 +31,9 @@ with st.container(border=True, key="status-strip"):
                          icon=":material/tune:")
     else:
         st.markdown(f"**Targets in {chosen.month}**")
+        if not comparing:
+            st.caption("The targets set for All departments together; each department's own "
+                       "are on its scorecard and, with these, on the route page.")
         for col, status in zip(st.columns(len(strip.counts)), strip.counts, strict=True):
             colour = STATUS_COLOURS.get(status, "gray")
             col.metric(f":{colour}[{status.capitalize()}]", f":{colour}[{strip.counts[status]}]")

@@ -198,14 +198,7 @@ with money:
     )
     st.caption(f"Money reads: {md_text(example)} (no cents from 1,000 on, 12.50 below).")
     if st.button("Save currency"):
-        try:
-            data.save_settings({"currency_symbol": symbol, "currency_code": code.strip().upper()})
-        except store.SettingError as exc:
-            st.error(f"Not saved: {md_text(exc)}", icon=":material/error:")
-        except data.DatabaseUnavailable as exc:
-            st.error(str(exc))
-        else:
-            st.success("Saved.", icon=":material/check_circle:")
+        widgets.save_settings({"currency_symbol": symbol, "currency_code": code.strip().upper()})
 with volume:
     min_volume = st.number_input(
         "Minimum rows to rank a department", min_value=0, value=int(current.min_volume), step=1,

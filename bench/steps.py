@@ -176,8 +176,9 @@ def overview_app(db: Path, *, department: str, month: str | None = None,
 
     What ``app_pages/overview.py`` (and the sidebar it sits in) reads through
     :mod:`dashboard.data` — whether there is data (row counts), the filters' months and
-    departments and which months are complete, the indicators and route of the chosen department and month (computed for
-    them alone), the settings — on one connection, as ``app.py`` runs a page
+    departments and which months are complete, the indicators and route of the chosen department
+    and month (computed for them alone), the settings, the freshness line, the promise headline
+    and, for a department, All's value and its rank among the departments — on one connection, as ``app.py`` runs a page
     (:func:`dashboard.data.reading`), and the scorecard it builds from them.  Streamlit's
     ``st.cache_data`` runs here in "bare mode" (no server), with the same cache as in the app:
     cold is the first request after a load, warm the same request again in the same process.
@@ -201,6 +202,10 @@ def overview_app(db: Path, *, department: str, month: str | None = None,
             chosen.setdefault("month", month or months[0])
             table, route_rows, summary = data._overview(*key, None, department, chosen["month"])
             data._stored(*key, "settings", None)
+            data._freshness(*key)  # the "last loads" line
+            data._promise(*key, chosen["month"], department, None)  # the promise headline
+            if department != "All":  # All's value and the rank, drawn after the cards
+                data._compare(*key, None, department, chosen["month"])
         card = scorecard(table, department, chosen["month"], targets=summary, route=route_rows)
         return {"indicators": len(card)}
 

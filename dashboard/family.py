@@ -36,6 +36,7 @@ from pandas.io.formats.style import Styler
 from dashboard import auth, data, filters, scorecard, widgets
 from dashboard.format import current_currency, md_text
 from indicators import catalog, charts, units
+from indicators.completeness import indicator_not_loaded
 
 TOP_N = 10
 """The best and the worst this many departments are drawn in a ranking unless "show all"."""
@@ -206,6 +207,34 @@ def _css(style: str) -> dict[str, str]:
     return dict(part.strip().split(": ", 1) for part in style.split(";"))
 
 
+def blank_not_loaded(
+    wide: pd.DataFrame, ids: list[str], status: pd.DataFrame, month: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The month's table with every cell whose datasets are not loaded made missing, and the
+    departments that had such cells: a count over a dataset not loaded yet is "—", never a 0.
+
+    ``status`` is :func:`indicators.completeness.month_status` (``data.completeness()``).
+
+    >>> wide = pd.DataFrame({"department": ["All", "North"], "purchases": [3.0, 3.0],
+    ...                      "complaints": [0.0, 0.0]})
+    >>> status = pd.DataFrame({"month": ["2025-02", "2025-02"], "department": ["All", "North"],
+    ...                        "missing": [("complaints",), ("complaints",)]})
+    >>> out, absent = blank_not_loaded(wide, ["purchases", "complaints"], status, "2025-02")
+    >>> out["complaints"].isna().tolist(), out["purchases"].tolist(), absent
+    ([True, True], [3.0, 3.0], ['All', 'North'])
+    """
+    at = status[(status["month"] == month) & (status["missing"].map(len) > 0)]
+    missing = dict(zip(at["department"], at["missing"], strict=True))
+    out, absent = wide.copy(), []
+    for position, department in enumerate(out["department"]):
+        gone = missing.get(department)
+        cols = [i for i in ids if gone and indicator_not_loaded(i, gone)]
+        if cols:
+            out.loc[out.index[position], cols] = float("nan")
+            absent.append(str(department))
+    return out, absent
+
+
 def month_table(
     table: pd.DataFrame,
     ids: list[str],
@@ -222,10 +251,10 @@ def month_table(
     )
     month_rows = scorecard.month_rows(row_counts, chosen.month)
     volumes = scorecard.indicator_volumes(month_rows, rank_by)
-    ranked = ranked_month_table(
-        month_by_department(table, ids, chosen.month), rank_by,
-        volumes=volumes, min_volume=min_volume,
+    wide, absent = blank_not_loaded(
+        month_by_department(table, ids, chosen.month), ids, data.completeness(), chosen.month
     )
+    ranked = ranked_month_table(wide, rank_by, volumes=volumes, min_volume=min_volume)
     shown = ranked.copy()
     config: dict[str, object] = {
         RANK: st.column_config.NumberColumn("Rank", format="%d", help=(
@@ -245,6 +274,11 @@ def month_table(
         column_config=config,
         export_frame=ranked,
     )
+    if absent:
+        listed = ", ".join(md_text(d) for d in absent[:5]) + (
+            f" and {len(absent) - 5:,} more" if len(absent) > 5 else "")
+        st.caption(f"— not loaded: empty cells of {listed} are indicators whose files for "
+                   f"{chosen.month} have not arrived yet (never counted as 0).")
 
 
 def target_for(summary: pd.DataFrame, indicator_id: str, department: str) -> pd.Series | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -240,8 +240,17 @@ def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> 
 
 def save_setting(key: str, value: str | float, *, department: str = store.ANY_DEPARTMENT) -> None:
     """Store one setting and say so; a refused value is shown with its reason."""
+    _say_saved(lambda: data.save_setting(key, value, department=department))
+
+
+def save_settings(values: Mapping[str, str | float]) -> None:
+    """Store several settings together (all or none) and say so, as :func:`save_setting`."""
+    _say_saved(lambda: data.save_settings(values))
+
+
+def _say_saved(write: Callable[[], None]) -> None:
     try:
-        data.save_setting(key, value, department=department)
+        write()
     except store.SettingError as exc:
         st.error(f"Not saved: {md_text(exc)}", icon=":material/error:")
     except data.DatabaseUnavailable as exc:

@@ -27,6 +27,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -145,6 +146,22 @@ def test_chosen_it_says_what_is_missing_and_shows_not_loaded(partial_db, app):
     values = {m.label: m.value for m in app.metric}
     assert values["Purchases"] == "1"  # the one March purchase of North
     assert values["Complaints"] == "— not loaded"  # never a 0 coloured as a change
+
+
+def test_the_family_table_leaves_not_loaded_cells_empty_never_0(partial_db, app):
+    app.switch_page("app_pages/quantity.py").run()
+    app.selectbox(key="month").set_value("2025-03").run()
+    assert not app.exception, [e.value for e in app.exception]
+    month = next(d.value for d in app.dataframe if "complaints" in d.value.columns)
+    month = month.data if hasattr(month, "data") else month  # a Styler when highlighted
+    rows = month.set_index("department")
+    # North: its one March purchase (p7) counts; its complaints file has not arrived.
+    assert rows.at["North", "purchases"] == 1
+    assert pd.isna(rows.at["North", "complaints"])
+    # South delivered nothing in March: both are "not loaded", not 0.
+    assert pd.isna(rows.at["South", "purchases"]) and pd.isna(rows.at["South", "complaints"])
+    assert pd.isna(rows.at["All", "complaints"])
+    assert any(c.startswith("— not loaded: empty cells of All, North, South") for c in captions(app))
 
 
 def test_a_link_to_the_partial_month_still_opens_it(partial_db, app):
