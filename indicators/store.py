@@ -545,7 +545,7 @@ def pause_for_test(point: str) -> None:
     A no-op unless ``$INDICATORS_TEST_PAUSE_AT`` names ``point``; then it prints
     ``INDICATORS_TEST_PAUSED_AT=<point>`` on stderr and waits for one line on stdin (a test
     writes a newline to go on, or kills the process; a closed stdin goes on at once).
-    Points in :func:`indicators.ingest._load`: ``staged``, ``deleted``, ``inserted``,
+    Points in :func:`indicators.ingest.load.load_clean`: ``staged``, ``deleted``, ``inserted``,
     ``before_commit``, ``committed``; in :func:`indicators.undo.undo_load`: ``undo_deleted``,
     ``undo_restored``, ``undo_before_commit``, ``undo_committed``.
     """

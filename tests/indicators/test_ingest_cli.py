@@ -105,8 +105,8 @@ def test_subprocess_exit_codes(tmp_path):
 
 
 def test_many_slices_are_summarised_not_listed():
-    from indicators.ingest import _slices_summary
+    from indicators.ingest.problems import slices_summary
 
     slices = [(f"2025-{m:02d}", d) for m in range(1, 13) for d in ("A", "B", "C", "D")]
-    assert _slices_summary(slices) == "48 slices (12 × 2025-01…2025-12, 4 × A, B, C…)"
-    assert _slices_summary(slices[:2]) == "slices 2025-01 A; 2025-01 B"
+    assert slices_summary(slices) == "48 slices (12 × 2025-01…2025-12, 4 × A, B, C…)"
+    assert slices_summary(slices[:2]) == "slices 2025-01 A; 2025-01 B"

@@ -54,7 +54,7 @@ def test_exactly_the_limit_gives_no_warning(con, tmp_path):
 
 
 def test_departments_already_stored_are_not_new(con, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_NEW_DEPARTMENTS", 2)
+    monkeypatch.setattr(ingest.load, "MAX_NEW_DEPARTMENTS", 2)
     assert ingest_file(con, write(tmp_path, "old.csv", _purchases(_names(3), "o"))).accepted
     # D00000..D00004: three stored, two new — not more than the limit of 2.
     result = ingest_file(con, write(tmp_path, "more.csv", _purchases(_names(5), "m")))
@@ -72,7 +72,7 @@ def test_departments_already_stored_are_not_new(con, tmp_path, monkeypatch):
 
 
 def test_strict_rejects_and_changes_nothing(con, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_NEW_DEPARTMENTS", 2)
+    monkeypatch.setattr(ingest.load, "MAX_NEW_DEPARTMENTS", 2)
     before = snapshot(con)
     result = ingest_file(con, write(tmp_path, "swapped.csv", _purchases(_names(3))), strict=True)
     assert not result.accepted
@@ -115,7 +115,7 @@ def test_the_upload_page_shows_the_warning(tmp_path, monkeypatch):
     from tests.app.conftest import APP
 
     monkeypatch.setattr(secrets_singleton, "_secrets", {})
-    monkeypatch.setattr(ingest, "MAX_NEW_DEPARTMENTS", 2)
+    monkeypatch.setattr(ingest.load, "MAX_NEW_DEPARTMENTS", 2)
     db = tmp_path / "service.duckdb"
     store.connect(db).close()
     monkeypatch.setenv(store.DB_ENV, str(db))

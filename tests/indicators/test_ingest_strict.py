@@ -18,14 +18,9 @@ import pandas as pd
 import pytest
 
 from indicators import route, store
-from indicators.ingest import (
-    _FORMAT_CHARACTERS,
-    EARLIEST_DATE,
-    _scan_bytes,
-    ingest_file,
-    ingest_frame,
-    latest_target_month,
-)
+from indicators.ingest import EARLIEST_DATE, ingest_file, ingest_frame, latest_target_month
+from indicators.ingest.bytescan import scan_bytes
+from indicators.ingest.cells import FORMAT_CHARACTERS
 from indicators.schema import MAX_MAGNITUDE, MAX_ROUTE_MONTHS
 from tests.indicators.test_ingest import assert_problem, rejected_unchanged, write
 
@@ -95,7 +90,7 @@ def test_an_impossible_date_with_a_good_offset_is_unreadable_not_an_offset(con, 
 
 def test_the_format_character_ranges_hold_every_cf_character():
     """The written-out ranges cover Python's Unicode table (the scan and the SQL use them)."""
-    listed = {c for low, high in _FORMAT_CHARACTERS for c in range(low, high + 1)}
+    listed = {c for low, high in FORMAT_CHARACTERS for c in range(low, high + 1)}
     cf = {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
     assert cf <= listed
     assert all(unicodedata.category(chr(c)) in ("Cf", "Cn") for c in listed)
@@ -150,7 +145,7 @@ def test_byte_scan_finds_format_characters(tmp_path, data, holds):
     """The scan that lets a clean file skip the per-cell rule must see every Cf character."""
     path = tmp_path / "scan.csv"
     path.write_bytes(data)
-    assert _scan_bytes(path).controls is holds
+    assert scan_bytes(path).controls is holds
 
 
 def test_format_characters_in_a_frame_are_rejected(con):

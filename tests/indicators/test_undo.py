@@ -148,7 +148,7 @@ def load_path(request, monkeypatch) -> str:
     """Both ways a clean file is loaded: the direct INSERT, and the staged one (taken when a file
     holds more departments than MAX_NEW_DEPARTMENTS, here lowered to 1: b.csv's two)."""
     if request.param == "full":
-        monkeypatch.setattr(ingest, "MAX_NEW_DEPARTMENTS", 1)
+        monkeypatch.setattr(ingest.load, "MAX_NEW_DEPARTMENTS", 1)
     return request.param
 
 

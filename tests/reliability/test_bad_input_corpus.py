@@ -583,11 +583,11 @@ def test_a_carriage_return_inside_quotes_is_kept(seeded, tmp_path):
 )
 def test_control_byte_scan(tmp_path, data, holds):
     """The byte scan that lets a clean file skip the per-cell control-character rule."""
-    from indicators.ingest import _scan_bytes
+    from indicators.ingest.bytescan import scan_bytes
 
     path = tmp_path / "scan.csv"
     path.write_bytes(data)
-    assert _scan_bytes(path).controls is holds
+    assert scan_bytes(path).controls is holds
 
 
 @pytest.mark.parametrize(
@@ -601,11 +601,11 @@ def test_control_byte_scan(tmp_path, data, holds):
 )
 def test_byte_scan_tells_an_ascii_file(tmp_path, data, ascii_only):
     """Only an all-ASCII file takes the cheap trim (prefix/suffix U+0020 test)."""
-    from indicators.ingest import _scan_bytes
+    from indicators.ingest.bytescan import scan_bytes
 
     path = tmp_path / "scan.csv"
     path.write_bytes(data)
-    assert _scan_bytes(path).ascii is ascii_only
+    assert scan_bytes(path).ascii is ascii_only
 
 
 def test_control_characters_in_a_frame_are_rejected(seeded):

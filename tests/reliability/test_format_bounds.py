@@ -310,7 +310,7 @@ def test_a_refused_or_interrupted_conversion_leaves_no_csv(tmp_path, monkeypatch
             raise KeyboardInterrupt
         return str(value)
 
-    monkeypatch.setattr(ingest, "_cell_text", interrupted)
+    monkeypatch.setattr(ingest.read_excel, "_cell_text", interrupted)
     with pytest.raises(KeyboardInterrupt):
         prepare_file(path, scratch=scratch)
     assert list(scratch.iterdir()) == []
@@ -327,7 +327,7 @@ def test_a_scratch_folder_goes_on_an_exception_and_a_dead_runs_at_the_next_run(t
     dead.mkdir()
     (dead / ".lock").touch()
     (dead / "sheet-1.csv").write_text("left behind")
-    monkeypatch.setattr(ingest, "SCRATCH_STALE_SECONDS", 0.0)
+    monkeypatch.setattr(ingest.scratch, "SCRATCH_STALE_SECONDS", 0.0)
     with scratch_folder(root) as alive, scratch_folder(root) as second:
         assert not dead.exists()
         assert alive.exists() and second.exists()
@@ -413,7 +413,7 @@ def test_sigkill_during_a_conversion_leaves_files_the_next_run_removes(tmp_path,
     proc.communicate(timeout=15)
     (left,) = scratch_root(db).glob("scratch-*")
     assert list(left.glob("sheet-*.csv"))
-    monkeypatch.setattr(ingest, "SCRATCH_STALE_SECONDS", 0.0)  # instead of waiting a minute
+    monkeypatch.setattr(ingest.scratch, "SCRATCH_STALE_SECONDS", 0.0)  # instead of waiting a minute
     fine = _workbook(tmp_path / "fine.xlsx", _purchase_rows(1))
     assert main(["ingest", "--db", str(db), str(fine)]) == 0
     assert not left.exists() and _no_scratch_left(db)

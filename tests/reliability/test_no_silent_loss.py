@@ -16,9 +16,9 @@ import duckdb
 import pytest
 
 from dashboard import data
-from indicators import ingest, store
+from indicators import store
 from indicators.__main__ import main
-from indicators.ingest import MAX_LINE_BYTES, ingest_file
+from indicators.ingest import MAX_LINE_BYTES, bytescan, ingest_file
 from tests.indicators.test_ingest import rejected_unchanged
 from tests.reliability.procs import ingest_now, many_purchases, purchases_csv
 
@@ -72,7 +72,7 @@ def test_the_32_mb_line_between_good_rows_is_rejected_by_the_command(tmp_path, c
 
 def test_a_sole_row_past_the_limit_names_the_limit_not_no_data_rows(con, tmp_path, monkeypatch):
     """A 150 MB sole row said "no data rows"; the limit is lowered to keep the file small."""
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(bytescan, "MAX_LINE_BYTES", 1000)
     result = rejected_unchanged(con, long_row_file(tmp_path / "sole.csv", 5000, between=False))
     assert [(p.row, p.column, p.rule) for p in result.problems] == [
         (2, None, "line 2 is 0.0 MB (5,000 bytes); the limit is 0.001 MB (1,000 bytes) a line")
@@ -110,7 +110,7 @@ def test_a_row_the_reader_skips_unseen_is_caught_by_the_count(con, tmp_path, mon
     """The independent count, with the scan's limit lifted: DuckDB skips the 40 MB row (it does
     not fit its 32 MiB buffer) and reports nothing; the file's own count of 3 data rows against
     the 2 read rejects it."""
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 10**9)
+    monkeypatch.setattr(bytescan, "MAX_LINE_BYTES", 10**9)
     result = rejected_unchanged(con, long_row_file(tmp_path / "lost.csv", 40 * 1024 * 1024))
     assert [(p.row, p.rule) for p in result.problems] == [
         (None, "the file holds 3 data rows but 2 could be read; check its quotes and line breaks")
@@ -120,7 +120,7 @@ def test_a_row_the_reader_skips_unseen_is_caught_by_the_count(con, tmp_path, mon
 def test_a_quoted_record_over_several_lines_counts_as_one_row(con, tmp_path):
     """A record's size includes its quoted line breaks, so many short lines can exceed it."""
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(bytescan, "MAX_LINE_BYTES", 100)
     try:
         body = b'p2,2025-03-03T09:00,c1,Sales,10,"' + b"ab\n" * 40 + b'"\n'
         path = tmp_path / "multi.csv"
@@ -166,7 +166,7 @@ def test_files_whose_records_the_count_must_follow_load_exactly(con, tmp_path, n
 def test_a_quote_inside_a_field_does_not_fake_a_long_row(con, tmp_path, monkeypatch):
     """Between two literal quotes the byte scan sees one long "record"; the csv module's walk
     finds every row short, and the file loads."""
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 200)
+    monkeypatch.setattr(bytescan, "MAX_LINE_BYTES", 200)
     middle = b"".join(
         b"m%d,2025-03-03,c1,Sales,1,x\n" % i for i in range(20)
     )
@@ -174,7 +174,7 @@ def test_a_quote_inside_a_field_does_not_fake_a_long_row(con, tmp_path, monkeypa
     data += b'p4,2025-03-03,c1,Sales,1,12" pipe\n'
     path = tmp_path / "quotes.csv"
     path.write_bytes(data)
-    assert ingest._scan_bytes(path).long_lines  # what the scan alone would have said
+    assert bytescan.scan_bytes(path).long_lines  # what the scan alone would have said
     result = ingest_file(con, path)
     assert result.accepted and result.rows == 22, result.problems
 
@@ -195,7 +195,7 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_app_upload_rejects_the_long_row_too(app_db, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(bytescan, "MAX_LINE_BYTES", 1000)
     upload = long_row_file(tmp_path / "up.csv", 5000).read_bytes()
     (result,) = data.ingest_uploads(
         [data.Upload("up.csv", upload)], encoding="utf-8", date_format="ISO"

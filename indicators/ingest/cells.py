@@ -1,0 +1,141 @@
+"""A cell's text and its typed value, as SQL over the source's text columns ``c0 … cN``:
+trimmed (empty → NULL), then read strictly by the column's kind (SPEC §1).
+"""
+
+from __future__ import annotations
+
+from indicators.ingest.dates import ISO_NAIVE, ISO_ZONED, DateFormat
+from indicators.ingest.source import Source
+from indicators.ingest.sql import Params, quote
+from indicators.schema import (
+    Column,
+    Dataset,
+)
+
+_MONTH = r"\d{4}-\d{2}"
+_INTEGER = r"[+-]?\d+"
+_NUMBER_POINT = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+_NUMBER_COMMA = r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?"
+FORMAT_CHARACTERS: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)
+"""Unicode's format characters (category Cf, Unicode 15.1) as inclusive ranges: zero-width
+space and joiners, bidi embeddings, overrides and isolates, the BOM, soft hyphen, tags.
+Written out (a test compares them with :mod:`unicodedata`) so that the byte scan and the SQL
+rule test exactly the same characters."""
+CONTROL = (
+    r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F"
+    + "".join(f"\\x{{{lo:X}}}-\\x{{{hi:X}}}" for lo, hi in FORMAT_CHARACTERS)
+    + "]"
+)
+"""Characters a text cell may not hold: C0 controls but tab and line breaks, DEL, and the
+format characters (:data:`FORMAT_CHARACTERS`, the BOM among them).
+
+A NUL, a byte-order mark or a zero-width space is invisible on screen, so ``c\x001``,
+``\ufeffp2`` (a BOM left in the middle of files pasted together) or ``All\u200b`` would be
+stored as an id or department that looks like another one, and a bidi override reorders the
+text shown: silent corruption, so the row is rejected instead."""
+
+
+# --- staging: trimmed text and typed value of every contract column ----------------------
+
+
+def _typed_expr(
+    column: Column,
+    t: str,
+    p: Params,
+    *,
+    date_format: DateFormat | None,
+    time_zone: str,
+    decimal_comma: bool,
+) -> str:
+    """SQL for the typed value of raw text ``t``; NULL when it is not exactly readable."""
+    kind = column.kind
+    if kind in ("id", "text"):
+        return t
+    if kind == "choice":
+        return f"CASE WHEN list_contains({p(list(column.choices or ()))}, lower({t})) THEN lower({t}) END"
+    if kind == "integer":
+        return f"CASE WHEN regexp_full_match({t}, {p(_INTEGER)}) THEN try_cast({t} AS BIGINT) END"
+    if kind == "number":
+        if decimal_comma:
+            return (
+                f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_COMMA)}) "
+                f"THEN try_cast(replace({t}, ',', '.') AS DOUBLE) END"
+            )
+        return (
+            f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_POINT)}) THEN try_cast({t} AS DOUBLE) END"
+        )
+    if kind == "month":
+        return (
+            f"CASE WHEN regexp_full_match({t}, {p(_MONTH)}) THEN try_cast({t} || '-01' AS DATE) END"
+        )
+    other = ""
+    if date_format is not None:
+        other = (
+            f" WHEN regexp_full_match({t}, {p(date_format.pattern)}) "
+            f"THEN try_strptime({t}, {p(list(date_format.formats))})"
+        )
+    # Naive first: it is the common case, and the two patterns exclude each other (a zoned
+    # value ends in Z or an offset), so the order changes no value, only the regex work.
+    return (
+        f"CASE WHEN regexp_full_match({t}, {p(ISO_NAIVE)}) THEN try_cast({t} AS TIMESTAMP) "
+        f"WHEN regexp_full_match({t}, {p(ISO_ZONED)}) "
+        f"THEN timezone({p(time_zone)}, try_cast({t} AS TIMESTAMPTZ))"
+        f"{other} END"
+    )
+
+
+
+def _trimmed(c: str, ascii_only: bool) -> str:
+    """SQL for cell ``c`` trimmed, empty → NULL.
+
+    DuckDB's ``trim`` removes U+0020 and the Unicode space separators (U+00A0, U+2000…, not
+    tabs).  In a file of ASCII bytes only U+0020 can occur, so trim() runs only on a cell that
+    starts or ends with one: trimming every cell cost about a fifth of a clean file's load, and
+    ``prefix``/``suffix`` are byte compares.
+    """
+    if ascii_only:
+        return (
+            f"CASE WHEN prefix({c}, ' ') OR suffix({c}, ' ') THEN NULLIF(trim({c}), '') "
+            f"ELSE NULLIF({c}, '') END"
+        )
+    return f"NULLIF(trim({c}), '')"
+
+
+def stage_columns(
+    source: Source,
+    dataset: Dataset,
+    positions: dict[str, int],
+    p: Params,
+    *,
+    date_format: DateFormat | None,
+    time_zone: str,
+) -> tuple[list[str], list[str]]:
+    """The trimmed-text (``t_*``) and typed (``v_*``, with ``v_month``) column expressions."""
+    p.values.update(source.params)
+    raw, typed = [], []
+    for column in dataset.columns:
+        t = quote("t_" + column.name)
+        if column.name in positions:
+            raw.append(f"{_trimmed(f'c{positions[column.name]}', source.ascii_only)} AS {t}")
+        else:
+            raw.append(f"NULL::VARCHAR AS {t}")
+        expr = _typed_expr(
+            column,
+            t,
+            p,
+            date_format=date_format,
+            time_zone=time_zone,
+            decimal_comma=source.decimal_comma,
+        )
+        typed.append(f"CAST({expr} AS {column.sql_type}) AS {quote('v_' + column.name)}")
+    if dataset.event:
+        typed.append(
+            f"CAST(date_trunc('month', {quote('v_' + dataset.month_column)}) AS DATE) AS \"v_month\""
+        )
+    return raw, typed

@@ -1,0 +1,346 @@
+"""The contract's row rules (SPEC §1) as SQL over a file's staged cells: one small builder
+each, in :data:`RULE_BUILDERS`.
+
+A rule is a condition TRUE for a row that breaks it.  The fast load ORs them all into one
+``error()`` (:mod:`indicators.ingest.load`); a file that is not clean counts and lists the
+rows breaking each (:mod:`indicators.ingest.explain`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from indicators.ingest.cells import CONTROL
+from indicators.ingest.dates import DATE_FORMATS, OFFSET_OUT_OF_RANGE
+from indicators.ingest.source import Source
+from indicators.ingest.sql import Params, quote
+from indicators.schema import (
+    MAX_MAGNITUDE,
+    Column,
+    Dataset,
+)
+
+MAX_FUTURE_DAYS: int = 366
+"""A date (or retention month) later than this many days after today is rejected."""
+EARLIEST_DATE: dt.date = dt.date(1900, 1, 1)
+"""A date (or retention month) before this is rejected.
+
+Both bounds catch mistyped years (``2099``, ``9999``, ``0025``): the reported months run from
+the first to the last month holding data, so one such row would silently stretch every report
+over centuries of empty months."""
+
+
+def latest_date(today: dt.date | None = None) -> dt.date:
+    """The last date a row may carry: :data:`MAX_FUTURE_DAYS` after ``today`` (UTC by default)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return today + dt.timedelta(days=MAX_FUTURE_DAYS)
+
+
+MAX_TARGET_YEARS: int = 10
+"""A target's months (baseline and target month) lie from :data:`EARLIEST_DATE` to this many
+years after today's month: a plan, unlike data, may look ahead, but not by centuries."""
+
+
+def latest_target_month(today: dt.date | None = None) -> dt.date:
+    """The last month (its first day) a target may name: :data:`MAX_TARGET_YEARS` ahead."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return dt.date(today.year + MAX_TARGET_YEARS, today.month, 1)
+
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Rule:
+    column: str
+    violated: str
+    """SQL over the staging table, TRUE for a row that breaks the rule."""
+    rule: str
+    params: dict[str, object] = field(default_factory=dict)
+    other: str | None = None
+    """A second column whose text the report quotes (cross-column rules)."""
+
+
+def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> str:
+    kind = column.kind
+    if kind == "timestamp":
+        extra = "" if date_format == "ISO" else f" or {date_format}"
+        others = [f for f in DATE_FORMATS if f != "ISO"]
+        hint = (
+            ""
+            if date_format != "ISO"
+            else f"; for another format name it ({', '.join(others[:-1])} or {others[-1]})"
+        )
+        return (
+            f"not a valid date/time: ISO (2025-03-07, 2025-03-07T14:05[:00][Z|+01:00]){extra}{hint}"
+        )
+    if kind == "month":
+        return "not a valid month written YYYY-MM"
+    if kind == "integer":
+        return "not a whole number (digits only, e.g. 4 not 4.0)"
+    if kind == "number":
+        if decimal_comma:
+            return "not a number"
+        return "not a number (use a decimal point; a decimal comma only in ;-delimited files)"
+    return "not one of: " + ", ".join(column.choices or ())
+
+
+_CONTROL_RULE = (
+    "holds an invisible control character (such as NUL) or a byte-order mark (U+FEFF) or "
+    "another format character (Unicode Cf: a zero-width space, a bidi control); remove it"
+)
+
+
+@dataclass
+class _Cell:
+    """What every rule builder is given: one contract column the file has, and the file's ways."""
+
+    column: Column
+    dataset: Dataset
+    positions: dict[str, int]
+    date_format: str
+    decimal_comma: bool
+    controls: bool
+    counter: Iterator[int]
+
+    @property
+    def t(self) -> str:
+        """SQL for the cell's trimmed text."""
+        return quote("t_" + self.column.name)
+
+    @property
+    def v(self) -> str:
+        """SQL for the cell's typed value (NULL when unreadable)."""
+        return quote("v_" + self.column.name)
+
+    def value_of(self, other: str) -> str:
+        return quote("v_" + other)
+
+    def params(self) -> Params:
+        """Parameters named apart from every other rule's (the fast load runs them all at once)."""
+        return Params(f"r{next(self.counter)}_")
+
+    def has(self, other: str | None) -> bool:
+        return other is not None and other in self.positions
+
+    def rule(self, violated: str, text: str, p: Params | None = None, other: str | None = None) -> Rule:
+        return Rule(self.column.name, violated, text, {} if p is None else p.values, other)
+
+
+RuleBuilder = Callable[[_Cell], list[Rule]]
+
+
+def _required(c: _Cell) -> list[Rule]:
+    return [] if c.column.allow_empty else [c.rule(f"{c.t} IS NULL", "required value is empty")]
+
+
+def _reserved(c: _Cell) -> list[Rule]:
+    """A rule per reserved value of the column (``All``, ``*`` as a department)."""
+    rules = []
+    for value, reason in c.column.reserved:
+        p = c.params()
+        rules.append(c.rule(f"lower({c.t}) = {p(value.lower())}", reason, p))
+    return rules
+
+
+def _control(c: _Cell) -> list[Rule]:
+    if not c.controls or c.column.kind not in ("id", "text"):
+        return []
+    p = c.params()
+    return [c.rule(f"regexp_matches({c.t}, {p(CONTROL)})", _CONTROL_RULE, p)]
+
+
+def _bounds(column: Column, dataset: Dataset) -> tuple[dt.date, dt.date, str, str] | None:
+    """(latest, earliest, rule past latest, rule before earliest) for a dated column."""
+    if column.kind == "timestamp" or column.name == dataset.month_column:
+        latest = latest_date()
+        after = f"more than {MAX_FUTURE_DAYS} days in the future (after {latest:%Y-%m-%d}); "
+        before = f"before {EARLIEST_DATE:%Y-%m-%d}; check the year"
+        if column.kind == "timestamp":
+            return (
+                dt.datetime.combine(latest, dt.time.max),
+                dt.datetime.combine(EARLIEST_DATE, dt.time()),
+                after + "check the year",
+                before,
+            )
+        return latest, EARLIEST_DATE, after + "check the year", before
+    if column.kind == "month":
+        # Targets' months may lie years ahead, but not beyond what a route can draw.
+        latest = latest_target_month()
+        return (
+            latest,
+            EARLIEST_DATE,
+            f"more than {MAX_TARGET_YEARS} years ahead (after {latest:%Y-%m}); check the year",
+            f"before {EARLIEST_DATE:%Y-%m}; check the year",
+        )
+    return None
+
+
+def _date_bounds(c: _Cell) -> list[Rule]:
+    """The earliest and latest date or month a column may hold (none for other kinds)."""
+    bounds = _bounds(c.column, c.dataset)
+    if bounds is None:
+        return []
+    latest, earliest, after, before = bounds
+    p, q = c.params(), c.params()
+    return [c.rule(f"{c.v} > {p(latest)}", after, p), c.rule(f"{c.v} < {q(earliest)}", before, q)]
+
+
+
+def _bad_offset(c: _Cell) -> list[Rule]:
+    if c.column.kind != "timestamp":
+        return []
+    p = c.params()
+    offset = f"regexp_full_match({c.t}, {p(OFFSET_OUT_OF_RANGE)})"
+    text = "the UTC offset is out of range: write Z or ±HH:MM with HH at most 14 and MM at most 59"
+    return [c.rule(f"{c.t} IS NOT NULL AND {c.v} IS NULL AND {offset}", text, p)]
+
+
+def _unreadable(c: _Cell) -> list[Rule]:
+    """A value that cannot be read as the column's kind (an offset out of range excepted)."""
+    kind = c.column.kind
+    if kind in ("id", "text"):
+        return []
+    p = c.params()
+    violated = f"{c.t} IS NOT NULL AND {c.v} IS NULL"
+    if kind == "timestamp":
+        violated += f" AND NOT regexp_full_match({c.t}, {p(OFFSET_OUT_OF_RANGE)})"
+    elif kind == "number":
+        violated = f"{c.t} IS NOT NULL AND ({c.v} IS NULL OR NOT isfinite({c.v}))"
+    return [c.rule(violated, _unreadable_rule(c.column, c.date_format, c.decimal_comma), p)]
+
+
+def _magnitude(c: _Cell) -> list[Rule]:
+    """A number above :data:`schema.MAX_MAGNITUDE` in magnitude."""
+    if c.column.kind != "number":
+        return []
+    p = c.params()
+    text = f"larger than {MAX_MAGNITUDE:g} in magnitude, the cap on any number; check the value"
+    return [c.rule(f"isfinite({c.v}) AND abs({c.v}) > {p(MAX_MAGNITUDE)}", text, p)]
+
+
+def _minimum(c: _Cell) -> list[Rule]:
+    column = c.column
+    if column.minimum is None:
+        return []
+    p = c.params()
+    op, sign = ("<=", ">") if column.exclusive_minimum else ("<", "≥")
+    return [c.rule(f"{c.v} {op} {p(column.minimum)}", f"must be {sign} {column.minimum:g}", p)]
+
+
+def _maximum(c: _Cell) -> list[Rule]:
+    if c.column.maximum is None:
+        return []
+    p = c.params()
+    return [c.rule(f"{c.v} > {p(c.column.maximum)}", f"must be ≤ {c.column.maximum:g}", p)]
+
+
+def _not_before(c: _Cell) -> list[Rule]:
+    """Not before (or strictly after) another column of the row: resolved ≥ opened …"""
+    column, other = c.column, c.column.not_before
+    if not c.has(other):
+        return []
+    op = "<=" if column.strictly_after else "<"
+    if column.kind == "number":
+        text = f"must be {'>' if column.strictly_after else '≥'} {other}"
+    else:
+        text = f"must be after {other}" if column.strictly_after else f"must not be before {other}"
+    return [c.rule(f"{c.v} {op} {c.value_of(other)}", text, other=other)]
+
+
+def _months_after(c: _Cell) -> list[Rule]:
+    """At most so many months after another column (a route's length)."""
+    other, most = c.column.not_before, c.column.max_months_after
+    if most is None or not c.has(other):
+        return []
+    p = c.params()
+    violated = f"date_diff('month', {c.value_of(other)}, {c.v}) > {p(most)}"
+    text = f"more than {most} months after {other}: a route spans at most {most} months"
+    return [c.rule(violated, text, p, other=other)]
+
+
+def _not_after(c: _Cell) -> list[Rule]:
+    other = c.column.not_after
+    if not c.has(other):
+        return []
+    return [c.rule(f"{c.v} > {c.value_of(other)}", f"must be ≤ {other}", other=other)]
+
+
+def _range_by(c: _Cell) -> list[Rule]:
+    """A range that depends on another column's value (a survey's score by its kind)."""
+    if c.column.range_by is None or not c.has(c.column.range_by[0]):
+        return []
+    (by, ranges), rules = c.column.range_by, []
+    for key, (low, high) in ranges.items():
+        p = c.params()
+        violated = f"{c.value_of(by)} = {p(key)} AND ({c.v} < {p(low)} OR {c.v} > {p(high)})"
+        text = f"a {key} {c.column.name} must be between {low} and {high}"
+        rules.append(c.rule(violated, text, p, other=by))
+    return rules
+
+
+RULE_BUILDERS: tuple[RuleBuilder, ...] = (
+    _required,
+    _reserved,
+    _control,
+    _date_bounds,
+    _bad_offset,
+    _unreadable,
+    _magnitude,
+    _minimum,
+    _maximum,
+    _not_before,
+    _months_after,
+    _not_after,
+    _range_by,
+)
+"""Every row rule, each a builder of the rules one column of the file gets (none when the rule
+does not apply to it).  A cell breaks at most one of the reading rules (offset, unreadable,
+magnitude); the others compare typed values, which are NULL — no rule broken — when unreadable."""
+
+
+def _rules(
+    dataset: Dataset,
+    positions: dict[str, int],
+    *,
+    date_format: str,
+    decimal_comma: bool,
+    controls: bool = True,
+) -> list[Rule]:
+    """Every row rule of the dataset that applies to the columns the file has.
+
+    ``controls=False`` leaves out the control-character rule, for a file whose bytes were
+    scanned and hold none.
+    """
+    counter = itertools.count()
+    rules: list[Rule] = []
+    for column in dataset.columns:
+        if column.name not in positions:
+            continue
+        cell = _Cell(column, dataset, positions, date_format, decimal_comma, controls, counter)
+        for build in RULE_BUILDERS:
+            rules += build(cell)
+    return rules
+
+
+def source_rules(
+    source: Source, dataset: Dataset, positions: dict[str, int], *, date_format: str
+) -> list[Rule]:
+    """:func:`_rules` for this source's delimiter and byte scan (both staging passes)."""
+    return _rules(
+        dataset,
+        positions,
+        date_format=date_format,
+        decimal_comma=source.decimal_comma,
+        controls=source.may_hold_controls,
+    )
+
+
+def unique_sets(dataset: Dataset) -> list[tuple[str, ...]]:
+    sets = [(c.name,) for c in dataset.columns if c.unique]
+    if dataset.unique_together:
+        sets.append(dataset.unique_together)
+    return sets
