@@ -128,8 +128,9 @@ def _removed_ddl(dataset: Dataset) -> str:
 
 UNDO_TABLES: tuple[str, ...] = ("upload_slices", *(REMOVED_PREFIX + name for name in DATASETS))
 """What undo keeps."""
-ADDED_TABLES: tuple[str, ...] = ("complete_months", *UNDO_TABLES)
-"""Tables of issue 15: a database made before gets them at its next write (any connection that
+ADDED_TABLES: tuple[str, ...] = ("complete_months", *UNDO_TABLES, "schema_version")
+"""Tables added since the first version (issue 15; ``schema_version``, issue 16): a database made
+before gets them at its next write (any connection that
 is not read-only); until then :func:`check` does not count their absence as a problem."""
 
 
@@ -556,12 +557,20 @@ def pause_for_test(point: str) -> None:
 
 
 def init_db(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table that is missing (idempotent)."""
+    """Create every table that is missing and bring an older database's rows up to the current
+    shape (:mod:`indicators.migrations`); idempotent."""
+    from indicators import migrations
+
+    (existing,) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'upload_log'"
+    ).fetchone()
     for ddl in _META_DDL:
         con.execute(ddl)
     for dataset in DATASETS.values():
         con.execute(table_ddl(dataset))
         con.execute(_removed_ddl(dataset))
+    migrations.upgrade(con, fresh=not existing)
 
 
 # --- health ----------------------------------------------------------------------------

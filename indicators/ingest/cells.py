@@ -4,6 +4,9 @@ trimmed (empty → NULL), then read strictly by the column's kind (SPEC §1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from indicators.ingest.dates import ISO_NAIVE, ISO_ZONED, DateFormat
 from indicators.ingest.source import Source
 from indicators.ingest.sql import Params, quote
@@ -44,51 +47,71 @@ text shown: silent corruption, so the row is rejected instead."""
 # --- staging: trimmed text and typed value of every contract column ----------------------
 
 
-def _typed_expr(
-    column: Column,
-    t: str,
-    p: Params,
-    *,
-    date_format: DateFormat | None,
-    time_zone: str,
-    decimal_comma: bool,
-) -> str:
-    """SQL for the typed value of raw text ``t``; NULL when it is not exactly readable."""
-    kind = column.kind
-    if kind in ("id", "text"):
-        return t
-    if kind == "choice":
-        return f"CASE WHEN list_contains({p(list(column.choices or ()))}, lower({t})) THEN lower({t}) END"
-    if kind == "integer":
-        return f"CASE WHEN regexp_full_match({t}, {p(_INTEGER)}) THEN try_cast({t} AS BIGINT) END"
-    if kind == "number":
-        if decimal_comma:
-            return (
-                f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_COMMA)}) "
-                f"THEN try_cast(replace({t}, ',', '.') AS DOUBLE) END"
-            )
+@dataclass(frozen=True)
+class Reading:
+    """How a file's cells are read besides their column's kind."""
+
+    date_format: DateFormat | None
+    """The non-ISO date format the user named, if any."""
+    time_zone: str
+    """The organisation's time zone (settings)."""
+    decimal_comma: bool
+    """A ``;``-delimited file: numbers may use a decimal comma."""
+
+
+def _text(column: Column, t: str, p: Params, reading: Reading) -> str:
+    return t
+
+
+def _choice(column: Column, t: str, p: Params, reading: Reading) -> str:
+    return f"CASE WHEN list_contains({p(list(column.choices or ()))}, lower({t})) THEN lower({t}) END"
+
+
+def _integer(column: Column, t: str, p: Params, reading: Reading) -> str:
+    return f"CASE WHEN regexp_full_match({t}, {p(_INTEGER)}) THEN try_cast({t} AS BIGINT) END"
+
+
+def _number(column: Column, t: str, p: Params, reading: Reading) -> str:
+    if reading.decimal_comma:
         return (
-            f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_POINT)}) THEN try_cast({t} AS DOUBLE) END"
+            f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_COMMA)}) "
+            f"THEN try_cast(replace({t}, ',', '.') AS DOUBLE) END"
         )
-    if kind == "month":
-        return (
-            f"CASE WHEN regexp_full_match({t}, {p(_MONTH)}) THEN try_cast({t} || '-01' AS DATE) END"
-        )
+    return f"CASE WHEN regexp_full_match({t}, {p(_NUMBER_POINT)}) THEN try_cast({t} AS DOUBLE) END"
+
+
+def _month(column: Column, t: str, p: Params, reading: Reading) -> str:
+    return f"CASE WHEN regexp_full_match({t}, {p(_MONTH)}) THEN try_cast({t} || '-01' AS DATE) END"
+
+
+def _timestamp(column: Column, t: str, p: Params, reading: Reading) -> str:
     other = ""
-    if date_format is not None:
+    if reading.date_format is not None:
         other = (
-            f" WHEN regexp_full_match({t}, {p(date_format.pattern)}) "
-            f"THEN try_strptime({t}, {p(list(date_format.formats))})"
+            f" WHEN regexp_full_match({t}, {p(reading.date_format.pattern)}) "
+            f"THEN try_strptime({t}, {p(list(reading.date_format.formats))})"
         )
     # Naive first: it is the common case, and the two patterns exclude each other (a zoned
     # value ends in Z or an offset), so the order changes no value, only the regex work.
     return (
         f"CASE WHEN regexp_full_match({t}, {p(ISO_NAIVE)}) THEN try_cast({t} AS TIMESTAMP) "
         f"WHEN regexp_full_match({t}, {p(ISO_ZONED)}) "
-        f"THEN timezone({p(time_zone)}, try_cast({t} AS TIMESTAMPTZ))"
+        f"THEN timezone({p(reading.time_zone)}, try_cast({t} AS TIMESTAMPTZ))"
         f"{other} END"
     )
 
+
+TYPED: dict[str, Callable[[Column, str, Params, Reading], str]] = {
+    "id": _text,
+    "text": _text,
+    "choice": _choice,
+    "integer": _integer,
+    "number": _number,
+    "month": _month,
+    "timestamp": _timestamp,
+}
+"""Per column kind: SQL for the typed value of trimmed text ``t``; NULL when it is not exactly
+readable (never read loosely)."""
 
 
 def _trimmed(c: str, ascii_only: bool) -> str:
@@ -118,6 +141,7 @@ def stage_columns(
 ) -> tuple[list[str], list[str]]:
     """The trimmed-text (``t_*``) and typed (``v_*``, with ``v_month``) column expressions."""
     p.values.update(source.params)
+    reading = Reading(date_format, time_zone, source.decimal_comma)
     raw, typed = [], []
     for column in dataset.columns:
         t = quote("t_" + column.name)
@@ -125,17 +149,13 @@ def stage_columns(
             raw.append(f"{_trimmed(f'c{positions[column.name]}', source.ascii_only)} AS {t}")
         else:
             raw.append(f"NULL::VARCHAR AS {t}")
-        expr = _typed_expr(
-            column,
-            t,
-            p,
-            date_format=date_format,
-            time_zone=time_zone,
-            decimal_comma=source.decimal_comma,
-        )
+        expr = TYPED[column.kind](column, t, p, reading)
         typed.append(f"CAST({expr} AS {column.sql_type}) AS {quote('v_' + column.name)}")
     if dataset.event:
-        typed.append(
-            f"CAST(date_trunc('month', {quote('v_' + dataset.month_column)}) AS DATE) AS \"v_month\""
-        )
+        typed.append(f'{_event_month(dataset, p, reading)} AS "v_month"')
     return raw, typed
+
+
+def _event_month(dataset: Dataset, p: Params, reading: Reading) -> str:
+    """SQL for the month (a DATE, its first day) an event row belongs to."""
+    return f"CAST(date_trunc('month', {quote('v_' + dataset.month_column)}) AS DATE)"

@@ -25,6 +25,17 @@ class Problem:
     rule: str
 
 
+@dataclass(frozen=True)
+class FileWarning:
+    """Something in a file that loads but looks like a mistake (a date at 1970-01-01, a file
+    named latin-1 that is UTF-8); with ``--strict`` it rejects the file instead."""
+
+    column: str | None
+    value: str | None
+    text: str
+    """What a person reads: what was found and what to check."""
+
+
 @dataclass
 class IngestResult:
     """What happened to one uploaded file."""

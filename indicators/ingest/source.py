@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from indicators.ingest.problems import FileWarning
 from indicators.ingest.sql import FRAME, PARQUET
 
 # The typed relations a source may read, each with its DESCRIBE written out (no SQL is built
@@ -37,6 +38,8 @@ class Source:
     """True when a byte scan found only ASCII: trimming needs to look for U+0020 alone."""
     records: int | None = None
     """CSV text: its data records by the byte scan, which DuckDB's rows must add up to."""
+    warnings: list[FileWarning] = field(default_factory=list)
+    """Found while reading (e.g. the encoding named looks wrong); the load reports them."""
     records_exact: bool = False
     """``records`` follows every quote as DuckDB does (else it is counted again on a mismatch)."""
 
