@@ -37,15 +37,15 @@ def run_cli(
     (SIGTERM raises ``SystemExit(143)`` here; a SIGKILLed run's folder goes at the next run).
     With ``strict``, too many new departments reject a file (:data:`MAX_NEW_DEPARTMENTS`).
     """
-    missing = [f for f in files if not Path(f).is_file()]
-    for f in missing:
-        print(f"error: no such file: {store.printable(f)}")
-    if missing:
+    unreadable = [problem for f in files if (problem := _file_problem(f)) is not None]
+    for problem in unreadable:
+        store.print_to_stderr(f"error: {problem}")
+    if unreadable:
         return 2
     try:
         xlsx_limits()
     except ValueError as err:
-        print(f"error: {err}")
+        store.print_to_stderr(f"error: {store.printable(str(err))}")
         return 2
     with sigterm_unwinds(), scratch_folder(_cli_scratch_root(db)) as tmp:
         prepared = [prepare_file(f, scratch=tmp) for f in files]
@@ -63,6 +63,18 @@ def run_cli(
                 "strict": strict,
             },
         )
+
+
+def _file_problem(file: str) -> str | None:
+    """Why a FILE argument cannot be loaded at all (a usage error, exit 2), or None."""
+    path, shown = Path(file), store.printable(file)
+    if path.is_dir():
+        return f"{shown} is a directory; name the files in it (e.g. {shown}/*.csv)"
+    if not path.exists():
+        return f"no such file: {shown}"
+    if not path.is_file():
+        return f"{shown} is not a regular file"
+    return None
 
 
 def _cli_scratch_root(db: str) -> Path:
@@ -92,17 +104,21 @@ def _ingest_prepared(
         )
         return 1
     except (duckdb.Error, OSError) as err:
-        print(f"error: cannot open database {store.printable(db)}: {err}")
+        store.print_to_stderr(
+            f"error: cannot open database {store.printable(db)}: {store.printable(str(err))}"
+        )
         return 2
     rejected = 0
     try:
         for i, (f, ready) in enumerate(zip(files, prepared, strict=True), 1):
             print(f"[{i}/{len(files)}] {store.printable(f)} …", flush=True)
-            result = ingest_file(con, ready, scratch=tmp, **options)
+            result = ingest_file(
+                con, ready, scratch=tmp, checkpoint=store.pause_for_test, **options
+            )
             rejected += not result.accepted
             print(format_result(result), flush=True)
             for warning in result.warnings:
-                print(f"  warning: {warning}", flush=True)
+                print(f"  warning: {store.printable(warning)}", flush=True)
     finally:
         con.close()
     if len(files) > 1:

@@ -1,5 +1,10 @@
 """The stages in order: :func:`ingest_file` (a path or a prepared file) and
 :func:`ingest_frame` (a table of cells, e.g. the targets editor).
+
+A file is recognised, then loaded by :func:`indicators.ingest.load.load_clean`, the one load
+path, which reads it once.  Only a file it finds not clean is read again, by
+:func:`indicators.ingest.explain.stage` and :func:`~indicators.ingest.explain.validate`, to
+report every problem; that second read never loads anything.
 """
 
 from __future__ import annotations
@@ -13,14 +18,12 @@ from indicators import store
 from indicators.ingest.dates import DATE_FORMATS
 from indicators.ingest.explain import stage, validate
 from indicators.ingest.load import (
+    Checkpoint,
     NotClean,
-    accepted_message,
-    collect_slices,
-    guard_departments,
+    csv_reader_gave_up,
     load_clean,
-    load_staged,
     log_rejection,
-    warn_unknown_departments,
+    no_checkpoint,
 )
 from indicators.ingest.problems import IngestResult, Problem, Rejected, reject_one
 from indicators.ingest.read_csv import line_ending_fault
@@ -36,6 +39,7 @@ from indicators.ingest.recognise import recognise
 from indicators.ingest.scratch import temporary
 from indicators.ingest.source import Source, describe, position_names, typed_source
 from indicators.ingest.sql import FRAME
+from indicators.schema import Dataset
 
 
 def _ingest_source(
@@ -46,6 +50,7 @@ def _ingest_source(
     date_format: str,
     replace_all: bool,
     strict: bool = False,
+    checkpoint: Checkpoint = no_checkpoint,
 ) -> IngestResult:
     result = IngestResult(source.name, None, "rejected")
     try:
@@ -64,54 +69,72 @@ def _ingest_source(
                 date_format_name=date_format,
                 time_zone=time_zone,
                 replace_all=replace_all,
+                strict=strict,
+                checkpoint=checkpoint,
             )
             return result
-        except (NotClean, duckdb.Error) as err:
-            # Rolled back.  A full disk is not the file's fault: the command says so (exit 1);
-            # otherwise the full path reads the file again and reports exactly.
-            if store.is_disk_full(err):
-                raise
-        try:
-            result.rows = stage(
-                con,
-                source,
-                dataset,
-                positions,
-                date_format=DATE_FORMATS[date_format],
-                time_zone=time_zone,
+        except NotClean as not_clean:
+            if not_clean.reader_error is not None:
+                raise _unreadable(source, not_clean.reader_error) from None
+            return _explain(
+                con, source, dataset, positions, result, not_clean,
+                user=user, date_format=date_format, time_zone=time_zone, replace_all=replace_all,
             )
-        except duckdb.Error as err:
-            if store.is_disk_full(err):
-                raise
-            fault = line_ending_fault(source.csv_path) if source.csv_path else None
-            if fault is not None:
-                raise reject_one(
-                    source.name,
-                    f"{fault[1]}: the file mixes line endings; save it again with one "
-                    "kind (CRLF or LF)",
-                    row=fault[0],
-                ) from None
-            raise reject_one(source.name, f"the file could not be read: {err}") from None
-        problems, total = validate(con, source, dataset, positions, date_format=date_format)
-        if not problems and result.rows == 0 and not replace_all:
-            problems, total = [Problem(source.name, None, None, None, "no data rows")], 1
-        if problems:
-            return log_rejection(con, result, problems, total, user)
-        result.slices = collect_slices(con, dataset)
-        result.outcome = "accepted"
-        result.message = accepted_message(result, dataset, replace_all=replace_all)
-        guard_departments(con, dataset, result, strict=strict)
-        warn_unknown_departments(con, dataset, result)
-        try:
-            load_staged(con, dataset, result, user, replace_all=replace_all)
-        except duckdb.Error as err:
-            if store.is_disk_full(err):
-                raise
-            result.outcome = "rejected"
-            raise reject_one(source.name, f"loading failed, nothing was stored: {err}") from None
-        return result
     except Rejected as rejected:
         return log_rejection(con, result, rejected.problems, len(rejected.problems), user)
+
+
+def _explain(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    dataset: Dataset,
+    positions: dict[str, int],
+    result: IngestResult,
+    not_clean: NotClean,
+    *,
+    user: str | None,
+    date_format: str,
+    time_zone: str,
+    replace_all: bool,
+) -> IngestResult:
+    """Stage the file the load found not clean, log its rejection with every problem found.
+
+    Finding none is a fault of the code (the load and the explanation disagree): raised, and
+    nothing is loaded.
+    """
+    try:
+        result.rows = stage(
+            con, source, dataset, positions,
+            date_format=DATE_FORMATS[date_format], time_zone=time_zone,
+        )
+    except duckdb.Error as err:
+        if source.csv_path is None or not csv_reader_gave_up(err):
+            raise
+        raise _unreadable(source, err) from None
+    problems, total, result.summary = validate(
+        con, source, dataset, positions, date_format=date_format
+    )
+    if not problems and result.rows == 0 and not replace_all:
+        problems, total = [Problem(source.name, None, None, None, "no data rows")], 1
+    if not problems:
+        raise RuntimeError(
+            f"{source.name}: the load found the file not clean ({not_clean.reason}) but staging "
+            "it again found no problem; nothing was loaded (a fault of the loader, not the file)"
+        )
+    return log_rejection(con, result, problems, total, user)
+
+
+def _unreadable(source: Source, err: duckdb.Error) -> Rejected:
+    """The rejection of a CSV file DuckDB's reader gave up on: where its line endings go
+    wrong when that is the cause, else DuckDB's own reason."""
+    fault = line_ending_fault(source.csv_path) if source.csv_path else None
+    if fault is not None:
+        return reject_one(
+            source.name,
+            f"{fault[1]}: the file mixes line endings; save it again with one kind (CRLF or LF)",
+            row=fault[0],
+        )
+    return reject_one(source.name, f"the file could not be read: {err}")
 
 
 def _check_options(encoding: str, date_format: str, delimiter: str | None) -> None:
@@ -135,6 +158,7 @@ def ingest_file(
     max_bytes: int = MAX_UPLOAD_BYTES,
     strict: bool = False,
     scratch: Path | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> IngestResult:
     """Validate one CSV/XLSX/Parquet file and, if it is clean, replace its slices.
 
@@ -142,9 +166,12 @@ def ingest_file(
     ``path`` may be a :class:`PreparedFile` (its own name and checks then apply), so that a
     workbook was converted before ``con`` locked the database. With ``strict``, a file
     bringing more than :data:`MAX_NEW_DEPARTMENTS` new departments is rejected instead of
-    loaded with a warning. Temporary copies go into ``scratch`` (default: Python's temp
-    folder). Options that are not allowed values raise ``ValueError``; everything wrong with
-    the file itself is a rejected :class:`IngestResult`.
+    loaded with a warning, and so is one with any warning of
+    :func:`indicators.ingest.warnings.row_warnings` or found while reading. Temporary copies
+    go into ``scratch`` (default: Python's temp folder). ``checkpoint`` is called with the
+    name of each point the load passes (:mod:`indicators.ingest.load`; crash tests). Options
+    that are not allowed values raise ``ValueError``; everything wrong with the file itself is
+    a rejected :class:`IngestResult`.
     """
     _check_options(encoding, date_format, delimiter)
     # A private cursor keeps the staging tables and the transaction off the caller's connection.
@@ -158,7 +185,8 @@ def ingest_file(
             result = IngestResult(prepared.name, None, "rejected")
             return log_rejection(cur, result, rejected.problems, len(rejected.problems), user)
         return _ingest_source(
-            cur, source, user=user, date_format=date_format, replace_all=False, strict=strict
+            cur, source, user=user, date_format=date_format, replace_all=False, strict=strict,
+            checkpoint=checkpoint or no_checkpoint,
         )
 
 
@@ -169,12 +197,13 @@ def ingest_frame(
     file_name: str,
     user: str | None = None,
     replace_all: bool = False,
+    checkpoint: Checkpoint | None = None,
 ) -> IngestResult:
     """Validate and load a table of cells (e.g. the targets editor) like a file.
 
     Rows are numbered as in a file with a header (the first row is row 2). With
     ``replace_all`` the whole stored table of the dataset is replaced, and an empty frame
-    clears it.
+    clears it. ``checkpoint`` as for :func:`ingest_file`.
     """
     header = [str(c) for c in frame.columns]
     renamed = frame.set_axis(position_names(len(header)), axis=1)
@@ -187,10 +216,8 @@ def ingest_frame(
         try:
             source = typed_source(file_name, header, describe(cur, FRAME, {}), FRAME, {})
             return _ingest_source(
-                cur, source, user=user, date_format="ISO", replace_all=replace_all
+                cur, source, user=user, date_format="ISO", replace_all=replace_all,
+                checkpoint=checkpoint or no_checkpoint,
             )
         finally:
             cur.unregister(FRAME)
-
-
-# --- command line --------------------------------------------------------------------------

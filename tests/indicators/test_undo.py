@@ -390,8 +390,8 @@ def test_the_command_line_waits_for_a_busy_database_then_gives_up(db, files, cap
     load(db, write_csv(files / "a.csv", PURCHASES, [buy("p1", "2025-01-05", "North", 10)]))
     held = write_csv(files / "held.csv", PURCHASES, [buy("p2", "2025-02-06", "North", 20)])
     state = snapshot(db)
-    with Cli(["ingest", "--db", str(db), str(held)], pause="staged") as holder:
-        holder.wait_paused("staged")
+    with Cli(["ingest", "--db", str(db), str(held)], pause="inserted") as holder:
+        holder.wait_paused("inserted")
         code = main(["undo", "--db", str(db), "--wait", "0.5", "1"])
         holder.kill()
     assert code == 1

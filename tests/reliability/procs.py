@@ -1,9 +1,11 @@
 """Helpers for the reliability tests: CSV files, command-line loads in real processes, snapshots.
 
 A command-line load runs as ``python -m indicators ingest`` in its own process.  With
-``pause=<point>`` it stops inside the load (``$INDICATORS_TEST_PAUSE_AT``, see
-:func:`indicators.store.pause_for_test`), holding the database file, until the test resumes it
-(a newline on its stdin) or kills it.  Every wait is bounded and says what it waited for.
+``pause=<point>`` it stops at that checkpoint of the load (``$INDICATORS_TEST_PAUSE_AT``, see
+:func:`indicators.store.pause_for_test`, which the command line passes to the load), holding
+the database file, until the test resumes it (a newline on its stdin) or kills it.  The app
+passes its loads no checkpoint: :func:`streamlit_with_checkpoints` runs a server whose loads
+get one, for a test that stops the app inside a load.  Every wait is bounded and says what it waited for.
 For kills in volume, :class:`Forks` runs the command line as forks of one warm process and
 SIGKILLs each after a given delay or once a given file exists.
 """
@@ -335,3 +337,30 @@ def _forked_child(args: list[str], log: str) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+# --- The app with checkpoints in its loads ----------------------------------------------------
+
+CHECKPOINTED_STREAMLIT = "tests.reliability.procs"
+"""``python -m`` this module: ``streamlit <args>`` (:func:`streamlit_with_checkpoints`)."""
+
+
+def streamlit_with_checkpoints() -> None:
+    """``streamlit <args>`` whose file loads pass :func:`indicators.store.pause_for_test` as
+    their checkpoint.  The app itself passes none (the loader's hook stays out of the app);
+    this wraps :func:`indicators.ingest.ingest_file`, which ``dashboard.data`` looks up at each
+    upload, in this server process only."""
+    import functools
+
+    from streamlit.web.cli import main
+
+    import indicators.ingest
+
+    indicators.ingest.ingest_file = functools.partial(
+        indicators.ingest.ingest_file, checkpoint=store.pause_for_test
+    )
+    main(prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    streamlit_with_checkpoints()

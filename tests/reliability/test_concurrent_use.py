@@ -10,8 +10,6 @@ and the new data once the load ends; readers only ever see the state before or a
 from __future__ import annotations
 
 import io
-import os
-import sys
 import threading
 from pathlib import Path
 
@@ -156,8 +154,8 @@ def test_every_page_says_a_load_is_in_progress_then_shows_the_new_data(db, tmp_p
 def test_an_app_upload_is_refused_with_try_again_while_a_load_holds_the_file(db, tmp_path):
     east = purchases_csv(tmp_path / "east.csv", many_purchases("e", "East", "2025-03", 7))
     before = snapshot(db)
-    with ingest_cli(db, east, pause="staged") as cli:
-        cli.wait_paused("staged")
+    with ingest_cli(db, east, pause="inserted") as cli:
+        cli.wait_paused("inserted")
         with pytest.raises(data.DatabaseBusy) as refused:
             data.ingest_uploads(
                 [data.Upload("west.csv", (tmp_path / "east.csv").read_bytes())],
@@ -210,32 +208,30 @@ def test_two_sessions_uploading_at_once_both_land(db):
     assert got[("2025-03", "East")] == 3000 and got[("2025-03", "West")] == 2000
 
 
-class _PauseWatch(io.TextIOBase):
-    """A stderr stand-in that notices the pause marker of an in-process load."""
-
-    def __init__(self, real: io.TextIOBase) -> None:
-        self.real = real
-        self.paused = threading.Event()
-
-    def write(self, text: str) -> int:
-        if store.PAUSE_MARKER in text:
-            self.paused.set()
-        return self.real.write(text)
-
-    def flush(self) -> None:
-        self.real.flush()
-
-
 def test_a_reader_during_an_app_upload_sees_the_before_or_the_after_count(
     db, monkeypatch: pytest.MonkeyPatch
 ):
     """An upload stopped after its INSERT (not yet committed): a reader in another session of
-    the same process opens the file (same configuration, no error) and sees the old count."""
-    read_end, write_end = os.pipe()
-    watch = _PauseWatch(sys.stderr)
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(os.fdopen(read_end, "rb")))
-    monkeypatch.setattr(sys, "stderr", watch)
-    monkeypatch.setenv(store.PAUSE_ENV, "inserted")
+    the same process opens the file (same configuration, no error) and sees the old count.
+
+    The app passes its loads no checkpoint; here the upload's load is given one that holds it
+    at ``inserted`` until the reader has looked.
+    """
+    import functools
+
+    import indicators.ingest
+
+    reached, go_on = threading.Event(), threading.Event()
+
+    def hold(point: str) -> None:
+        if point == "inserted":
+            reached.set()
+            go_on.wait(WAIT)
+
+    monkeypatch.setattr(
+        indicators.ingest, "ingest_file",
+        functools.partial(indicators.ingest.ingest_file, checkpoint=hold),
+    )
     before = count(db)
     upload = upload_of("big.csv", many_purchases("b", "Big", "2025-04", 20_000))
     outcome: list[object] = []
@@ -246,12 +242,11 @@ def test_a_reader_during_an_app_upload_sees_the_before_or_the_after_count(
     )
     writer.start()
     try:
-        assert watch.paused.wait(WAIT), "the upload never reached its pause point"
+        assert reached.wait(WAIT), "the upload never reached its checkpoint"
         with data._read(str(db)) as con:
             assert con.execute("SELECT count(*) FROM purchases").fetchone()[0] == before
     finally:
-        os.write(write_end, b"\n")
-        os.close(write_end)
+        go_on.set()
         writer.join(timeout=WAIT)
     assert not writer.is_alive() and outcome and outcome[0][0].accepted, outcome
     assert count(db) == before + 20_000

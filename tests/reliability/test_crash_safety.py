@@ -1,9 +1,11 @@
 """A load killed with SIGKILL at any point leaves exactly the old state or exactly the new one.
 
-The command-line load runs in its own process and stops at a named point inside its one
-transaction (``$INDICATORS_TEST_PAUSE_AT``); the test kills it there with SIGKILL (no cleanup,
-no rollback), reopens the file and compares every table's full contents with the state before
-the load and with the state a finished load gives.  The file must then pass the health check,
+The command-line load runs in its own process and stops at a named point of its one
+transaction (``$INDICATORS_TEST_PAUSE_AT``: the command line passes
+:func:`indicators.store.pause_for_test` to the load as its checkpoint); the test kills it there
+with SIGKILL (no cleanup, no rollback), reopens the file and compares every table's full
+contents with the state before the load and with the state a finished load gives.  Every point
+is killed at: before ``committed`` nothing has changed, at ``committed`` the load is whole.  The file must then pass the health check,
 in Python and through ``python -m indicators check``.
 """
 
@@ -24,7 +26,9 @@ from tests.reliability.procs import (
     snapshot,
 )
 
-BEFORE_COMMIT = ("staged", "deleted", "inserted", "before_commit")
+BEFORE_COMMIT = ("inserted", "logged", "kept_for_undo", "old_slices_deleted", "undo_pruned")
+"""The load's points inside its transaction, in order (:mod:`indicators.ingest.load`)."""
+LAST_BEFORE_COMMIT = BEFORE_COMMIT[-1]
 
 
 @pytest.fixture(scope="module")
@@ -98,13 +102,14 @@ def test_killed_after_the_commit_keeps_the_new_state(states, tmp_path):
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_killed_while_committing_leaves_the_old_or_the_new_state(states, tmp_path, attempt):
-    """Resumed just before COMMIT and killed at once: the kill lands during or after the commit.
+    """Resumed at the last point before COMMIT and killed at once: the kill lands before, during
+    or after the commit.
 
     Where exactly is up to the scheduler; the assertion holds wherever it lands.
     """
     db = fresh_copy(states, tmp_path)
-    with ingest_cli(db, states["file"], pause="before_commit") as cli:
-        cli.wait_paused("before_commit")
+    with ingest_cli(db, states["file"], pause=LAST_BEFORE_COMMIT) as cli:
+        cli.wait_paused(LAST_BEFORE_COMMIT)
         cli.resume()
         cli.kill()
     assert snapshot(db) in (states["before"], states["after"]), "a partial load is visible"
@@ -112,8 +117,11 @@ def test_killed_while_committing_leaves_the_old_or_the_new_state(states, tmp_pat
 
 
 def test_health_reports_a_damaged_file_and_the_check_command_exits_1(tmp_path):
+    # A real database's header with garbage after it (a file without DuckDB's header is no
+    # database at all: `check --db` refuses it, exit 2, tests/indicators/test_cli_errors.py).
     db = tmp_path / "broken.duckdb"
-    db.write_bytes(b"this is not a database" * 100)
+    store.connect(db).close()
+    db.write_bytes(db.read_bytes()[:4096] + b"this is not a database" * 1000)
     health = store.health(db)
     assert not health.ok and "cannot be opened" in health.problems[0]
     check = Cli(["check", "--db", str(db)])

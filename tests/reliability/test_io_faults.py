@@ -116,7 +116,7 @@ def test_a_write_that_raises_enospc_inside_the_transaction_changes_nothing(
     again = purchases_csv(tmp_path / "new.csv", many_purchases("n", "A", "2025-01", 7))
 
     def full_disk(point: str) -> None:
-        if point == "deleted":
+        if point == "old_slices_deleted":
             raise fault
 
     monkeypatch.setattr(store, "pause_for_test", full_disk)
@@ -136,7 +136,7 @@ def test_several_files_on_a_full_disk_say_which_were_not_loaded(tmp_path, monkey
 
     def full_disk_on_the_second(point: str) -> None:
         calls.append(point)
-        if point == "deleted" and calls.count("deleted") == 2:
+        if point == "old_slices_deleted" and calls.count("old_slices_deleted") == 2:
             raise duckdb.IOException("IO Error: Could not write: No space left on device")
 
     monkeypatch.setattr(store, "pause_for_test", full_disk_on_the_second)
@@ -152,8 +152,8 @@ def test_demo_on_a_busy_file_waits_then_says_so(tmp_path, capsys):
     ingest_now(db, purchases_csv(tmp_path / "old.csv", many_purchases("o", "A", "2025-01", 3)))
     before = snapshot(db)
     held = purchases_csv(tmp_path / "held.csv", many_purchases("h", "A", "2025-02", 3))
-    with ingest_cli(db, held, pause="staged") as holder:
-        holder.wait_paused("staged")
+    with ingest_cli(db, held, pause="inserted") as holder:
+        holder.wait_paused("inserted")
         code = main(["demo", "--db", str(db), "--wait", "0.5"])
         holder.kill()
     assert code == 1
@@ -186,7 +186,7 @@ def test_file_names_are_printed_escaped(tmp_path, capsys):
     assert main(["ingest", "--db", str(db), *files]) == 1
     out = capsys.readouterr().out
     assert main(["ingest", "--db", str(db), missing]) == 2
-    out += capsys.readouterr().out
+    out += capsys.readouterr().err  # error lines go to stderr
     for bad in ("\x1b", "\u202e", "\x85", "\u200b", "\r"):
         assert bad not in out
     lines = out.splitlines()

@@ -16,11 +16,13 @@ the load); one kill starts a real ``python -m indicators ingest`` and checks wit
 ``python -m indicators check``.  Two tests kill a first load at the moments a random kill rarely
 hits: as DuckDB creates the file, and while the new file gets its tables.  The app runs as a
 real ``streamlit run`` server, driven in Chromium, and is killed inside the load's transaction
-(``$INDICATORS_TEST_PAUSE_AT``) or at a random moment after the upload's bytes reach its
-scratch folder.
+(at the load's ``inserted`` checkpoint, ``$INDICATORS_TEST_PAUSE_AT`` in a server whose loads are
+given :func:`indicators.store.pause_for_test`) or at a random moment after the upload's bytes
+reach its scratch folder.
 
 States are compared as a digest of every table: its row count and the sum of its rows' hashes
-(the upload log without its id and clock time), and the list of stored tables.
+(the upload log without its id and clock time, the schema versions without theirs), and the list
+of stored tables.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from indicators import store
 from indicators.ingest import ingest_file
 from tests.browser.conftest import free_port
 from tests.reliability.procs import (
+    CHECKPOINTED_STREAMLIT,
     WAIT,
     Cli,
     Forks,
@@ -88,9 +91,13 @@ def digest(db: Path) -> Digest:
         con.close()
 
 
+_CLOCK_COLUMNS = {"upload_log": "id, uploaded_at", "schema_version": "applied_at"}
+"""Columns that differ between two runs of the same loads (ids, clock times): not compared."""
+
+
 def _table_digest(con, name: str) -> tuple[str, int, int]:
-    rows = f'SELECT * EXCLUDE (id, uploaded_at) FROM "{name}"' if name == "upload_log" \
-        else f'SELECT * FROM "{name}"'
+    rows = f'SELECT * EXCLUDE ({_CLOCK_COLUMNS[name]}) FROM "{name}"' \
+        if name in _CLOCK_COLUMNS else f'SELECT * FROM "{name}"'
     n, total = con.execute(
         f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM ({rows}) t"
     ).fetchone()
@@ -386,6 +393,7 @@ WAIT_MS = int(WAIT * 1000)
 @contextmanager
 def app_server(db: Path, *, pause: str | None) -> Iterator[tuple[str, Cli]]:
     """``streamlit run app.py`` on ``db`` (127.0.0.1), healthy; SIGKILLed when the block ends.
+    With ``pause``, its loads stop at that checkpoint (:func:`streamlit_with_checkpoints`).
 
     Not :func:`tests.browser.conftest.streamlit_server`: the test needs the process (to kill
     it) and its stdin and stderr (the pause hook).
@@ -394,7 +402,8 @@ def app_server(db: Path, *, pause: str | None) -> Iterator[tuple[str, Cli]]:
     server = Cli(
         ["run", "app.py", "--server.address", "127.0.0.1", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        module="streamlit", env={store.DB_ENV: str(db)}, pause=pause,
+        module="streamlit" if pause is None else CHECKPOINTED_STREAMLIT,
+        env={store.DB_ENV: str(db)}, pause=pause,
     )
     base = f"http://127.0.0.1:{port}"
     with server:
