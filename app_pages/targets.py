@@ -175,9 +175,10 @@ with right:
     zone = st.selectbox(
         "Time zone", zones,
         index=zones.index(current.time_zone) if current.time_zone in zones else None,
-        help="Events belong to the month of their date in this zone. It applies to files "
-        "uploaded from now on: stored months do not move, so re-upload past files to re-date them.",
+        help=store.TIME_ZONE_CHANGE,
     )
+    st.caption("A change moves stored events to their months in the new zone; if any moves, "
+               "the undo history is cleared.")
     if st.button("Save time zone"):
         widgets.save_setting("time_zone", zone or "")
 

@@ -731,14 +731,17 @@ def undo_upload(load_id: int) -> undo.UndoResult:
         ) from None
 
 
-def save_setting(key: str, value: str | float, *, department: str = store.ANY_DEPARTMENT) -> None:
+def save_setting(
+    key: str, value: str | float, *, department: str = store.ANY_DEPARTMENT
+) -> str | None:
     """Validate and store one setting; :class:`indicators.store.SettingError` if refused.
 
-    Analysts only (:class:`dashboard.auth.Forbidden` otherwise).
+    Returns what else the write did, in words (a new time zone: months recomputed, undo history
+    cleared), or None.  Analysts only (:class:`dashboard.auth.Forbidden` otherwise).
     """
     auth.require_editor()
     with _write() as con:
-        store.write_setting(con, key, value, department=department)
+        return store.write_setting(con, key, value, department=department)
 
 
 def save_settings(values: Mapping[str, str | float]) -> None:

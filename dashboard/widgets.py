@@ -239,7 +239,8 @@ def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> 
 
 
 def save_setting(key: str, value: str | float, *, department: str = store.ANY_DEPARTMENT) -> None:
-    """Store one setting and say so; a refused value is shown with its reason."""
+    """Store one setting and say so, with what else it did (a new time zone); a refused value
+    is shown with its reason."""
     _say_saved(lambda: data.save_setting(key, value, department=department))
 
 
@@ -248,12 +249,14 @@ def save_settings(values: Mapping[str, str | float]) -> None:
     _say_saved(lambda: data.save_settings(values))
 
 
-def _say_saved(write: Callable[[], None]) -> None:
+def _say_saved(write: Callable[[], str | None]) -> None:
     try:
-        write()
+        note = write()
     except store.SettingError as exc:
         st.error(f"Not saved: {md_text(exc)}", icon=":material/error:")
     except data.DatabaseUnavailable as exc:
         st.error(str(exc))
     else:
         st.success("Saved.", icon=":material/check_circle:")
+        if note:
+            st.info(md_text(note), icon=":material/info:")

@@ -10,7 +10,8 @@ The indicator long table has the columns
 It covers every month from the first to the last that holds any data, every department and
 ``All``, every indicator, sorted by month, then ``All`` first and departments by name, then
 catalog order.  Units follow the catalog: percentages are percent values (12.5 means 12.5 %),
-``per 100`` is per 100 purchases, money is in the data's currency, times in minutes or hours.
+``per 100`` is per 100 purchases, money is in the data's currency, times in minutes or hours
+of elapsed time (differences of the stored instants: :mod:`indicators.facts`).
 
 Missing versus zero: a count or a sum over no rows is 0 (it is in the facts); a ratio whose
 denominator is 0 is NaN, never 0.  Growth compares with a month that must be inside the

@@ -51,8 +51,20 @@ quantiles are float64 and NaN over no rows):
 ``nps_detractors``             nps answers scoring 0 to 6
 =============================  ==================================================================
 
-Durations are taken to the microsecond (``date_diff('microsecond', …)``) on the stored local
-timestamps.  Every value in the SQL is a parameter; table and column names come from the fixed
+**Money is exact.**  The four sums (``revenue``, ``list_amount``, ``list_paid``,
+``compensation``) add ``DECIMAL(18,4)`` amounts as ``DECIMAL(38,4)``: integers of
+ten-thousandths inside DuckDB, so the same in every run whatever the threads or the rows'
+order.  Each exact sum is converted once, in SQL, to the nearest float64 (DuckDB rounds the
+conversion correctly): what reaches pandas is deterministic, and a sum of at most 15
+significant digits (to the cent below 10^13) prints (``repr``) as its exact decimal text —
+``299060.17``, never ``299060.169999989``.  A database not yet upgraded (opened read-only,
+amounts still DOUBLE) sums doubles, as before.
+
+Durations are taken to the microsecond (``date_diff('microsecond', …)``) on the stored
+timestamps, which are instants in UTC (:mod:`indicators.ingest.cells`): a duration is the time
+that passed, across daylight-saving changes too.  The repeat window's ``INTERVAL 90 DAYS`` on
+those UTC ``TIMESTAMP`` values is 90 × 24 hours of elapsed time (a plain TIMESTAMP has no
+daylight saving).  Months are the stored ``month`` (the organisation's zone).  Every value in the SQL is a parameter; table and column names come from the fixed
 text in this module only.
 
 Examples

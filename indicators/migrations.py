@@ -18,6 +18,10 @@ from collections.abc import Callable
 
 import duckdb
 
+from indicators import store
+from indicators.schema import DATASETS, MAX_MONEY, MONEY_SQL_TYPE
+from indicators.store import removed_table
+
 Step = Callable[[duckdb.DuckDBPyConnection], None]
 
 VERSION_TABLE = "schema_version"
@@ -26,7 +30,100 @@ VERSION_DDL = f"""CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
     step VARCHAR NOT NULL,
     applied_at TIMESTAMP NOT NULL)"""
 
-STEPS: tuple[tuple[int, str, Step], ...] = ()
+class StepFailed(Exception):
+    """A step met stored data it cannot convert; its transaction rolled back, nothing changed."""
+
+
+# --- step 1: instants ------------------------------------------------------------------------
+
+_TIMESTAMP_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (table, tuple(c.name for c in dataset.columns if c.kind == "timestamp"))
+    for dataset in DATASETS.values()
+    if any(c.kind == "timestamp" for c in dataset.columns)
+    for table in (dataset.name, removed_table(dataset.name))
+)
+"""(table, its timestamp columns): the event datasets' tables and what undo keeps of them."""
+
+
+def _instants(con: duckdb.DuckDBPyConnection) -> None:
+    """Event timestamps from wall-clock time in the organisation's zone to the instant, in UTC.
+
+    Earlier versions stored every timestamp as local time in the ``time_zone`` setting (a
+    value with an offset was converted to it); now a stored timestamp is the instant, so that a
+    duration is the time that passed.  Each stored value is read as a wall-clock time in that
+    zone, as a file's time without an offset is read (docs/datasets.md: in an autumn overlap
+    hour the later instant — the earlier one, if that is what the file said, is lost already).
+    The ``month`` columns stay: they were the months in that zone.  In a UTC zone (the
+    default) nothing changes and nothing is read.
+    """
+    found = con.execute(
+        "SELECT value FROM settings WHERE key = 'time_zone' AND department = ?",
+        [store.ANY_DEPARTMENT],
+    ).fetchone()
+    zone = found[0] if found else store.DEFAULT_TIME_ZONE
+    if store.is_utc_zone(zone):
+        return
+    for table, columns in _TIMESTAMP_TABLES:
+        assignments = ", ".join(
+            f"{q} = {store.utc_of_local_sql(q, '$zone')}" for q in (f'"{c}"' for c in columns)
+        )
+        con.execute(f'UPDATE "{table}" SET {assignments}', {"zone": zone})
+
+
+# --- step 2: exact money ---------------------------------------------------------------------
+
+_MONEY_TABLES: tuple[tuple[str, str], ...] = tuple(
+    (table, column.name)
+    for dataset in DATASETS.values()
+    for table in (dataset.name, removed_table(dataset.name))
+    for column in dataset.columns
+    if column.kind == "money"
+)
+"""(table, column) of every stored amount: the datasets' tables and what undo keeps."""
+_COLUMN_TYPE = """SELECT data_type FROM duckdb_columns()
+    WHERE database_name = current_database() AND schema_name = 'main'
+      AND table_name = $table AND column_name = $column"""
+
+
+def _money_as_decimal(con: duckdb.DuckDBPyConnection) -> None:
+    """Amounts (``purchases.amount``, ``list_amount``, ``complaints.compensation`` and their
+    ``removed_`` copies) from DOUBLE to ``DECIMAL(18,4)``, summed exactly from then on.
+
+    Each stored double becomes its shortest decimal text (the text it was read from, for any
+    amount of at most 15 significant digits) rounded to 4 decimal places, half away from zero:
+    ``0.1`` → 0.1000, ``12.34567`` → 12.3457 — earlier versions accepted more decimals.  A value
+    that does not fit (10^14 or more in magnitude, beyond :data:`~indicators.schema.MAX_MONEY`,
+    or not finite: only hand-made data) fails the step with :class:`StepFailed`, naming table,
+    column and value, before any table is changed.
+    """
+    doubles = []
+    for table, column in _MONEY_TABLES:
+        found = con.execute(_COLUMN_TYPE, {"table": table, "column": column}).fetchone()
+        if found is not None and found[0] != MONEY_SQL_TYPE:
+            doubles.append((table, column))
+    for table, column in doubles:
+        (bad,) = con.execute(
+            f'SELECT min("{column}") FILTER (WHERE NOT isfinite("{column}") '
+            f'OR abs("{column}") >= $too_large) FROM "{table}"',
+            {"too_large": 1e14},
+        ).fetchone()
+        if bad is not None:
+            raise StepFailed(
+                f'{table}.{column} holds {bad!r}, which does not fit {MONEY_SQL_TYPE} (at most '
+                f"{MAX_MONEY:,} in magnitude): correct or remove that row with the version that "
+                "wrote it, then open the database again; nothing was changed"
+            )
+    for table, column in doubles:
+        con.execute(
+            f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET DATA TYPE {MONEY_SQL_TYPE} '
+            f'USING CAST(CAST("{column}" AS VARCHAR) AS {MONEY_SQL_TYPE})'
+        )
+
+
+STEPS: tuple[tuple[int, str, Step], ...] = (
+    (1, "instants", _instants),
+    (2, "exact money", _money_as_decimal),
+)
 """Every step, in order: (version it brings the database to, name, function)."""
 
 SCHEMA_VERSION: int = max((version for version, _, _ in STEPS), default=0)

@@ -17,6 +17,12 @@ in CSV, a list in JSON).
   a missing value is ``null``.  The output is always valid JSON (``allow_nan=False``): a value
   that is not finite (an overflowed sum) is missing, ``null`` — and empty in CSV.
 
+**The same bytes every run.**  On the same data, ``report`` and ``route`` print the same bytes
+run after run, whatever DuckDB's threads, and after the same files are loaded again: money is
+summed exactly, as decimals (:mod:`indicators.facts`), every other figure comes from counts or
+per-row values (medians and percentiles take the same order statistics however the rows were
+read), and every output is sorted.
+
 **Memory.**  ``report`` keeps the monthly facts and the wide indicator table (one row per month
 and department, one float column per indicator: the long table's size ÷ 24, numbers only) and
 writes the long table from it in batches of :data:`BATCH_ROWS` wide rows, so the output's text

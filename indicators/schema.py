@@ -6,10 +6,16 @@ Column kinds and how a file's text is read:
 
 * ``id`` / ``text``: kept as text, surrounding spaces trimmed (``007`` stays ``007``);
 * ``timestamp``: ISO 8601 (``2025-03-07``, ``2025-03-07T14:05``, seconds, ``Z`` or an
-  offset), or the date format the user names; a value with an offset is converted to the
-  organisation's time zone, one without is taken as already in it;
+  offset), or the date format the user names; a value with an offset is that instant, one
+  without is a wall-clock time in the organisation's time zone; stored as the instant in UTC
+  (``TIMESTAMP``), so durations are elapsed time; an event's ``month`` is its month in the
+  organisation's zone;
 * ``month``: ``YYYY-MM``;
 * ``number``: a decimal number (decimal comma accepted in ``;``-delimited files);
+* ``money``: an amount, stored exactly as ``DECIMAL(18,4)``: plain digits with at most
+  :data:`MONEY_DECIMALS` decimal places (zeros after them allowed), a decimal point (or comma
+  in ``;``-delimited files), no exponent, no thousands separators, at most :data:`MAX_MONEY` in
+  magnitude — read from the text straight into the decimal, never through a double;
 * ``integer``: whole number written without a decimal point;
 * ``choice``: one of ``choices``, matched case-insensitively, stored in lower case.
 
@@ -19,11 +25,12 @@ An empty cell is a missing value; it is allowed only where ``allow_empty`` is tr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
 
 from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, SERVICE_COMPONENTS
 
-Kind = Literal["id", "text", "timestamp", "month", "number", "integer", "choice"]
+Kind = Literal["id", "text", "timestamp", "month", "number", "money", "integer", "choice"]
 
 ALL_DEPARTMENTS_TARGET = "*"
 """In the targets dataset, ``*`` stands for all departments (the ``All`` row)."""
@@ -31,10 +38,19 @@ ALL_DEPARTMENTS_TARGET = "*"
 MAX_MAGNITUDE: float = 1e15
 """A ``number`` cell above this in magnitude (or not finite: inf, nan) is rejected.
 
-A thousand million million is beyond any amount, minute or target the dashboard measures, so a
-larger value is a mistyped or corrupted cell.  The cap keeps every sum finite and exact enough:
-whole units are exact in a double below 2**53 (about 9e15), and ten million rows at the cap sum
-to 1e22, far inside ``DECIMAL(38, 4)`` (up to 1e34), which amounts become in a later issue."""
+A thousand million million is beyond any minute, count or target the dashboard measures, so a
+larger value is a mistyped or corrupted cell; whole units are exact in a double below 2**53
+(about 9e15).  Amounts are ``money`` cells, capped by :data:`MAX_MONEY`."""
+
+MONEY_DECIMALS: int = 4
+"""Decimal places an amount is stored to (0.0001): a cell with more is rejected, never rounded."""
+MONEY_SQL_TYPE: str = f"DECIMAL(18,{MONEY_DECIMALS})"
+"""How a ``money`` column is stored: 18 digits, 4 of them decimals (a 64-bit integer of
+ten-thousandths).  Sums are ``DECIMAL(38,4)``: exact, so the same in every run."""
+MAX_MONEY: Decimal = Decimal("99999999999999.9999")
+"""The largest amount (in magnitude) :data:`MONEY_SQL_TYPE` holds, just under 10^14; a larger
+cell is rejected.  10^9 purchases of up to 10^9 each sum to 10^18, far inside a sum's
+``DECIMAL(38,4)`` (up to 10^34)."""
 
 MAX_ROUTE_MONTHS: int = 120
 """A target's route, baseline month to target month, spans at most this many months (ten
@@ -48,6 +64,7 @@ SQL_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
     "month": "DATE",
     "number": "DOUBLE",
+    "money": MONEY_SQL_TYPE,
     "integer": "BIGINT",
 }
 
@@ -143,10 +160,10 @@ DATASETS: dict[str, Dataset] = {
                 _ts("purchased_at", description="when the purchase was made"),
                 Column("customer_id", "id", description="who bought"),
                 _department(description="department that sold"),
-                Column("amount", "number", minimum=0, description="amount paid (≥ 0)"),
+                Column("amount", "money", minimum=0, description="amount paid (≥ 0)"),
                 Column("channel", "text", required=False, allow_empty=True),
                 Column(
-                    "list_amount", "number", required=False, allow_empty=True,
+                    "list_amount", "money", required=False, allow_empty=True,
                     not_before="amount", description="price before discount (≥ amount)",
                 ),
             ),
@@ -175,7 +192,7 @@ DATASETS: dict[str, Dataset] = {
                     description="when it was resolved (≥ opened_at); empty = unresolved",
                 ),
                 Column(
-                    "compensation", "number", required=False, allow_empty=True, minimum=0,
+                    "compensation", "money", required=False, allow_empty=True, minimum=0,
                     description="compensation paid (≥ 0)",
                 ),
                 Column("channel", "text", required=False, allow_empty=True),
@@ -333,6 +350,7 @@ _KIND_TEXT: dict[str, str] = {
     "timestamp": "date/time",
     "month": "month YYYY-MM",
     "number": "number",
+    "money": f"money (up to {MONEY_DECIMALS} decimal places)",
     "integer": "whole number",
 }
 

@@ -90,16 +90,20 @@ _META_DDL = (
         "rows" BIGINT,
         outcome VARCHAR NOT NULL,
         message VARCHAR,
-        undoes BIGINT)""",
-    # A database made before undo existed gets the column (a no-op once it is there).
+        undoes BIGINT,
+        warnings VARCHAR)""",
+    # A database made before undo (or warnings) existed gets the column (a no-op once there).
     "ALTER TABLE upload_log ADD COLUMN IF NOT EXISTS undoes BIGINT",
+    "ALTER TABLE upload_log ADD COLUMN IF NOT EXISTS warnings VARCHAR",
     """CREATE TABLE IF NOT EXISTS upload_slices (
         load_id BIGINT NOT NULL,
         dataset VARCHAR NOT NULL,
         k0 VARCHAR,
         k1 VARCHAR)""",
 )
-"""The tables besides the datasets'.  ``upload_log.undoes``: the load an ``undo`` entry undid.
+"""The tables besides the datasets'.  ``upload_log.undoes``: the load an ``undo`` entry undid;
+``upload_log.warnings``: what an accepted file loaded with looked wrong, one warning a line
+(NULL: none; the message ends with them too, ``; warning: …``).
 ``upload_slices``: the slices (slice key values as text) each accepted load replaced, while
 its removed rows are kept (``k0`` NULL: it replaced the whole table); see :mod:`indicators.undo`."""
 
@@ -546,8 +550,11 @@ def pause_for_test(point: str) -> None:
     A no-op unless ``$INDICATORS_TEST_PAUSE_AT`` names ``point``; then it prints
     ``INDICATORS_TEST_PAUSED_AT=<point>`` on stderr and waits for one line on stdin (a test
     writes a newline to go on, or kills the process; a closed stdin goes on at once).
-    Points in :func:`indicators.ingest.load.load_clean`: ``staged``, ``deleted``, ``inserted``,
-    ``before_commit``, ``committed``; in :func:`indicators.undo.undo_load`: ``undo_deleted``,
+    The command line passes it to the load as its ``checkpoint`` (the loader itself reads no
+    environment variable; the app passes none): the points of
+    :func:`indicators.ingest.load.load_clean`, in order, are ``inserted``, ``logged``,
+    ``kept_for_undo``, ``old_slices_deleted``, ``undo_pruned`` (the last before the COMMIT)
+    and ``committed``.  :func:`indicators.undo.undo_load` calls it itself: ``undo_deleted``,
     ``undo_restored``, ``undo_before_commit``, ``undo_committed``.
     """
     if os.environ.get(PAUSE_ENV) != point:
@@ -649,6 +656,10 @@ class Settings:
 
     iceberg_factor: float = DEFAULT_ICEBERG_FACTOR
     time_zone: str = DEFAULT_TIME_ZONE
+    """The organisation's IANA zone.  Stored timestamps are instants (UTC); an event's ``month``
+    is its month in this zone, and a time written without an offset is read in it.  Changing it
+    recomputes the stored months and, if any moves, clears the undo history
+    (:func:`change_time_zone`, :data:`TIME_ZONE_CHANGE`)."""
     promised_minutes: dict[str, float] = field(default_factory=dict)
     """Per-department promise; the ``*`` entry (else 60) applies to every other department."""
     currency_code: str = ""
@@ -705,8 +716,12 @@ class SettingError(ValueError):
 
 def write_setting(
     con: duckdb.DuckDBPyConnection, key: str, value: str | float, *, department: str = ANY_DEPARTMENT
-) -> None:
-    """Validate and store one setting (``iceberg_factor``, ``time_zone``, ``promised_minutes``)."""
+) -> str | None:
+    """Validate and store one setting (``iceberg_factor``, ``time_zone``, ``promised_minutes`` …).
+
+    Returns what else the write did, in words for the page, or None: only a new ``time_zone``
+    does more (:func:`change_time_zone`: months recomputed, undo history cleared).
+    """
     text = str(value).strip()
     if key == "iceberg_factor" or key == "promised_minutes":
         try:
@@ -727,8 +742,15 @@ def write_setting(
             raise SettingError(f"unknown time zone {text!r} (use an IANA name such as Europe/Madrid)")
         if department != ANY_DEPARTMENT:
             raise SettingError("time_zone applies to every department")
+        if text != read_settings(con).time_zone:
+            return change_time_zone(con, text)
     else:
         raise SettingError(f"unknown setting {key!r}")
+    _store_setting(con, key, department, text)
+    return None
+
+
+def _store_setting(con: duckdb.DuckDBPyConnection, key: str, department: str, text: str) -> None:
     con.execute(
         "INSERT OR REPLACE INTO settings (key, department, value) VALUES (?, ?, ?)",
         [key, department, text],
@@ -771,7 +793,180 @@ def _checked_text_setting(key: str, text: str) -> str:
 
 
 def delete_setting(con: duckdb.DuckDBPyConnection, key: str, *, department: str) -> None:
+    """Remove a setting (its default applies again); the time zone goes back to UTC through
+    :func:`write_setting`, so the stored months follow."""
+    if key == "time_zone":
+        write_setting(con, key, DEFAULT_TIME_ZONE, department=department)
+        return
     con.execute("DELETE FROM settings WHERE key = ? AND department = ?", [key, department])
+
+
+# --- instants and the organisation's months -----------------------------------------------
+
+UTC_ZONES: frozenset[str] = frozenset({
+    "UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu",
+    "GMT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "GMT0", "GMT+0", "GMT-0",
+    "Etc/Greenwich", "Greenwich",
+})
+"""Zones whose offset is zero at every instant: local time is UTC, and the SQL below converts
+nothing (an ICU ``timezone()`` call costs about 0.25–0.35 µs a row on the 2-core bench
+machine, per timestamp cell and once more for the month)."""
+
+
+def is_utc_zone(zone: str) -> bool:
+    """Whether local time in ``zone`` is UTC at every instant (:data:`UTC_ZONES`)."""
+    return zone in UTC_ZONES
+
+
+def utc_of_local_sql(local: str, zone: str) -> str:
+    """SQL for the instant, as a UTC ``TIMESTAMP``, of ``local`` (SQL for a naive TIMESTAMP: a
+    wall-clock time) read in ``zone`` (SQL for the zone name: a parameter).
+
+    ``timezone(zone, ts)`` is ICU's reading of the wall clock (see *Times and time zones* in
+    docs/datasets.md: a time in a spring-forward gap takes the offset before the change, one in
+    the autumn overlap the later instant); its TIMESTAMPTZ is turned into UTC by its microseconds
+    (``make_timestamp(epoch_us(…))``): no second ICU call, and nothing depends on the session's
+    ``TimeZone``.
+    """
+    return f"make_timestamp(epoch_us(timezone({zone}, {local})))"
+
+
+def utc_of_instant_sql(instant: str) -> str:
+    """SQL for a TIMESTAMPTZ ``instant`` as a UTC ``TIMESTAMP`` (its microseconds since the
+    epoch; no ICU call, whatever the session's ``TimeZone``)."""
+    return f"make_timestamp(epoch_us({instant}))"
+
+
+def month_sql(utc: str, zone: str | None) -> str:
+    """SQL for the month (a DATE, its first day) in which UTC ``TIMESTAMP`` ``utc`` falls in the
+    organisation's zone (``zone``: SQL for its name, a parameter; None: a zone of
+    :data:`UTC_ZONES`, where the month is the UTC month and no ICU call is made)."""
+    if zone is None:
+        return f"CAST(date_trunc('month', {utc}) AS DATE)"
+    return f"CAST(date_trunc('month', timezone({zone}, make_timestamptz(epoch_us({utc})))) AS DATE)"
+
+
+UNDO_CLEARED = "undo_cleared_through"
+"""A settings row (department ``*``): the last ``upload_log`` id whose kept rows a change of
+time zone cleared, so that undo can say why such an upload cannot be undone."""
+
+TIME_ZONE_CHANGE = (
+    "Events belong to the month of their time in this zone, and a time written without an "
+    "offset (2025-03-07 14:05) is read as a time in this zone. Changing the zone moves every "
+    "stored event to its month in the new zone at once and, if any event changes month, clears "
+    "the undo history: uploads made before the change can no longer be undone. Stored times "
+    "keep the instant they were read as: upload again the files whose times carry no offset to "
+    "read them in the new zone."
+)
+"""What a change of :attr:`Settings.time_zone` does, as the settings page says it."""
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection is inside an explicit transaction: two statements then share one
+    transaction id (trying ``BEGIN`` instead would abort the caller's transaction)."""
+    first = con.execute("SELECT txid_current()").fetchone()
+    return first == con.execute("SELECT txid_current()").fetchone()
+
+
+def _event_months(zone: str) -> tuple[dict[str, object], list[tuple[Dataset, str]]]:
+    """The parameters and, per event dataset, the SQL of its rows' month in ``zone``."""
+    utc = is_utc_zone(zone)
+    months = [
+        (d, month_sql(f'"{d.month_column}"', None if utc else "$zone"))
+        for d in DATASETS.values()
+        if d.event
+    ]
+    return ({} if utc else {"zone": zone}), months
+
+
+def recompute_months(con: duckdb.DuckDBPyConnection, zone: str) -> int:
+    """Set the ``month`` of every stored event row to the month of its dated column (a UTC
+    instant) in ``zone``; the number of rows whose month changed.
+
+    One set-based UPDATE per event dataset, writing only the rows that move.  The rows kept for
+    undo are not recomputed (:func:`change_time_zone` clears them when anything moves).
+    """
+    params, months = _event_months(zone)
+    moved = 0
+    for dataset, month in months:
+        (count,) = con.execute(
+            f'UPDATE "{dataset.name}" SET "month" = {month} WHERE "month" <> {month}', params
+        ).fetchone()
+        moved += int(count)
+    return moved
+
+
+def _kept_rows_move(con: duckdb.DuckDBPyConnection, zone: str) -> bool:
+    """Whether any row kept for undo falls in another month in ``zone`` than it was kept with."""
+    params, months = _event_months(zone)
+    for dataset, month in months:
+        found = con.execute(
+            f'SELECT 1 FROM "{removed_table(dataset.name)}" WHERE "month" <> {month} LIMIT 1',
+            params,
+        ).fetchone()
+        if found is not None:
+            return True
+    return False
+
+
+def clear_undo(con: duckdb.DuckDBPyConnection) -> int:
+    """Drop everything undo keeps (``upload_slices`` and every ``removed_<dataset>``) and record
+    the last upload it covered (:data:`UNDO_CLEARED`); how many loads were kept."""
+    (kept,) = con.execute("SELECT count(DISTINCT load_id) FROM upload_slices").fetchone()
+    con.execute("DELETE FROM upload_slices")
+    for name in DATASETS:
+        con.execute(f'DELETE FROM "{removed_table(name)}"')
+    (last,) = con.execute("SELECT coalesce(max(id), 0) FROM upload_log").fetchone()
+    _store_setting(con, UNDO_CLEARED, ANY_DEPARTMENT, str(last))
+    return int(kept)
+
+
+def undo_cleared_through(con: duckdb.DuckDBPyConnection) -> int:
+    """The last upload whose kept rows a change of time zone cleared (0: none was)."""
+    found = con.execute(
+        "SELECT value FROM settings WHERE key = ? AND department = ?", [UNDO_CLEARED, ANY_DEPARTMENT]
+    ).fetchone()
+    return int(found[0]) if found else 0
+
+
+def change_time_zone(con: duckdb.DuckDBPyConnection, zone: str) -> str:
+    """Make ``zone`` (a name DuckDB knows) the organisation's time zone, in one transaction (the
+    caller's, if it holds one): every stored event row's ``month`` recomputed
+    (:func:`recompute_months`), the undo history cleared (:func:`clear_undo`: its slices are
+    months of the old zone) unless no row, stored or kept, changes month, the setting written.
+    Returns what was done, in words (:data:`TIME_ZONE_CHANGE` says it in general).
+
+    Stored timestamps are instants and do not change: a time that was read without an offset
+    keeps the instant it was read as in the old zone.
+    """
+    own = not _in_transaction(con)
+    if own:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        moved = recompute_months(con, zone)
+        cleared = clear_undo(con) if moved or _kept_rows_move(con, zone) else None
+        _store_setting(con, "time_zone", ANY_DEPARTMENT, zone)
+        if own:
+            con.execute("COMMIT")
+    except BaseException:
+        if own:
+            con.execute("ROLLBACK")
+        raise
+    rows = f"{moved:,} stored row{'s' if moved != 1 else ''}"
+    if cleared is None:
+        undo = "the undo history is kept (no row it holds changes month)"
+    elif cleared:
+        undo = (
+            f"the undo history of {cleared} upload{'s' if cleared != 1 else ''} was cleared "
+            "(they can no longer be undone)"
+        )
+    else:
+        undo = "there was no undo history to clear"
+    return (
+        f"time zone set to {zone}: {rows} moved to another month; {undo}. Stored times keep the "
+        "instant they were read as: upload again the files whose times carry no offset to read "
+        "them in the new zone."
+    )
 
 
 # --- reading back -----------------------------------------------------------------------
@@ -779,10 +974,11 @@ def delete_setting(con: duckdb.DuckDBPyConnection, key: str, *, department: str)
 
 def read_upload_log(con: duckdb.DuckDBPyConnection, *, limit: int = 200) -> pd.DataFrame:
     """The newest uploads first; ``undoes``: the load an ``undo`` entry undid, ``undone_by``: the
-    ``undo`` entry that undid an accepted load (both ``<NA>`` where there is none)."""
+    ``undo`` entry that undid an accepted load (both ``<NA>`` where there is none);
+    ``warnings``: the file's warnings, one a line (None: none)."""
     return con.execute(
         """SELECT l.id, l.uploaded_at, l."user", l.file_name, l.dataset, l.slices, l."rows",
-                  l.outcome, l.message, l.undoes, u.id AS undone_by
+                  l.outcome, l.message, l.warnings, l.undoes, u.id AS undone_by
            FROM upload_log AS l LEFT JOIN upload_log AS u ON u.undoes = l.id
            ORDER BY l.id DESC LIMIT ?""",
         [limit],

@@ -24,8 +24,9 @@ why; nothing changed) when the load
 * is not in the log, or was not an accepted load: a rejected upload changed nothing, and an
   undo entry cannot be undone (upload the file again to redo it);
 * was undone already (by ``#N``);
-* is no longer kept: it is older than the last :data:`UNDO_KEEP_LOADS` accepted loads, or was
-  loaded before undo existed;
+* is no longer kept: it is older than the last :data:`UNDO_KEEP_LOADS` accepted loads, was
+  loaded before undo existed, or before a change of the time zone setting that moved stored
+  rows to other months (which clears what undo kept: :func:`indicators.store.change_time_zone`);
 * has a *later* accepted load of the same dataset, not undone, that replaced an overlapping
   slice (the same month and department — indicator and department for targets — or either
   replaced the whole table): that load removed this one's rows, so undoing this one now would
@@ -253,6 +254,12 @@ def refusal(con: duckdb.DuckDBPyConnection, load_id: int) -> str | None:
     if undone_by is not None:
         return f"{head}: it was already undone by #{undone_by}"
     if not _is_kept(con, load_id):
+        if load_id <= store.undo_cleared_through(con):
+            return (
+                f"{head}: the time zone setting was changed after it, which moved the stored "
+                "rows to their months in the new zone and cleared what undo kept; upload the "
+                "files again to change the data"
+            )
         if _among_newest(con, load_id):
             return f"{head}: it was loaded before undo existed, so the rows it replaced were not kept"
         return (

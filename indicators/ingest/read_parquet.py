@@ -24,6 +24,7 @@ _EXPECTED = {
     "choice": "text",
     "integer": "a number",
     "number": "a number",
+    "money": "a number",
     "month": "a month",
     "timestamp": "a date/time",
 }

@@ -67,7 +67,13 @@ def typed_source(
     relation: str,
     params: dict[str, object],
 ) -> Source:
-    """A typed relation (Parquet, DataFrame) with every column rendered as text."""
+    """A typed relation (Parquet, DataFrame) with every column rendered as text.
+
+    A DECIMAL keeps every digit of its scale (``12.50`` as ``DECIMAL(10,2)``), so an amount is
+    read exactly.  A float is its shortest round-trip text (DuckDB's cast, like Python's
+    ``repr``: ``0.1``, ``0.30000000000000004``), with an exponent only below 1e-4 or from 1e16
+    on, where no amount the money rules accept lies; a whole one is its digits up to 1e15.
+    """
     texts = []
     for col, (_, sql_type) in zip(position_names(len(header)), described, strict=True):
         if sql_type in FLOAT_TYPES or sql_type.startswith("DECIMAL"):

@@ -28,7 +28,10 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 def test_public_constants():
     assert ENCODINGS == ("utf-8", "cp1251", "latin-1")
-    assert tuple(DATE_FORMATS) == ("ISO", "DD.MM.YYYY", "DD/MM/YYYY", "M/D/YYYY")
+    assert tuple(DATE_FORMATS) == (
+        "ISO", "DD.MM.YYYY", "DD/MM/YYYY", "M/D/YYYY", "M/D/YYYY h:mm AM/PM",
+        "DD/MM/YYYY h:mm AM/PM",
+    )
 
 
 # --- encodings -----------------------------------------------------------------------------
@@ -114,7 +117,7 @@ def test_delimiter_parameter_overrides_detection(con, tmp_path):
 def test_decimal_comma_in_comma_file_is_unreadable(con, tmp_path):
     text = PURCHASE_HEADER + 'p1,2025-03-01,c,Sales,"12,5",\n'
     result = rejected_unchanged(con, write(tmp_path, "comma.csv", text))
-    problem = assert_problem(result, 2, "amount", "not a number")
+    problem = assert_problem(result, 2, "amount", "a decimal comma only in ;-delimited files")
     assert problem.value == "12,5"
 
 
@@ -205,16 +208,17 @@ def test_offset_timestamp_near_midnight_lands_in_the_org_month(con, tmp_path):
         "request_id,department,received_at,responded_at\n"
         # 23:30 UTC on 31 March is 01:30 on 1 April in Madrid (CEST, +02:00).
         "r1,Support,2025-03-31T23:30:00Z,2025-04-01T00:10:00+00:00\n"
-        # A naive timestamp is already Madrid time: stays in March.
+        # A naive timestamp is Madrid time: stays in March, stored as 21:30 UTC.
         "r2,Support,2025-03-31 23:30,\n"
     )
     result = load(con, tmp_path, "tz.csv", text)
     assert result.slices == [("2025-03", "Support"), ("2025-04", "Support")]
+    # Stored timestamps are the instants, in UTC (the month is Madrid's).
     assert con.execute(
         "SELECT request_id, received_at, responded_at, month FROM responses ORDER BY 1"
     ).fetchall() == [
-        ("r1", dt.datetime(2025, 4, 1, 1, 30), dt.datetime(2025, 4, 1, 2, 10), dt.date(2025, 4, 1)),
-        ("r2", dt.datetime(2025, 3, 31, 23, 30), None, dt.date(2025, 3, 1)),
+        ("r1", dt.datetime(2025, 3, 31, 23, 30), dt.datetime(2025, 4, 1, 0, 10), dt.date(2025, 4, 1)),
+        ("r2", dt.datetime(2025, 3, 31, 23 - 2, 30), None, dt.date(2025, 3, 1)),
     ]
 
 

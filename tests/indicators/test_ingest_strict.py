@@ -21,7 +21,7 @@ from indicators import route, store
 from indicators.ingest import EARLIEST_DATE, ingest_file, ingest_frame, latest_target_month
 from indicators.ingest.bytescan import scan_bytes
 from indicators.ingest.cells import FORMAT_CHARACTERS
-from indicators.schema import MAX_MAGNITUDE, MAX_ROUTE_MONTHS
+from indicators.schema import MAX_MONEY, MAX_ROUTE_MONTHS
 from tests.indicators.test_ingest import assert_problem, rejected_unchanged, write
 
 COMPLAINTS = "complaint_id,opened_at,department\n"
@@ -183,18 +183,19 @@ def test_star_still_means_all_departments_in_targets(con, tmp_path):
     [("1.5e308", "1.5e308"), ("1000000000000001", "1000000000000001"), ("2e15", "2e15")],
 )
 def test_an_amount_above_the_cap_is_rejected(con, tmp_path, cell, value):
-    """Three 1.5e308 amounts summed to inf; any amount above 1e15 is now a rejection."""
+    """Three 1.5e308 amounts summed to inf; any amount of 10^14 or more is now a rejection."""
     text = PURCHASES + "p1,2025-03-01,c1,Sales,10,\n" + f"p2,2025-03-01,c1,Sales,{cell},\n"
     result = rejected_unchanged(con, write(tmp_path, "big.csv", text))
     assert [(p.row, p.column, p.value, p.rule) for p in result.problems] == [
-        (3, "amount", value, "larger than 1e+15 in magnitude, the cap on any number; check the value")
+        (3, "amount", value,
+         "larger than 99,999,999,999,999.9999 in magnitude, the largest amount stored; check the value")
     ]
 
 
 def test_the_cap_itself_loads(con, tmp_path):
-    text = PURCHASES + f"p1,2025-03-01,c1,Sales,{MAX_MAGNITUDE:.0f},\n"
+    text = PURCHASES + f"p1,2025-03-01,c1,Sales,{MAX_MONEY},\n"
     assert ingest_file(con, write(tmp_path, "cap.csv", text)).accepted
-    assert con.execute("SELECT amount FROM purchases").fetchone() == (1e15,)
+    assert con.execute("SELECT amount FROM purchases").fetchone() == (MAX_MONEY,)
 
 
 @pytest.mark.parametrize("cell", ["1e999", "-1e999", "inf", "nan", "-2e15"])

@@ -61,8 +61,9 @@ def test_csv_has_every_row_full_precision_and_empty_missing(db: Path) -> None:
     lines = out.splitlines()
     assert lines[0] == "month,department,indicator,value,complete"
     assert len(lines) == 1 + 2 * 2 * len(INDICATOR_IDS)
-    assert _csv_value(out, "2025-01", "A", "revenue") == repr(0.1 + 0.2)
-    assert _csv_value(out, "2025-01", "A", "average_ticket") == repr((0.1 + 0.2) / 2)
+    # 0.1 + 0.2 summed exactly (amounts are decimals), not repr(0.1 + 0.2) = 0.30000000000000004
+    assert _csv_value(out, "2025-01", "A", "revenue") == "0.3"
+    assert _csv_value(out, "2025-01", "A", "average_ticket") == repr(0.3 / 2)
     assert _csv_value(out, "2025-01", "All", "purchases") == "2"
     assert _csv_value(out, "2025-02", "A", "average_ticket") == ""  # no purchases: missing
     assert _csv_value(out, "2025-02", "A", "purchases") == "0"

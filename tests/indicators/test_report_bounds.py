@@ -13,12 +13,13 @@ import csv
 import io
 import json
 
+import duckdb
 import pytest
 
 from indicators import completeness, report, store
 from indicators.catalog import INDICATOR_IDS
 from indicators.compute import LONG_COLUMNS, facts_table, indicators_from_facts
-from tests.indicators.engine_rows import complaint, make_db, purchase
+from tests.indicators.engine_rows import complaint, insert, make_db, purchase
 
 # Two months; departments whose order needs care: All first, then by code point ("-5" < "A" <
 # "b" < "Ä"); "-5" and "=1+1" are neutralised as text in CSV.
@@ -111,9 +112,15 @@ def test_filters_pick_the_same_rows_from_the_wide_table(db):
 
 def test_a_sum_that_overflows_is_null_in_json_and_empty_in_csv(tmp_path):
     big = 1.5e308  # each is a valid float; three of them sum to inf
-    db = make_db(tmp_path / "inf.duckdb", {"purchases": [
+    # Amounts are DECIMAL now (their sums can't overflow); a database of the older shape, DOUBLE
+    # amounts, is read as it is until its first write upgrades it.
+    db = make_db(tmp_path / "inf.duckdb", {})
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE purchases ALTER COLUMN amount SET DATA TYPE DOUBLE")
+    insert(con, "purchases", [
         purchase(f"p{i}", "2025-01-05 10:00", f"c{i}", "A", big) for i in range(3)
-    ]})
+    ])
+    con.close()
 
     def no_constants(name: str) -> None:
         raise AssertionError(f"invalid JSON constant {name}")
