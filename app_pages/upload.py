@@ -82,6 +82,9 @@ for result in st.session_state.get("upload_results", []):
                 f"**{md_text(result.file_name)}** rejected — {md_text(result.message)}",
                 icon=":material/error:",
             )
+            # Per (column, rule): the count over the whole file, then the rows listed.
+            if lines := result.summary_lines():
+                st.markdown("\n".join(f"- {md_text(line)}" for line in lines))
             widgets.table(result.problems_frame(), f"problems-{result.file_name}")
         if result.ignored_columns:
             st.caption("Ignored columns: " + md_text(", ".join(result.ignored_columns)))
@@ -98,6 +101,7 @@ elif status.exists:
         export_frame=log,
         column_config={
             "Outcome": st.column_config.TextColumn(width="medium"),
+            "Warnings": st.column_config.TextColumn(width="large"),
             "Details": st.column_config.TextColumn(width="large"),
         },
     )

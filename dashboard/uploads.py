@@ -28,6 +28,7 @@ LOG_COLUMNS: dict[str, str] = {
     "slices": "Slices replaced",
     "rows": "Rows",
     "outcome": "Outcome",
+    "warnings": "Warnings",
     "message": "Details",
 }
 """The log's columns as the upload page shows them, in order."""
@@ -63,15 +64,28 @@ def slices_summary(slices: object, *, listed: int = 3) -> str:
     return f"{'; '.join(parts[:listed])} … ({len(parts):,} slices)"
 
 
+def warnings_text(warnings: object) -> str:
+    """A log entry's warnings (stored one a line) on one line, ``·`` between them.
+
+    >>> warnings_text("a: 2 rows dated 1970-01-01\\nb: 1 row dated 2016-03-04"), warnings_text(None)
+    ('a: 2 rows dated 1970-01-01 · b: 1 row dated 2016-03-04', '')
+    """
+    if not isinstance(warnings, str):
+        return ""
+    return " · ".join(line for line in warnings.splitlines() if line)
+
+
 def log_table(log: pd.DataFrame) -> pd.DataFrame:
     """:func:`indicators.store.read_upload_log`'s frame as the page shows it: headers in
-    words, the time to the second, the outcome saying which entry undid which."""
+    words, the time to the second, the outcome saying which entry undid which, the warnings
+    on one line (:func:`warnings_text`)."""
     shown = log.assign(
         uploaded_at=log["uploaded_at"].dt.strftime(TIME_FORMAT),
         outcome=[
             outcome_text(o, undoes=u, undone_by=b)
             for o, u, b in zip(log["outcome"], log["undoes"], log["undone_by"], strict=True)
         ],
+        warnings=log["warnings"].map(warnings_text),
     )
     return shown[list(LOG_COLUMNS)].rename(columns=LOG_COLUMNS)
 

@@ -10,10 +10,19 @@
     python -m indicators undo   --db PATH [--wait S] [--user U] LOAD_ID
 
 Exit codes: 0 success; 1 a file was rejected (ingest), the database stayed busy, the disk
-filled up (the load was rolled back), the data is unusable, the check found a problem or an undo
-was refused (``undo``: the reason on stderr, nothing changed); 2 usage error — including a ``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file, a
-folder, an empty file, or a new name not ending in ``.duckdb`` / ``.db``
-(:func:`indicators.store.database_file_problem`).
+filled up (the load was rolled back), the data is unusable (a damaged database: DuckDB cannot
+open or read it), the check found a problem or an undo was refused (``undo``: the reason on
+stderr, nothing changed); 2 usage error — a FILE that is a directory or does not exist, and a
+``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file (CSV, Parquet …), a
+folder, an empty file, whatever its name, or a new name not ending in ``.duckdb`` / ``.db``
+(:func:`indicators.store.database_file_problem`); nothing is created then.
+
+Every ``error:`` line goes to stderr, one line, with no traceback; stdout carries only what a
+command prints as its result (tables, the per-file report of ``ingest``).
+
+``ingest --strict`` rejects a file instead of loading it with a warning: dates at 1970-01-01
+or more than five years from the file's other dates, a file named latin-1/cp1251 that is
+UTF-8, more than 1,000 new departments (see docs/datasets.md, "Warnings").
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import duckdb
 
 from indicators import store
 
@@ -66,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict",
         action="store_true",
-        help="reject a file that brings more than 1,000 new departments (default: a warning)",
+        help="reject a file with anything that is otherwise a warning (default: load it and "
+        "warn): dates at 1970-01-01 (the Unix epoch) or more than 5 years from the file's other "
+        "dates, a file named latin-1/cp1251 that is UTF-8, more than 1,000 new departments",
     )
     wait_option(p, store.DEFAULT_WAIT_SECONDS)
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -129,14 +142,19 @@ def _db_source(given: str | None) -> str:
 def _db_problem(command: str, db: str) -> str | None:
     """Why ``db`` is no database for ``command``, or None (see the module docstring).
 
-    The reading commands leave a missing file, and a file named like a database that DuckDB
-    cannot read (damaged), to their own messages (exit 1: nothing to show, NOT OK).
+    A file without DuckDB's header is none, whatever its name (``.duckdb`` too). The reading
+    commands leave a missing file, and a DuckDB file that DuckDB cannot read (damaged), to
+    their own messages (exit 1: nothing to show, NOT OK).
     """
+    path = Path(db)
+    if path.is_file() and path.stat().st_size == 0:
+        # Refused here, not by DuckDB once the command has begun (and made its scratch folder).
+        if command in CREATES:
+            return "is an empty file, not a DuckDB database; delete it to start a new database there"
+        return "is an empty file, not a DuckDB database: there is nothing to read"
     if command in CREATES:
         return store.database_file_problem(db, create=True)
-    path = Path(db)
-    foreign = path.is_file() and not store.named_like_database(path)
-    if path.is_dir() or (foreign and not store.is_duckdb_file(path)):
+    if path.is_dir() or (path.is_file() and not store.is_duckdb_file(path)):
         return store.database_file_problem(db, create=False)
     return None
 
@@ -155,9 +173,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.print_to_stderr(f"error: {source} {exc}")
         return 2
     except Exception as exc:
-        if not store.is_disk_full(exc):
+        if store.is_disk_full(exc):
+            store.print_to_stderr(
+                f"error: {store.disk_full_message(args.db, what=_not_loaded(args))}"
+            )
+            return 1
+        if not isinstance(exc, duckdb.Error):
             raise
-        store.print_to_stderr(f"error: {store.disk_full_message(args.db, what=_not_loaded(args))}")
+        # The commands report what they expect (busy, refused, no data); what DuckDB raises
+        # past them is the database failing to open or read: damaged, or of another version.
+        reason = store.printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        store.print_to_stderr(
+            f"error: {source} {store.printable(args.db)} cannot be opened or read: {reason}"
+        )
         return 1
 
 

@@ -34,11 +34,44 @@ columns are ignored and reported. Cells are trimmed; an empty cell is a missing 
   (`--encoding`). Delimiter `,` or `;` (found from the header); in `;` files a decimal comma
   (`12,50`) is accepted.
 - **Dates**: ISO (`2025-03-07`, `2025-03-07T14:05`, with seconds, `Z` or an offset) always;
-  `DD.MM.YYYY`, `DD/MM/YYYY` or `M/D/YYYY` (each with an optional ` H:MM[:SS]`) when you name
-  the format (`--date-format`). A date with an offset is converted to the organisation's time
-  zone (a setting, UTC by default); one without is taken as already in it. A data row dated
-  (or a retention month) more than 366 days after today, or before 1900-01-01, is rejected as a
-  mistyped year (`2099`, `9999`, `0025`); target months may lie any time ahead.
+  `DD.MM.YYYY`, `DD/MM/YYYY` or `M/D/YYYY` (each with an optional ` H:MM[:SS]`), and
+  `M/D/YYYY h:mm AM/PM` or `DD/MM/YYYY h:mm AM/PM` (a 12-hour time with optional seconds:
+  `01/05/2015 12:40:41 PM`, `1/5/2015 9:03 am`; 12 AM is 00 h, 12 PM is 12 h) when you name the
+  format (`--date-format`, or *Date format* on the upload page); nothing is guessed. When a
+  column's dates fit no format allowed, the rejection says which format they look like (both,
+  when no day above 12 tells M/D from D/M). A two-digit year (`1/5/15`, `05.01.15`) is rejected:
+  write the year in full. A data row dated (or a retention month) more than 366 days after
+  today, or before 1900-01-01, is rejected as a mistyped year (`2099`, `9999`, `0025`), the
+  bounds applying to the instant in UTC; target months may lie any time ahead.
+- **Times and time zones**: a time with `Z` or an offset (`2015-03-03T08:50:52-05:00`) is
+  that instant; a time without one (ISO or a named format; a date alone is its midnight) is a
+  wall-clock time in the organisation's time zone (a setting, UTC by default); in Parquet, a
+  timestamp column with a time zone holds instants, one without wall-clock times. Timestamps are
+  stored as the instant, in UTC, so a duration (response minutes, resolution hours, the repeat
+  window's 90 days) is the time that passed, across daylight-saving changes too, and
+  `responded_at ≥ received_at`, `resolved_at ≥ opened_at` compare instants. A row's month is the
+  month of its instant in the organisation's zone (`2025-01-31T23:30-05:00` is January in
+  New York, February in UTC; a time without an offset, the month it says).
+  Around a daylight-saving change a wall-clock time may not exist or occur twice; it is read
+  as PostgreSQL does: **in a spring-forward gap, with the offset before the change**
+  (`2015-03-08 02:30` in New York, which skips 02:00–03:00, is 07:30 UTC, as 02:30 EST), and
+  **in the autumn overlap, as the later instant** (`2015-11-01 01:30`, which occurs twice, is
+  06:30 UTC, 01:30 EST). So a request received at `01:50` and answered at `01:10` that night,
+  written without offsets, is rejected as answered before received (both read as EST, 40
+  minutes apart the wrong way): write such times with their offsets (`01:50-04:00`,
+  `01:10-05:00`: 20 minutes, accepted). A zone without daylight saving (Europe/Moscow since
+  2014) has neither.
+  Changing the time zone moves every stored event to its month in the new zone at once and, if
+  any event changes month, clears the undo history (uploads made before can no longer be
+  undone); stored times keep the instant they were read as, so upload again the files whose
+  times carry no offset to read them in the new zone.
+- **Amounts** (`amount`, `list_amount`, `compensation`) are stored exactly, as decimals with 4
+  places: write digits and a decimal point (`1234.50`; a decimal comma in `;` files), at most 4
+  decimal places (`12.34567` is rejected, never rounded; zeros after the 4th are fine), no
+  exponent (`1.5e3`), no thousands separators or currency sign, and less than 10^14
+  (99,999,999,999,999.9999 at most). A Parquet decimal column keeps its digits; a Parquet
+  double is read as its shortest text (`0.1` is 0.1; `0.30000000000000004` has too many
+  decimals).
 - **Identifiers stay text**: `007` stays `007`. A text cell holding an invisible control
   character (NUL and the like) or a byte-order mark is rejected; a formula-like cell (`=1+1`)
   is stored verbatim as text.
@@ -46,7 +79,21 @@ columns are ignored and reported. Cells are trimmed; an empty cell is a missing 
   dataset for exactly the (month, department) slices it contains (for targets: the
   (indicator, department) pairs); uploading the same file twice changes nothing.
 - **All or nothing**: a file with any problem is rejected whole, with the row (header = row 1),
-  column, value and rule of every problem (up to 200), and nothing is stored.
+  column, value (the cell's text) and rule of every problem (up to 200), under one line per
+  column and rule saying how many rows of the whole file break it and the first of them
+  (`amount: must be ≥ 0 — 3,838 rows, first 18, 27, 41`), and nothing is stored.
+- **Warnings**: a file that loads but looks wrong loads with a warning — printed by `ingest`,
+  shown on the upload page and kept in the upload log (its *Warnings* column) — for: dates on
+  1970-01-01, the Unix epoch an export writes for an empty date (the UTC date or the date in
+  the organisation's zone; `purchased_at: 26 rows dated 1970-01-01 (the Unix epoch, often an
+  export's empty date), first rows 18, 40, 77 — check the export; the report now reaches back
+  to 1970-01`); dates more than 5 years from the column's other dates, i.e. cut off from the
+  run of dates holding most rows by a gap of over 5 years (a file of eight real years, month
+  by month, does not warn); more than 1,000 new departments in one file; a file named
+  `latin-1` or `cp1251` that is valid UTF-8 with letters beyond ASCII (`this file looks like
+  UTF-8 (e.g. 'Café' read as 'CafÃ©'): load it as utf-8, not latin-1`; one starting with
+  UTF-8's byte-order mark is rejected). Timestamp columns and retention's `month` are checked;
+  target months are not. With `ingest --strict` each of these rejects the file instead.
 """
 
 INTRO = """\
@@ -67,7 +114,8 @@ NOTES = """\
 
 - **Month.** A row belongs to the month of its date column (`purchased_at`, `opened_at`,
   `received_at`, `answered_at`; retention rows carry `month`) in the organisation's time zone;
-  ingestion converts timestamps and stores the month.
+  timestamps are stored as instants (UTC) and ingestion stores each row's month in that zone
+  (recomputed when the zone setting changes).
 - **New customers.** A customer is new in the month of their first stored purchase — in that
   department for a department, in any department for All. Loading older history later can turn
   a "new" customer into a returning one.
@@ -77,20 +125,27 @@ NOTES = """\
 - **Repeat complaints.** Among the month's complaints with a `customer_id`, a complaint opened at
   *t* repeats when the same customer opened another complaint on the same component (an empty
   component, *unclassified*, is one value) in any department with `opened_at` in
-  [*t* − 90 days, *t*): at most exactly 90 × 24 hours earlier, strictly earlier. Two complaints
-  opened at the very same instant do not repeat each other.
+  [*t* − 90 days, *t*): at most exactly 90 × 24 hours earlier (elapsed time: a daylight-saving
+  change inside the window moves no boundary), strictly earlier. Two complaints opened at the
+  very same instant do not repeat each other.
 - **Response times.** Minutes from `received_at` to `responded_at` (to the microsecond) over the
-  requests received in the month that have been answered; median and 90th percentile by linear
+  requests received in the month that have been answered: the time that passed between the two
+  instants, across daylight-saving changes too; median and 90th percentile by linear
   interpolation (`quantile_cont`). Unanswered requests are left out of both.
 - **Promise kept.** A request keeps the promise when it is answered within its promise
   (minutes ≤ promise). The promise is the row's `promised_minutes`, else the department's
   `promised_minutes` setting, else the `*` setting, else 60. For All every request keeps its own
   department's promise. Unanswered requests count as not kept.
-- **Resolution time.** Hours from `opened_at` to `resolved_at` over the month's resolved
-  complaints; median by linear interpolation.
+- **Resolution time.** Hours from `opened_at` to `resolved_at` (elapsed time, as response
+  times) over the month's resolved complaints; median by linear interpolation.
 - **Discount rate.** Only purchases that carry `list_amount` count, for both sums; missing when
   there are none or their Σ `list_amount` is 0.
 - **Compensation.** An empty `compensation` counts as none paid.
+- **Money is exact.** Amounts are stored as decimals (4 places) and summed exactly, so revenue,
+  list amounts and compensation are exact to the cent (`299060.17`, never `299060.169999989`)
+  and every report is the same, byte for byte, run after run and after loading the same files
+  again. Ratios of them (average ticket, discount rate, …) are then computed in floating point
+  from those exact sums.
 - **Growth.** The earlier month must be inside the reported months and have revenue above 0,
   else growth is missing.
 - **Retention rate.** From the retention dataset only, summed over departments for All.

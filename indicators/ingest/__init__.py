@@ -14,6 +14,8 @@
 ``cells``              the typed value of a cell's text, in SQL
 ``rules``              the contract's row rules, one small builder each
 ``load``               the one transaction that replaces the file's slices and logs it
+``warnings``           what loads but looks wrong: dates at the Unix epoch or far from the
+                       file's other dates (:func:`row_warnings`, over the load's new rows)
 ``explain``            a file that is not clean, staged again and every problem found
 ``problems``           what is wrong with a file, and the report that says so
 ``pipeline``           :func:`ingest_file` and :func:`ingest_frame`: the stages in order

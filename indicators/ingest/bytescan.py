@@ -272,15 +272,13 @@ def walk_records(path: Path, delimiter: str) -> tuple[int, tuple[_Line, ...]] | 
     return max(records - 1, 0), tuple(long)
 
 
-def _long_line_problem(path: Path, name: str, line: _Line) -> Problem:
-    with path.open("rb") as f:
-        f.seek(line.start)
-        head = f.read(80).decode("utf-8", "replace").strip()
+def _long_line_problem(name: str, line: _Line) -> Problem:
+    """The row and its size; no value (a problem's value is a cell, never the raw line)."""
     return Problem(
         name,
         line.row,
         None,
-        head + "…",
+        None,
         f"line {line.row} is {line.size / 1e6:.1f} MB ({line.size:,} bytes); the limit is "
         f"{MAX_LINE_BYTES / 1e6:g} MB ({MAX_LINE_BYTES:,} bytes) a line",
     )
@@ -295,5 +293,5 @@ def counted_records(path: Path, name: str, delimiter: str, scan: _ByteScan) -> t
         if walked is not None:
             (records, long), exact = walked, True
     if long:
-        raise Rejected([_long_line_problem(path, name, line) for line in long])
+        raise Rejected([_long_line_problem(name, line) for line in long])
     return records, exact

@@ -1,10 +1,13 @@
-"""CSV text: the header and delimiter, legacy encodings transcoded to UTF-8, DuckDB's reader
-over the file, the records it must account for, and the file's own row numbers.
+"""CSV text: the header and delimiter, legacy encodings transcoded to UTF-8 (a file named
+latin-1/cp1251 that is UTF-8 after all gets a warning), DuckDB's reader over the file, the
+records it must account for, and the file's own row numbers.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -15,26 +18,82 @@ from indicators.ingest.bytescan import (
     scan_bytes,
     walk_records,
 )
-from indicators.ingest.problems import Problem, reject_one
+from indicators.ingest.problems import FileWarning, Problem, reject_one
 from indicators.ingest.source import Source, position_names
 from indicators.ingest.sql import REJECT_SCANS, REJECTS, Params
 
+_CHUNK_BYTES = 1 << 20
+_UTF8_BOM = b"\xef\xbb\xbf"
+_WORD = re.compile(r"[^\s,;\"']{0,20}[^\x00-\x7f][^\s,;\"']{0,20}")
+"""A word holding a character beyond ASCII: the example a look-alike warning shows."""
 
-def transcode(path: Path, encoding: str, target: Path, name: str) -> Path:
-    """Copy a legacy single-byte file to UTF-8 in chunks (DuckDB reads UTF-8 only here)."""
+
+def _utf8_example(path: Path) -> str | None:
+    """If the file is valid UTF-8 holding at least one multi-byte sequence: the first word
+    such a sequence is in; else None.
+
+    A strict incremental decoder over chunks, skipping ASCII chunks, given up at the first byte
+    that is not UTF-8 — in a legacy file, its first letter beyond ASCII — so a real legacy file
+    costs one chunk or so; only a file that is UTF-8 after all is decoded whole.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    example = None
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK_BYTES):
+            if chunk.isascii() and not decoder.getstate()[0]:
+                continue
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return None
+            if example is None and not text.isascii():
+                match = _WORD.search(text)
+                example = match.group() if match else text[:20]
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return example
+
+
+def transcode(
+    path: Path, encoding: str, target: Path, name: str
+) -> tuple[Path, list[FileWarning]]:
+    """Copy a legacy single-byte file to UTF-8 in chunks (DuckDB reads UTF-8 only here).
+
+    A file that is valid UTF-8 and holds multi-byte sequences (:func:`_utf8_example`) was
+    almost surely written as UTF-8, and read as ``encoding`` its letters come out garbled
+    ('Café' as 'CafÃ©'): it loads with a warning (a rejection with ``--strict``). A UTF-8
+    byte-order mark at the start is rejected: it would garble the header's first name.
+    """
+    with path.open("rb") as f:
+        if f.read(len(_UTF8_BOM)) == _UTF8_BOM:
+            raise reject_one(
+                name,
+                f"the file starts with UTF-8's byte-order mark, so it is UTF-8, not {encoding}: "
+                "load it as utf-8",
+                row=1,
+            )
+    word = _utf8_example(path)
     try:
         with (
             path.open("r", encoding=encoding, newline="") as src,
             target.open("w", encoding="utf-8", newline="") as dst,
         ):
-            shutil.copyfileobj(src, dst, 1 << 20)
+            shutil.copyfileobj(src, dst, _CHUNK_BYTES)
     except UnicodeDecodeError as err:
+        hint = "it looks like UTF-8: load it as utf-8" if word else "check the file's encoding"
         raise reject_one(
-            name,
-            f"byte {err.object[err.start : err.start + 1]!r} is not valid {encoding}; "
-            "check the file's encoding",
+            name, f"byte {err.object[err.start : err.start + 1]!r} is not valid {encoding}; {hint}"
         ) from None
-    return target
+    if word is None:
+        return target, []
+    garbled = word.encode("utf-8").decode(encoding, errors="replace")
+    text = (
+        f"this file looks like UTF-8 (e.g. {word!r} read as {garbled!r}): load it as utf-8, "
+        f"not {encoding}"
+    )
+    return target, [FileWarning(None, word, text)]
 
 
 def _csv_header(path: Path, name: str, delimiter: str | None) -> tuple[list[str], str]:

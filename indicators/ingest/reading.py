@@ -62,7 +62,10 @@ class PreparedFile:
 
 
 def _checked_kind(path: Path, name: str, max_bytes: int) -> str:
-    """The file's kind (``_sniff_kind``) once it exists, is not empty and not too large."""
+    """The file's kind (``_sniff_kind``) once it exists (and is no directory), is not empty
+    and not too large."""
+    if path.is_dir():
+        raise reject_one(name, f"is a directory, not a file: {path}")
     if not path.is_file():
         raise reject_one(name, f"file does not exist: {path}")
     size = path.stat().st_size
@@ -123,6 +126,9 @@ def open_file(
             "the file is UTF-16 (Excel's \"Unicode text\"); save it as CSV UTF-8",
             row=1,
         )
-    if encoding != "utf-8":
-        path = transcode(path, encoding, tmp / "utf8.csv", name)
-    return csv_source(path, name, delimiter)
+    if encoding == "utf-8":
+        return csv_source(path, name, delimiter)
+    path, warnings = transcode(path, encoding, tmp / "utf8.csv", name)
+    source = csv_source(path, name, delimiter)
+    source.warnings.extend(warnings)
+    return source

@@ -11,13 +11,16 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from indicators.ingest.cells import CONTROL
-from indicators.ingest.dates import DATE_FORMATS, OFFSET_OUT_OF_RANGE
+from indicators.ingest.cells import CONTROL, as_double, number_pattern
+from indicators.ingest.dates import DATE_FORMATS, OFFSET_OUT_OF_RANGE, TWO_DIGIT_YEAR
 from indicators.ingest.source import Source
 from indicators.ingest.sql import Params, quote
 from indicators.schema import (
     MAX_MAGNITUDE,
+    MAX_MONEY,
+    MONEY_DECIMALS,
     Column,
     Dataset,
 )
@@ -64,6 +67,11 @@ class Rule:
     """A second column whose text the report quotes (cross-column rules)."""
 
 
+UNREADABLE_DATE = "not a valid date/time"
+"""How the rule for a date/time no allowed format reads begins (the rejection's summary adds
+which format the values look like: :func:`indicators.ingest.dates.look_alike`)."""
+
+
 def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> str:
     kind = column.kind
     if kind == "timestamp":
@@ -75,7 +83,7 @@ def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> s
             else f"; for another format name it ({', '.join(others[:-1])} or {others[-1]})"
         )
         return (
-            f"not a valid date/time: ISO (2025-03-07, 2025-03-07T14:05[:00][Z|+01:00]){extra}{hint}"
+            f"{UNREADABLE_DATE}: ISO (2025-03-07, 2025-03-07T14:05[:00][Z|+01:00]){extra}{hint}"
         )
     if kind == "month":
         return "not a valid month written YYYY-MM"
@@ -85,6 +93,16 @@ def _unreadable_rule(column: Column, date_format: str, decimal_comma: bool) -> s
         if decimal_comma:
             return "not a number"
         return "not a number (use a decimal point; a decimal comma only in ;-delimited files)"
+    if kind == "money":
+        if decimal_comma:
+            return (
+                "not an amount: write digits with a decimal point or comma, e.g. 1234.50 or "
+                "1234,50 (no thousands separators, no currency sign)"
+            )
+        return (
+            "not an amount: write digits with a decimal point, e.g. 1234.50 (no thousands "
+            "separators, no currency sign; a decimal comma only in ;-delimited files)"
+        )
     return "not one of: " + ", ".join(column.choices or ())
 
 
@@ -199,17 +217,35 @@ def _bad_offset(c: _Cell) -> list[Rule]:
     return [c.rule(f"{c.t} IS NOT NULL AND {c.v} IS NULL AND {offset}", text, p)]
 
 
+TWO_DIGIT_YEAR_RULE = "a two-digit year: write the year in full (2015, not 15)"
+_NOT_UNREADABLE = f"({OFFSET_OUT_OF_RANGE})|({TWO_DIGIT_YEAR})"
+"""Date/time texts another rule names: an offset out of range, a two-digit year."""
+
+
+def _two_digit_year(c: _Cell) -> list[Rule]:
+    """A date written with a two-digit year (``1/5/15``): no format reads it, and its century
+    would be a guess."""
+    if c.column.kind != "timestamp":
+        return []
+    p = c.params()
+    violated = f"{c.t} IS NOT NULL AND {c.v} IS NULL AND regexp_full_match({c.t}, {p(TWO_DIGIT_YEAR)})"
+    return [c.rule(violated, TWO_DIGIT_YEAR_RULE, p)]
+
+
 def _unreadable(c: _Cell) -> list[Rule]:
-    """A value that cannot be read as the column's kind (an offset out of range excepted)."""
+    """A value that cannot be read as the column's kind (an offset out of range and a
+    two-digit year excepted: their own rules name them)."""
     kind = c.column.kind
     if kind in ("id", "text"):
         return []
     p = c.params()
     violated = f"{c.t} IS NOT NULL AND {c.v} IS NULL"
     if kind == "timestamp":
-        violated += f" AND NOT regexp_full_match({c.t}, {p(OFFSET_OUT_OF_RANGE)})"
+        violated += f" AND NOT regexp_full_match({c.t}, {p(_NOT_UNREADABLE)})"
     elif kind == "number":
         violated = f"{c.t} IS NOT NULL AND ({c.v} IS NULL OR NOT isfinite({c.v}))"
+    elif kind == "money":  # a number written wrongly for an amount: one of the _money_* rules
+        violated += f" AND NOT regexp_full_match({c.t}, {p(number_pattern(c.decimal_comma))})"
     return [c.rule(violated, _unreadable_rule(c.column, c.date_format, c.decimal_comma), p)]
 
 
@@ -220,6 +256,58 @@ def _magnitude(c: _Cell) -> list[Rule]:
     p = c.params()
     text = f"larger than {MAX_MAGNITUDE:g} in magnitude, the cap on any number; check the value"
     return [c.rule(f"isfinite({c.v}) AND abs({c.v}) > {p(MAX_MAGNITUDE)}", text, p)]
+
+
+# An amount written as a number but not one :func:`cells._money` reads, one rule each and
+# exclusive: beyond the cap (whatever else), else more decimal places, else an exponent.
+_MONEY_STEP = Decimal(1).scaleb(-MONEY_DECIMALS)
+_MONEY_BOUND = float(MAX_MONEY + _MONEY_STEP)
+"""10^14, the first amount too large: a double, so an amount at or above it exactly is at or
+above it read as a double too (rounding keeps order)."""
+_MONEY_CAP = f"larger than {MAX_MONEY:,} in magnitude, the largest amount stored; check the value"
+_TOO_MANY_DECIMALS = (
+    f"has more than {MONEY_DECIMALS} decimal places; amounts are stored to {MONEY_DECIMALS} "
+    f"({_MONEY_STEP}): round it in the file"
+)
+_MONEY_EXPONENT = (
+    "written with an exponent; write the amount in digits with at most "
+    f"{MONEY_DECIMALS} decimal places, e.g. 1500.00 not 1.5e3"
+)
+_MORE_DECIMALS = {
+    False: rf"[+-]?\d*\.\d{{{MONEY_DECIMALS + 1},}}",
+    True: rf"[+-]?\d*[.,]\d{{{MONEY_DECIMALS + 1},}}",
+}
+_EXPONENT = {
+    False: r"[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d+",
+    True: r"[+-]?(\d+([.,]\d*)?|[.,]\d+)[eE][+-]?\d+",
+}
+
+
+def _money_reading(c: _Cell, pattern: str | None, above_cap: bool, text: str) -> list[Rule]:
+    """An unread amount whose text matches ``pattern`` (None: any number) and is (or is not)
+    beyond :data:`MAX_MONEY`; only cells the typed read left NULL are looked at."""
+    if c.column.kind != "money":
+        return []
+    p = c.params()
+    pattern = number_pattern(c.decimal_comma) if pattern is None else pattern
+    size = f"abs({as_double(c.t, c.decimal_comma)}) {'>=' if above_cap else '<'} {p(_MONEY_BOUND)}"
+    violated = f"{c.t} IS NOT NULL AND {c.v} IS NULL AND regexp_full_match({c.t}, {p(pattern)})"
+    return [c.rule(f"{violated} AND {size}", text, p)]
+
+
+def _money_cap(c: _Cell) -> list[Rule]:
+    """An amount beyond :data:`MAX_MONEY` (what ``DECIMAL(18,4)`` holds)."""
+    return _money_reading(c, None, True, _MONEY_CAP)
+
+
+def _money_decimals(c: _Cell) -> list[Rule]:
+    """An amount with more decimal places than are stored (``12.34567``): never rounded."""
+    return _money_reading(c, _MORE_DECIMALS[c.decimal_comma], False, _TOO_MANY_DECIMALS)
+
+
+def _money_exponent(c: _Cell) -> list[Rule]:
+    """An amount written with an exponent (``1.5e3``)."""
+    return _money_reading(c, _EXPONENT[c.decimal_comma], False, _MONEY_EXPONENT)
 
 
 def _minimum(c: _Cell) -> list[Rule]:
@@ -244,7 +332,7 @@ def _not_before(c: _Cell) -> list[Rule]:
     if not c.has(other):
         return []
     op = "<=" if column.strictly_after else "<"
-    if column.kind == "number":
+    if column.kind in ("number", "money"):
         text = f"must be {'>' if column.strictly_after else '≥'} {other}"
     else:
         text = f"must be after {other}" if column.strictly_after else f"must not be before {other}"
@@ -288,8 +376,12 @@ RULE_BUILDERS: tuple[RuleBuilder, ...] = (
     _control,
     _date_bounds,
     _bad_offset,
+    _two_digit_year,
     _unreadable,
     _magnitude,
+    _money_cap,
+    _money_decimals,
+    _money_exponent,
     _minimum,
     _maximum,
     _not_before,
@@ -298,8 +390,8 @@ RULE_BUILDERS: tuple[RuleBuilder, ...] = (
     _range_by,
 )
 """Every row rule, each a builder of the rules one column of the file gets (none when the rule
-does not apply to it).  A cell breaks at most one of the reading rules (offset, unreadable,
-magnitude); the others compare typed values, which are NULL — no rule broken — when unreadable."""
+does not apply to it).  A cell breaks at most one of the reading rules (offset, two-digit year, unreadable,
+magnitude, an amount's cap, decimals or exponent); the others compare typed values, which are NULL — no rule broken — when unreadable."""
 
 
 def _rules(

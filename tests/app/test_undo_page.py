@@ -68,7 +68,7 @@ def test_an_analyst_undoes_an_upload_after_confirming(two_uploads):
     log = log_table(at)
     assert list(log.columns) == [
         "#", "Uploaded (UTC)", "By", "File", "Dataset", "Slices replaced", "Rows", "Outcome",
-        "Details",
+        "Warnings", "Details",
     ]
     assert log[["#", "File", "Rows", "Outcome"]].values.tolist() == [
         [2, "b.csv", 2, "accepted"], [1, "a.csv", 2, "accepted"],
@@ -166,4 +166,4 @@ def test_the_log_helpers_examples_hold():
     from dashboard import uploads
 
     result = doctest.testmod(uploads)
-    assert result.attempted == 4 and result.failed == 0
+    assert result.attempted == 5 and result.failed == 0

@@ -170,8 +170,8 @@ def test_a_bad_limit_setting_is_a_usage_error(tmp_path, monkeypatch, capsys, val
     monkeypatch.setenv("SERVICE_XLSX_MAX_ROWS", value)
     path = _workbook(tmp_path / "p.xlsx", _purchase_rows(1))
     assert main(["ingest", "--db", str(tmp_path / "s.duckdb"), str(path)]) == 2
-    assert capsys.readouterr().out == (
-        f"error: SERVICE_XLSX_MAX_ROWS must be a whole number above 0, got {value!r}\n"
+    assert capsys.readouterr() == (
+        "", f"error: SERVICE_XLSX_MAX_ROWS must be a whole number above 0, got {value!r}\n"
     )
 
 
