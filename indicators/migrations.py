@@ -30,6 +30,7 @@ VERSION_DDL = f"""CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
     step VARCHAR NOT NULL,
     applied_at TIMESTAMP NOT NULL)"""
 
+
 class StepFailed(Exception):
     """A step met stored data it cannot convert; its transaction rolled back, nothing changed."""
 
