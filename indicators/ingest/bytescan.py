@@ -19,15 +19,18 @@ MAX_LINE_BYTES: int = 8_000_000
 its row: "line N is … MB; the limit is 8 MB".
 
 The size is the record's bytes without its line break.  DuckDB reads a file in buffers of
-:data:`CSV_BUFFER_BYTES` (32 MiB, its default) and skips a record that does not fit one
+:data:`CSV_BUFFER_BYTES` (128 MB) and skips a record that does not fit one
 without a trace — the silent loss of issue 14 — so the limit must stay well below that; 8 MB
 is four times DuckDB's default line limit (2 MB, which refused a valid 3 MB text cell) and
 keeps the reader's memory what it was.  The byte scan enforces it before DuckDB reads a row."""
-CSV_BUFFER_BYTES: int = 32 * 1024 * 1024
-"""DuckDB's CSV read buffer, set explicitly: its default grows with ``max_line_size``."""
 DUCKDB_LINE_BYTES: int = MAX_LINE_BYTES + 2
 """DuckDB's own line limit, just above ours so that it never refuses a record ours allows (it
 refuses a last line without a line break at exactly its limit)."""
+CSV_BUFFER_BYTES: int = 16 * DUCKDB_LINE_BYTES
+"""DuckDB's CSV read buffer, set explicitly to what DuckDB itself chooses for that line limit
+(16 lines' worth, 128 MB).  Not smaller: with a buffer of 4 or 8 lines' worth (32 or 64 MiB)
+the INSERT's row groups were written twice, once while loading and again by the CHECKPOINT
+(2–4.6 s more at 10 M purchases, a file 60 % bigger: 650 MB instead of 405 MB)."""
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
