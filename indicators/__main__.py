@@ -88,15 +88,30 @@ def _parser() -> argparse.ArgumentParser:
     db_option(p)
     wait_option(p, store.DEFAULT_WAIT_SECONDS)
 
+    def output_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--month", help="only this month (YYYY-MM)")
+        p.add_argument("--from", dest="first", metavar="YYYY-MM",
+                       help="only this month and later")
+        p.add_argument("--to", dest="last", metavar="YYYY-MM", help="only this month and earlier")
+        p.add_argument("--department", help="only this department (All = every department)")
+        p.add_argument("--indicator", help="only this indicator (a catalog id)")
+        p.add_argument("--format", choices=("csv", "json"), default="csv")
+        p.add_argument("--exact", action="store_true",
+                       help="every digit (default: values rounded for people)")
+
     p = sub.add_parser("report", help="print the indicator table")
     db_option(p)
-    p.add_argument("--month", help="only this month (YYYY-MM)")
-    p.add_argument("--department", help="only this department (All = every department)")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    output_options(p)
 
     p = sub.add_parser("route", help="print the route to every target")
     db_option(p)
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    output_options(p)
+
+    p = sub.add_parser(
+        "rebuild", help="recompute the stored indicator table from every stored row"
+    )
+    db_option(p)
+    wait_option(p, store.DEFAULT_WAIT_SECONDS)
 
     p = sub.add_parser("check", help="open the database, read every table, print row counts")
     db_option(p)
@@ -198,6 +213,12 @@ def _not_loaded(args: argparse.Namespace) -> str:
     return "nothing was loaded"
 
 
+def _output_filters(args: argparse.Namespace) -> dict[str, object]:
+    """``report`` and ``route``'s filters and precision, as keyword arguments."""
+    return {"month": args.month, "first": args.first, "last": args.last,
+            "department": args.department, "indicator": args.indicator, "exact": args.exact}
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest":
         from indicators.ingest import run_cli
@@ -223,11 +244,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "report":
         from indicators.report import run_report_cli
 
-        return run_report_cli(args.db, month=args.month, department=args.department, fmt=args.format)
+        return run_report_cli(args.db, fmt=args.format, **_output_filters(args))
     if args.command == "route":
         from indicators.report import run_route_cli
 
-        return run_route_cli(args.db, fmt=args.format)
+        return run_route_cli(args.db, fmt=args.format, **_output_filters(args))
+    if args.command == "rebuild":
+        from indicators.stored_indicators import run_rebuild_cli
+
+        return run_rebuild_cli(args.db, wait=args.wait)
     if args.command == "complete":
         from indicators.report import run_complete_cli
 

@@ -213,6 +213,7 @@ def indicator_table(
     settings: Settings | None = None,
     months: tuple[str, str] | None = None,
     departments: Sequence[str] | None = None,
+    in_transaction: bool = False,
 ) -> pd.DataFrame:
     """Every indicator for every month × (departments + ``All``), as the long table.
 
@@ -223,14 +224,17 @@ def indicator_table(
     or without ``All``) give only those rows of the full table, with the same values, at the
     cost of those months and departments: what a scorecard for one month and department needs
     (see :func:`facts.facts_table`).  The 12 months before ``first`` are read as well, for the
-    growth indicators.  ``None`` (the default) means no restriction.
+    growth indicators.  ``None`` (the default) means no restriction.  ``in_transaction``: see
+    :func:`facts.facts_table`.
     """
     settings = read_settings(con) if settings is None else settings
     if months is None and departments is None:
-        return indicators_from_facts(facts_table(con, settings=settings), settings=settings)
+        facts = facts_table(con, settings=settings, in_transaction=in_transaction)
+        return indicators_from_facts(facts, settings=settings)
     history = None if months is None else (facts_sql.shift_month(months[0], -12), months[1])
     facts = facts_table(con, settings=settings, months=history, departments=departments,
-                        full_from=None if months is None else months[0])
+                        full_from=None if months is None else months[0],
+                        in_transaction=in_transaction)
     table = indicators_from_facts(facts, settings=settings)
     if months is not None:
         table = table[table["month"] >= months[0]].reset_index(drop=True)

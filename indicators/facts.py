@@ -547,6 +547,7 @@ def facts_table(
     months: tuple[str, str] | None = None,
     departments: Sequence[str] | None = None,
     full_from: str | None = None,
+    in_transaction: bool = False,
 ) -> pd.DataFrame:
     """The monthly facts (see the module docstring), one row per month × (departments + All).
 
@@ -567,15 +568,21 @@ def facts_table(
     (:func:`compute.indicator_table` reads the 12 months before a scope for revenue growth), so
     that customers, complaints, requests and surveys are not counted there.
 
+    ``in_transaction``: ``con`` is inside a transaction already (a load's, which keeps the
+    stored indicators current before its COMMIT): the facts are read on ``con`` itself, so they
+    include the transaction's own rows.  Otherwise they are read on a cursor of ``con`` in a
+    transaction of their own (the month bounds and the facts from the same snapshot).
+
     Raises :class:`DepartmentNameError` if a stored department is literally called ``All``.
     """
     settings = read_settings(con) if settings is None else settings
     params: dict[str, object] = {"all": ALL_DEPARTMENTS, "unclassified": UNCLASSIFIED,
                                  **_promise_parameters(settings)}
     scoped = months is not None or departments is not None
-    cur = con.cursor()
+    cur = con if in_transaction else con.cursor()
     # One transaction: the month bounds and the facts come from the same snapshot.
-    cur.execute("BEGIN TRANSACTION")
+    if not in_transaction:
+        cur.execute("BEGIN TRANSACTION")
     try:
         first, span = _month_bits(cur)
         params.update(first_month=first, last_index=span, first_index=0, until_index=span)
@@ -583,7 +590,8 @@ def facts_table(
         if scoped:
             scope = _scope_grid(cur, months, departments)
             if scope is None:
-                cur.execute("COMMIT")
+                if not in_transaction:
+                    cur.execute("COMMIT")
                 return _empty_facts()
             with_all = scope.pop("with_all")
             params.update(scope)
@@ -617,9 +625,11 @@ def facts_table(
             if word_sql is not None:
                 cur.unregister("facts_word_counts")
     except BaseException:
-        cur.execute("ROLLBACK")
+        if not in_transaction:
+            cur.execute("ROLLBACK")
         raise
-    cur.execute("COMMIT")
+    if not in_transaction:
+        cur.execute("COMMIT")
     clash = (frame["is_all"] == 0) & (frame["department"] == ALL_DEPARTMENTS)
     if clash.any():
         raise DepartmentNameError.reserved()

@@ -204,6 +204,8 @@ def _filter(
 def run_report_cli(
     db: str | Path, *, month: str | None, department: str | None, fmt: str,
     out: TextIO | None = None, err: TextIO | None = None,
+    first: str | None = None, last: str | None = None, indicator: str | None = None,
+    exact: bool = False,
 ) -> int:
     """Print the indicator long table (``month,department,indicator,value``), filtered.
 
@@ -301,7 +303,9 @@ ROUTE_TARGET_COLUMNS: tuple[str, ...] = (
 
 
 def run_route_cli(
-    db: str | Path, *, fmt: str, out: TextIO | None = None, err: TextIO | None = None
+    db: str | Path, *, fmt: str, out: TextIO | None = None, err: TextIO | None = None,
+    month: str | None = None, first: str | None = None, last: str | None = None,
+    department: str | None = None, indicator: str | None = None, exact: bool = False,
 ) -> int:
     """Print the route to every target: month rows, then one summary row per target.
 
