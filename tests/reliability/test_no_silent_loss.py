@@ -1,7 +1,7 @@
 """No silent row loss: every record of a CSV file is loaded or named in a rejection.
 
-DuckDB reads a CSV file in 32 MiB buffers and, with its rejects table on, skipped a record
-that does not fit one without a trace: a file with a 32 MB line between two good rows was
+DuckDB reads a CSV file in buffers (32 MiB then, 128 MB now) and, with its rejects table on,
+skipped a record that does not fit one without a trace: a file with a 32 MB line between two good rows was
 "accepted, 2 rows" (issue 14).  Now the byte scan counts the file's records itself and rejects
 a record longer than ``MAX_LINE_BYTES`` naming its row, and a load is accepted only when
 DuckDB's rows plus its rejected rows equal that count — on the command line and in the app's
@@ -108,11 +108,12 @@ def test_a_3_mb_text_cell_loads(con, tmp_path):
 
 
 def test_a_row_the_reader_skips_unseen_is_caught_by_the_count(con, tmp_path, monkeypatch):
-    """The independent count, with the scan's limit lifted: DuckDB skips the 40 MB row (it does
-    not fit its 32 MiB buffer) and reports nothing; the file's own count of 3 data rows against
-    the 2 read rejects it."""
+    """The independent count, with the scan's limit lifted: DuckDB skips a row that does not
+    fit its read buffer (8 MiB more than its 128 MB) and reports nothing; the file's own count
+    of 3 data rows against the 2 read rejects it."""
     monkeypatch.setattr(bytescan, "MAX_LINE_BYTES", 10**9)
-    result = rejected_unchanged(con, long_row_file(tmp_path / "lost.csv", 40 * 1024 * 1024))
+    size = bytescan.CSV_BUFFER_BYTES + 8 * 1024 * 1024
+    result = rejected_unchanged(con, long_row_file(tmp_path / "lost.csv", size))
     assert [(p.row, p.rule) for p in result.problems] == [
         (None, "the file holds 3 data rows but 2 could be read; check its quotes and line breaks")
     ]
