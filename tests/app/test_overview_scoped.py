@@ -1,5 +1,6 @@
-"""The overview's scorecard, computed for one department and month alone, equals the one made
-from the full indicator table and route: values, changes, trends, targets and statuses.
+"""The overview's scorecard, read for one department and month alone (a scoped read of the
+stored indicators), equals the one made from a full recomputation of the indicator table and
+route: values, changes, trends, targets and statuses.
 
 The demo holds targets with and without a given baseline, baselines up to two years before
 the month shown, and ``*`` targets (All's), so the scoped route must read the baseline months
@@ -13,7 +14,7 @@ import logging
 import pandas as pd
 import pytest
 
-from dashboard import data
+from dashboard import data, loaders
 from dashboard.scorecard import scorecard
 from indicators import compute, demo, ingest, store
 from indicators.catalog import ALL_DEPARTMENTS
@@ -51,7 +52,7 @@ def full(demo_path):
 )
 def test_the_scoped_scorecard_equals_the_full_one(demo_path, full, department, month):
     data.clear_caches()
-    table, route, summary = data._overview(
+    table, route, summary = loaders.overview(
         str(demo_path), data.data_version(demo_path), None, department, month
     )
     full_table, full_route, full_summary = full
@@ -63,15 +64,15 @@ def test_the_scoped_scorecard_equals_the_full_one(demo_path, full, department, m
 
 def test_a_team_lead_cannot_ask_for_another_department(demo_path):
     with pytest.raises(data.auth.Forbidden):
-        data._overview(str(demo_path), data.data_version(demo_path), (demo.SLIPPING,),
-                       demo.IMPROVING, "2025-12")
+        loaders.overview(str(demo_path), data.data_version(demo_path), (demo.SLIPPING,),
+                         demo.IMPROVING, "2025-12")
 
 
 def test_the_filters_read_the_months_and_departments_without_the_table(demo_path, full):
-    months, departments = data._grid(str(demo_path), data.data_version(demo_path), None)
+    months, departments = loaders.grid(str(demo_path), data.data_version(demo_path), None)
     table = full[0]
     assert months == sorted(table["month"].unique().tolist(), reverse=True)
     assert departments == [ALL_DEPARTMENTS, *sorted(
         d for d in table["department"].unique().tolist() if d != ALL_DEPARTMENTS)]
-    _, scoped = data._grid(str(demo_path), data.data_version(demo_path), (demo.SLIPPING,))
+    _, scoped = loaders.grid(str(demo_path), data.data_version(demo_path), (demo.SLIPPING,))
     assert scoped == [ALL_DEPARTMENTS, demo.SLIPPING]

@@ -1,9 +1,9 @@
 """A page run reads the database through one connection, and lets go of the file when drawn.
 
 Opening the file costs a DuckDB instance and cold buffers each time; a cold overview used to
-open it five times.  Inside :func:`dashboard.data.reading` (every page run, in ``app.py``) the
-first read that misses its cache opens the connection and the others reuse it; the block's end
-closes it, so a command-line load can take the file.  A run whose every loader is cached opens
+open it five times.  Inside :func:`dashboard.connection.reading` (every page run, in
+``app.py``) the first read that misses its cache opens the connection and the others reuse it;
+the block's end closes it, so a command-line load can take the file.  A run whose every loader is cached opens
 nothing.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import data
+from dashboard import data, loaders
 from indicators import store
 
 
@@ -70,11 +70,11 @@ def test_reads_in_a_block_share_one_connection_and_nested_blocks_the_outer_one(
     data.clear_caches()
     path, version = str(fixture_db), data.data_version(fixture_db)
     with data.reading():
-        assert data._total_rows(path, version) == 6 + 2 + 3  # purchases, complaints, surveys
+        assert loaders.total_rows(path, version) == 6 + 2 + 3  # purchases, complaints, surveys
         with data.reading():
-            months, departments = data._grid(path, version, None)
+            months, departments = loaders.grid(path, version, None)
         assert held_by_this_process(fixture_db)
-        targets = data._stored(path, version, "targets", None)
+        targets = loaders.targets(path, version, None)
     assert (months, departments) == (["2025-02", "2025-01"], ["All", "North", "South"])
     assert targets["indicator"].tolist() == ["csat"]
     assert opened == [path]
@@ -84,9 +84,9 @@ def test_reads_in_a_block_share_one_connection_and_nested_blocks_the_outer_one(
 def test_outside_a_block_every_read_opens_and_closes_its_own(fixture_db, opened):
     data.clear_caches()
     path, version = str(fixture_db), data.data_version(fixture_db)
-    data._total_rows(path, version)
+    loaders.total_rows(path, version)
     assert not held_by_this_process(fixture_db)
-    data._grid(path, version, None)
+    loaders.grid(path, version, None)
     assert opened == [path, path]
 
 
@@ -107,6 +107,6 @@ def test_a_busy_file_fails_the_read_and_the_next_read_tries_again(
     monkeypatch.setattr(store, "connect", busy_once)
     with data.reading():
         with pytest.raises(data.DatabaseBusy):
-            data._total_rows(path, version)
-        assert data._total_rows(path, version) == 11
+            loaders.total_rows(path, version)
+        assert loaders.total_rows(path, version) == 11
     assert not held_by_this_process(fixture_db)

@@ -32,7 +32,7 @@ WAIT = 60.0
 ANALYST = "analyst@example.com"
 EXECUTIVE = "ceo@example.com"
 HEADERS = {"X-Test-Email": "email", "X-Test-Logged-In": "is_logged_in"}
-PROBE = "dashboard.data._total_rows"
+PROBE = "dashboard.loaders.total_rows"
 
 
 @pytest.fixture(scope="module")
