@@ -1,17 +1,10 @@
 """How a value is written on screen, by the catalog unit, in the organisation's currency.
 
-The rules live in :mod:`indicators.units` (the charts use the same ones); this module adds the
-currency of the current script run, so pages, route words and cards need not pass it around:
-
-* ``count``   — a whole number with thousands separators: ``1,234``;
-* ``money``   — cents under 1,000 only (``12.50``, ``1,235``), with the currency: the symbol
-  before (``€1,235``), else the code after (``1,235 EUR``), else nothing;
-* ``%``       — one decimal and a percent sign: ``12.5 %``; a change is in points: ``+1.2 pp``;
-* ``per 100`` / ``points`` — one decimal: ``33.3``;
-* ``minutes`` and ``hours`` — one unit chosen by size: ``95 min`` under 2 h, ``5.2 h`` under
-  48 h, ``3.4 days`` from there (hours are converted to minutes first, so 5.2 hours and 312
-  minutes both read ``5.2 h``);
-* missing (``None`` / NaN) — ``—``: a missing value is never written as 0.
+The rules live in :mod:`indicators.units` — one :class:`~indicators.units.Unit` per catalog
+unit (its module docstring has the table: ``1,234``, ``€1,235``, ``12.5 %`` and ``+1.2 pp``,
+``95 min`` / ``5.2 h`` / ``3.4 days``, ``—`` for a missing value, never 0), which the charts
+read too.  This module adds the currency of the current script run, so pages, route words and
+cards need not pass it around.
 
 **The currency of a run.**  :data:`CURRENCY` is a :class:`contextvars.ContextVar` (default: no
 currency) that ``app.py`` sets once per script run from the settings (:func:`use_currency`).
@@ -68,9 +61,8 @@ def current_currency() -> Currency:
     return CURRENCY.get()
 
 
-def is_missing(value: object) -> bool:
-    """``None``, NaN, ``pd.NA`` or anything that is not a number."""
-    return units.is_missing(value)
+is_missing = units.is_missing
+"""The one test for a missing value (:func:`indicators.units.is_missing`), here for the pages."""
 
 
 def format_value(value: object, unit: str) -> str:
@@ -80,7 +72,7 @@ def format_value(value: object, unit: str) -> str:
 
 def format_indicator(value: object, indicator_id: str) -> str:
     """``value`` written in the unit the catalog gives ``indicator_id``."""
-    return format_value(value, catalog.get(indicator_id).unit)
+    return units.unit_of(indicator_id).text(value, currency=CURRENCY.get())
 
 
 def format_delta(old: object, new: object, unit: str) -> str | None:

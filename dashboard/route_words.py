@@ -63,17 +63,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from dashboard.format import MISSING, format_delta, format_indicator, is_missing
-from indicators import catalog
+from dashboard.format import MISSING, format_delta, format_indicator
+from indicators import catalog, units
 from indicators.route import ALREADY_ACHIEVED, NOT_AT_CURRENT_PACE, NOT_ENOUGH_DATA
+from indicators.units import is_missing
 
 Phase = Literal["open", "deadline", "after"]
 
 WORST_FIRST: tuple[str, ...] = ("missed", "off track", "at risk", "on track", "achieved", "no data")
 """Statuses in the order the route page lists them: the ones that need attention first."""
-
-_UNIT_WORDS: dict[str, str] = {"minutes": "time", "hours": "time"}
-"""A duration is written in the unit its size calls for, so its name says only "time"."""
 
 
 @dataclass(frozen=True)
@@ -105,13 +103,13 @@ def status_rank(status: object) -> int:
 
 
 def indicator_name(indicator_id: str) -> str:
-    """The indicator's label with its unit, for a table: ``"Customer satisfaction (CSAT) · %"``.
+    """The indicator's label with its unit, for a table: ``"Customer satisfaction (CSAT) · %"``
+    (a duration is written in the unit its size calls for, so its name says only "time").
 
     >>> indicator_name("complaint_rate"), indicator_name("response_time_median")
     ('Complaints per 100 purchases · per 100', 'Response time (median) · time')
     """
-    ind = catalog.get(indicator_id)
-    return f"{ind.label} · {_UNIT_WORDS.get(ind.unit, ind.unit)}"
+    return f"{catalog.get(indicator_id).label} · {units.unit_of(indicator_id).label}"
 
 
 def phase(row: Mapping[str, Any]) -> Phase:

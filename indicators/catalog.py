@@ -2,7 +2,9 @@
 
 Each indicator is computed per month and department, and for the pseudo-department ``All``
 (computed from rows, never averaged from departments).  Percentages are percent values
-(12.5 means 12.5 %).  ``direction`` says which way is better: ``"higher"`` or ``"lower"``.
+(12.5 means 12.5 %).  ``unit`` is the name of a unit in :data:`indicators.units.UNITS`, which
+writes its values for people (the package's unit contract: :mod:`indicators`).  ``direction``
+says which way is better: ``"higher"`` or ``"lower"``.
 
 Every indicator has *value bounds* (:func:`bounds`): the range its formula can give on valid data,
 or, for shares, the range the share means.  A projection (the route's forecast) is clamped to

@@ -35,7 +35,6 @@ Examples
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -43,7 +42,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from indicators import catalog, units
-from indicators.units import NO_CURRENCY, Currency
+from indicators import months as _months
+from indicators.units import NO_CURRENCY, AxisFormat, Currency, is_missing
 
 ALL_COLOUR = "#8a94a3"
 """All departments together: a quiet grey reference beside the chosen department."""
@@ -94,8 +94,8 @@ def image_config(filename: str) -> dict[str, object]:
 
 
 def axis_title(indicator_id: str) -> str:
-    """The unit as an axis title, e.g. ``"%"`` or ``"minutes"``."""
-    return catalog.get(indicator_id).unit
+    """The unit's name as an axis title, e.g. ``"%"`` or ``"minutes"``."""
+    return units.unit_of(indicator_id).name
 
 
 def _slug(text: str) -> str:
@@ -103,9 +103,13 @@ def _slug(text: str) -> str:
     return "-".join(part for part in keep.split("-") if part) or "chart"
 
 
-def month_dates(months: list[str]) -> list[str]:
-    """``YYYY-MM`` as the first day of the month, so Plotly draws a readable date axis."""
-    return [f"{m}-01" for m in months]
+def month_dates(labels: list[str]) -> list[str]:
+    """``YYYY-MM`` as the first day of the month, so Plotly draws a readable date axis.
+
+    >>> month_dates(["2025-12", "2026-01"])
+    ['2025-12-01', '2026-01-01']
+    """
+    return [_months.parse(m).isoformat() for m in labels]
 
 
 def _month_axis(fig: go.Figure) -> None:
@@ -134,22 +138,17 @@ def _series(table: pd.DataFrame, indicator_id: str, department: str) -> pd.DataF
 
 
 @dataclass(frozen=True)
-class ValueAxis:
+class ValueAxis(AxisFormat):
     """How one indicator's values are drawn on an axis: plotted = value ÷ ``factor``.
 
-    Durations are drawn in one unit for the whole axis (:func:`indicators.units.duration_scale`
-    on the drawn values: ``hours`` for a median of 5 h); money carries the currency as a tick
-    prefix (the symbol) or suffix (the code).  Hover and bar labels are written value by value
-    by :func:`value_text`, the same text as the cards.
+    The unit chooses (:meth:`indicators.units.Unit.axis`): durations are drawn in one unit for
+    the whole axis (the drawn values' median: ``hours`` for a median of 5 h); money carries the
+    currency as a tick prefix (the symbol) or suffix (the code).  Hover and bar labels are
+    written value by value by :func:`value_text`, the same text as the cards.
     """
 
-    title: str
-    factor: float = 1.0
-    prefix: str = ""
-    suffix: str = ""
-
     def plotted(self, values: list[float]) -> list[float]:
-        return [float("nan") if _is_missing(v) else float(v) / self.factor for v in values]
+        return [float("nan") if is_missing(v) else float(v) / self.factor for v in values]
 
     def apply(self, axis: Callable[..., object]) -> None:
         """Title and tick prefix/suffix on ``fig.update_yaxes`` or ``fig.update_xaxes``."""
@@ -161,21 +160,13 @@ def value_axis(
     indicator_id: str, values: Iterable[float], *, currency: Currency = NO_CURRENCY
 ) -> ValueAxis:
     """The axis for ``indicator_id`` drawn over ``values`` (see :class:`ValueAxis`)."""
-    unit = catalog.get(indicator_id).unit
-    if unit in units.DURATION_UNITS:
-        scale = units.duration_scale(units.in_minutes(float(v), unit) for v in values
-                                     if not _is_missing(v))
-        return ValueAxis(scale.title, scale.minutes / (60.0 if unit == "hours" else 1.0))
-    if unit == "money":
-        # The ticks carry a symbol ("€20"); a code goes in the title too.
-        title = currency.code or ("" if currency.symbol else "money")
-        return ValueAxis(title, 1.0, currency.prefix, currency.suffix)
-    return ValueAxis(axis_title(indicator_id))
+    axis = units.unit_of(indicator_id).axis(values, currency=currency)
+    return ValueAxis(axis.title, axis.factor, axis.prefix, axis.suffix)
 
 
 def value_text(value: object, indicator_id: str, *, currency: Currency = NO_CURRENCY) -> str:
-    """One value as people read it (hover, bar labels): :func:`indicators.units.number_text`."""
-    return units.number_text(value, catalog.get(indicator_id).unit, currency=currency)
+    """One value as people read it (hover, bar labels): :meth:`indicators.units.Unit.hover`."""
+    return units.unit_of(indicator_id).hover(value, currency=currency)
 
 
 def make_trend_figure(
@@ -200,7 +191,7 @@ def make_trend_figure(
     names = [department] if department == catalog.ALL_DEPARTMENTS else [department, catalog.ALL_DEPARTMENTS]
     series = {name: _series(table, indicator_id, name) for name in names}
     drawn = [v for rows in series.values() for v in rows["value"].tolist()]
-    if target is not None and not _is_missing(target):
+    if target is not None and not is_missing(target):
         drawn.append(target)
     axis = value_axis(indicator_id, drawn, currency=currency)
     for name in names:
@@ -223,7 +214,7 @@ def make_trend_figure(
                 hovertemplate="%{customdata}",
             )
         )
-    if target is not None and not _is_missing(target):
+    if target is not None and not is_missing(target):
         label = f"Target {value_text(target, indicator_id, currency=currency)}"
         if target_month:
             label += f" by {target_month}"
@@ -317,7 +308,7 @@ def make_ranking_figure(
     )
     all_rows = _series(table, indicator_id, catalog.ALL_DEPARTMENTS)
     all_value = all_rows.loc[all_rows["month"] == month, "value"]
-    if len(all_value) and not _is_missing(all_value.iloc[0]):
+    if len(all_value) and not is_missing(all_value.iloc[0]):
         fig.add_vline(
             x=float(all_value.iloc[0]) / axis.factor,
             line={"color": ALL_COLOUR, "dash": "dot", "width": 2},
@@ -374,7 +365,7 @@ def make_complaint_mix_figure(
 def _mix_hover(month: str, complaints: int, share: float) -> str:
     noun = "complaint" if complaints == 1 else "complaints"
     text = f"{month}: {complaints:,} {noun}"
-    return text if _is_missing(share) else f"{text} ({share:.1f} %)"
+    return text if is_missing(share) else f"{text} ({units.UNITS['%'].text(share)})"
 
 
 KEPT_NAME = "Kept their promise"
@@ -422,7 +413,7 @@ def make_response_histogram_figure(
                 hovertemplate="%{customdata}<extra></extra>",
             )
         )
-    if promise_minutes is not None and not _is_missing(promise_minutes):
+    if promise_minutes is not None and not is_missing(promise_minutes):
         fig.add_vline(
             x=float(promise_minutes) / scale.minutes,
             line={"color": PROMISE_COLOUR, "dash": "dash", "width": 2},
@@ -449,7 +440,7 @@ def _weighted_median(values: list[float], weights: list[int]) -> float:
 
 def _bin_range(start: float, end: float, scale: units.DurationScale) -> str:
     d = scale.decimals
-    return f"{scale.value(start):,.{d}f}–{scale.value(end):,.{d}f} {scale.name}"
+    return f"{units.fixed(scale.value(start), d)}–{units.fixed(scale.value(end), d)} {scale.name}"
 
 
 def make_route_figure(
@@ -549,19 +540,11 @@ def _forecast_points(
     if (
         isinstance(latest_month, str)
         and latest_month < target_month
-        and not _is_missing(latest_actual)
-        and not _is_missing(forecast)
+        and not is_missing(latest_actual)
+        and not is_missing(forecast)
     ):
         return [latest_month, target_month], [
             float(latest_actual), catalog.clamp(indicator_id, float(forecast))  # type: ignore[arg-type]
         ]
     return None
 
-
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return math.isnan(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return True

@@ -75,7 +75,8 @@ import numpy as np
 import pandas as pd
 
 from indicators import catalog, store
-from indicators.facts import month_grid, parse_month, shift_month
+from indicators import months as _months
+from indicators.facts import month_grid
 from indicators.schema import MONTH_DATASETS
 
 ALL = catalog.ALL_DEPARTMENTS
@@ -96,21 +97,6 @@ Marked = Collection[tuple[str, str]]
 
 
 # --- the rules (pure) --------------------------------------------------------------------
-
-
-def month_span(months: Iterable[str]) -> list[str]:
-    """Every month from the first to the last of ``months`` (``YYYY-MM``), in order.
-
-    >>> month_span(["2025-03", "2024-12"])
-    ['2024-12', '2025-01', '2025-02', '2025-03']
-    """
-    given = sorted(set(months))
-    if not given:
-        return []
-    span = [given[0]]
-    while span[-1] < given[-1]:
-        span.append(shift_month(span[-1], 1))
-    return span
 
 
 def _expected_masks(
@@ -144,7 +130,7 @@ def month_status(
     marked = set(marked)
     rows = row_counts[row_counts["rows"] > 0]
     wanted = None if months is None else sorted(set(months))
-    grid = month_span([*rows["month"], *(wanted or [])])
+    grid = _months.cover([*rows["month"], *(wanted or [])])
     departments = sorted(set(rows["department"]))
     if not grid:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATUS_COLUMNS})
@@ -340,7 +326,7 @@ def mark_complete(
     data's months, or a department that has no data.
     """
     try:
-        month = parse_month(month).strftime("%Y-%m")
+        month = _months.label(_months.parse(month))
     except ValueError as err:
         raise MarkError(str(err)) from None
     months, departments = month_grid(con)

@@ -5,7 +5,8 @@ matter; outputs are sorted by indicator, department and month.
 
 Naming and units, fixed once for the whole module:
 
-* a *month* is ``YYYY-MM`` text; month arithmetic is on :func:`month_index` (12 months a year);
+* a *month* is ``YYYY-MM`` text; month arithmetic is :mod:`indicators.months` (on a month's
+  index ``year × 12 + (month − 1)``, 12 months a year);
 * ``n = months_between(baseline_month, target_month)`` and ``k = months_between(baseline_month, m)``;
 * values (``actual``, ``planned``, ``baseline``, ``target``, ``tolerance``, ``pace_needed``,
   ``deadline_actual``) are in the indicator's own unit; ``travelled`` and ``remaining`` are
@@ -76,14 +77,14 @@ is ``missed`` now.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
-from indicators import catalog
+from indicators import catalog, months
 from indicators.schema import ALL_DEPARTMENTS_TARGET, MAX_ROUTE_MONTHS
+from indicators.units import is_missing
 
 STATUSES: tuple[str, ...] = ("achieved", "on track", "at risk", "off track", "missed", "no data")
 """Every status: the four of the route to the target month, best first, then ``missed`` (past
@@ -122,61 +123,8 @@ _NULLABLE_TEXT_COLUMNS = {"latest_month", "reached_month", "reached_note", "met_
 
 _TARGET_COLUMNS = ("indicator", "department", "baseline_month", "target_month", "target")
 _INDICATOR_COLUMNS = ("month", "department", "indicator", "value")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
 _REL_SLACK = 1e-9
 _NAN = float("nan")
-
-
-# --- month arithmetic ------------------------------------------------------------------
-
-
-def month_index(month: str) -> int:
-    """Months since year 0: ``year × 12 + (month − 1)``.
-
-    >>> month_index("2025-03") - month_index("2024-12")
-    3
-    """
-    match = _MONTH.fullmatch(str(month).strip())
-    if match is None or not 1 <= int(match[2]) <= 12:
-        raise ValueError(f"not a month (YYYY-MM): {month!r}")
-    return int(match[1]) * 12 + int(match[2]) - 1
-
-
-def month_from_index(index: int) -> str:
-    """The ``YYYY-MM`` text of a :func:`month_index`.
-
-    >>> month_from_index(month_index("2025-12") + 1)
-    '2026-01'
-    """
-    year, month0 = divmod(int(index), 12)
-    return f"{year:04d}-{month0 + 1:02d}"
-
-
-def add_months(month: str, n: int) -> str:
-    """``month`` moved by ``n`` months (negative goes back).
-
-    >>> add_months("2025-11", 3), add_months("2025-01", -1)
-    ('2026-02', '2024-12')
-    """
-    return month_from_index(month_index(month) + n)
-
-
-def months_between(start: str, end: str) -> int:
-    """Whole months from ``start`` to ``end`` (negative when ``end`` is earlier).
-
-    >>> months_between("2024-11", "2025-02")
-    3
-    """
-    return month_index(end) - month_index(start)
-
-
-def month_range(start: str, end: str) -> list[str]:
-    """Every month from ``start`` to ``end`` inclusive (empty when ``end`` is earlier).
-
-    >>> month_range("2025-11", "2026-01")
-    ['2025-11', '2025-12', '2026-01']
-    """
-    return [month_from_index(i) for i in range(month_index(start), month_index(end) + 1)]
 
 
 # --- status and forecast ---------------------------------------------------------------
@@ -194,8 +142,6 @@ def _slack(*values: float) -> float:
     return _REL_SLACK * max(1.0, *(abs(v) for v in values))
 
 
-def _missing(value: object) -> bool:
-    return value is None or bool(pd.isna(value))
 
 
 def status_for(
@@ -221,9 +167,9 @@ def status_for(
     ('achieved', 'on track')
     """
     sign = _sign(direction)
-    if _missing(actual) or _missing(planned):
+    if is_missing(actual) or is_missing(planned):
         return "no data"
-    if _missing(tolerance) or tolerance < 0:
+    if is_missing(tolerance) or tolerance < 0:
         raise ValueError(f"tolerance must be a number ≥ 0, got {tolerance!r}")
     if sign * (actual - target) >= -_slack(actual, target):
         return "achieved"
@@ -235,10 +181,10 @@ def status_for(
     return "off track"
 
 
-def _fit(months: list[str], values: list[float]) -> tuple[float, float, float] | None:
+def _fit(labels: list[str], values: list[float]) -> tuple[float, float, float] | None:
     """Least squares as ``(slope, mean index, mean value)``, which projects without cancellation."""
-    pairs = [(month_index(m), float(v)) for m, v in zip(months, values, strict=True)
-             if not _missing(v)]
+    pairs = [(months.index(m), float(v)) for m, v in zip(labels, values, strict=True)
+             if not is_missing(v)]
     if len(pairs) < FORECAST_MIN_POINTS:
         return None
     x = np.array([p[0] for p in pairs], dtype=float)
@@ -251,23 +197,24 @@ def _fit(months: list[str], values: list[float]) -> tuple[float, float, float] |
     return slope, float(x_mean), float(y_mean)
 
 
-def forecast_line(months: list[str], values: list[float]) -> tuple[float, float] | None:
-    """The least-squares line ``value ≈ slope × month_index(m) + intercept``.
+def forecast_line(labels: list[str], values: list[float]) -> tuple[float, float] | None:
+    """The least-squares line ``value ≈ slope × months.index(m) + intercept`` through the months
+    ``labels`` (``YYYY-MM``) and their ``values``.
 
     ``slope = Σ(x − x̄)(y − ȳ) ÷ Σ(x − x̄)²`` and ``intercept = ȳ − slope × x̄``, with ``x`` the
-    :func:`month_index` of each month.  Missing values are left out; with fewer than three points
+    :func:`indicators.months.index` of each month.  Missing values are left out; with fewer than three points
     left the answer is ``None``.  The caller chooses the window (the route uses the last six
     months with data).
 
     Examples
     --------
     >>> slope, intercept = forecast_line(["2025-01", "2025-02", "2025-03"], [50.0, 52.0, 54.0])
-    >>> slope, slope * month_index("2025-06") + intercept
+    >>> slope, slope * months.index("2025-06") + intercept
     (2.0, 60.0)
     >>> forecast_line(["2025-01", "2025-02"], [50.0, 52.0]) is None
     True
     """
-    fit = _fit(months, values)
+    fit = _fit(labels, values)
     if fit is None:
         return None
     slope, x_mean, y_mean = fit
@@ -284,7 +231,7 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
 
 
 def _float_or_nan(value: object) -> float:
-    return _NAN if _missing(value) else float(value)
+    return _NAN if is_missing(value) else float(value)
 
 
 def _series_by_key(indicators: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
@@ -318,8 +265,8 @@ def _targets(targets: pd.DataFrame) -> list[dict]:
         department = str(rec["department"]).strip()
         if department == ALL_DEPARTMENTS_TARGET:
             department = catalog.ALL_DEPARTMENTS
-        baseline_month = month_from_index(month_index(rec["baseline_month"]))
-        target_month = month_from_index(month_index(rec["target_month"]))
+        baseline_month = months.label(months.parse(str(rec["baseline_month"])))
+        target_month = months.label(months.parse(str(rec["target_month"])))
         rows.append({
             "indicator": str(rec["indicator"]),
             "department": department,
@@ -344,7 +291,7 @@ def _plan(row: dict, series: pd.Series) -> dict:
     """Everything about one target: resolved baseline and tolerance, direction, why not."""
     indicator, target = row["indicator"], row["target"]
     baseline, tolerance, note = row["baseline"], row["tolerance"], None
-    n = months_between(row["baseline_month"], row["target_month"])
+    n = months.months_between(row["baseline_month"], row["target_month"])
     try:
         direction = catalog.get(indicator).direction
     except KeyError:
@@ -378,7 +325,7 @@ def _planned(plan: dict, month: str) -> float:
     """The straight route up to the target month; the target itself after it."""
     if not plan["drawable"]:
         return _NAN
-    k = min(months_between(plan["baseline_month"], month), plan["n"])
+    k = min(months.months_between(plan["baseline_month"], month), plan["n"])
     return plan["baseline"] + (plan["target"] - plan["baseline"]) * k / plan["n"]
 
 
@@ -405,8 +352,10 @@ def _status(plan: dict, month: str, actual: float, planned: float) -> str:
 
 
 def _horizon(plan: dict) -> str:
-    """The last month the route follows: :data:`PAST_DEADLINE_MONTHS` after the target month."""
-    return add_months(plan["target_month"], PAST_DEADLINE_MONTHS)
+    """The last month the route follows: :data:`PAST_DEADLINE_MONTHS` after the target month
+    (9999-12 at the latest)."""
+    last = months.index(plan["target_month"]) + PAST_DEADLINE_MONTHS
+    return months.from_index(min(last, months.LAST_INDEX))
 
 
 def _met_month(plan: dict, series: pd.Series, sign: int) -> str | None:
@@ -439,7 +388,7 @@ def _forecast(plan: dict, series: pd.Series) -> dict:
         return out
     latest, latest_actual = str(upto.index[-1]), float(upto.iloc[-1])
     target, sign = plan["target"], _sign(plan["direction"])
-    months_left = months_between(latest, plan["target_month"])
+    months_left = months.months_between(latest, plan["target_month"])
     out.update(latest_month=latest, latest_actual=latest_actual,
                deadline_actual=_float_or_nan(upto.get(plan["target_month"])),
                met_month=_met_month(plan, upto, sign))
@@ -451,12 +400,12 @@ def _forecast(plan: dict, series: pd.Series) -> dict:
         slope, x_mean, y_mean = fit
         out.update(slope=slope, x_mean=x_mean, y_mean=y_mean)
         if months_left >= 0:
-            at_target = y_mean + slope * (month_index(plan["target_month"]) - x_mean)
+            at_target = y_mean + slope * (months.index(plan["target_month"]) - x_mean)
             out["forecast_at_target"] = catalog.clamp(plan["indicator"], at_target)
     if _met(latest_actual, target, sign):
         out.update(reached_month=latest, reached_note=ALREADY_ACHIEVED)
     elif fit is not None:
-        out.update(_reached(fit, target, sign, month_index(latest) + 1))
+        out.update(_reached(fit, target, sign, months.index(latest) + 1))
     return out
 
 
@@ -465,7 +414,7 @@ def _forecast_value(plan: dict, fc: dict, month: str) -> float:
     latest = fc["latest_month"]
     if latest is None or not latest <= month <= plan["target_month"]:
         return _NAN
-    value = fc["y_mean"] + fc["slope"] * (month_index(month) - fc["x_mean"])
+    value = fc["y_mean"] + fc["slope"] * (months.index(month) - fc["x_mean"])
     return catalog.clamp(plan["indicator"], value)
 
 
@@ -492,7 +441,7 @@ def _reached(fit: tuple[float, float, float], target: float, sign: int, first: i
     line_before = y_mean + slope * (index - 1 - x_mean)
     if index > first and sign * (line_before - target) >= -_slack(line_before, target):
         index -= 1
-    month = month_from_index(index)
+    month = months.from_index(index)
     return {"reached_month": month, "reached_note": REACHED_IN.format(month=month)}
 
 
@@ -541,7 +490,7 @@ def route_table(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame
         if not 0 < plan["n"] <= MAX_ROUTE_MONTHS:
             continue
         last = max(plan["target_month"], fc["latest_month"] or plan["target_month"])
-        for month in month_range(plan["baseline_month"], last):
+        for month in months.span(plan["baseline_month"], last):
             actual = _float_or_nan(series.get(month))
             planned = _planned(plan, month)
             travelled = _travelled(plan, actual)

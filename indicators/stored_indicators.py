@@ -19,7 +19,7 @@ LONG_COLUMNS: tuple[str, ...] = ("month", "department", "indicator", "value")
 
 def read(
     con: duckdb.DuckDBPyConnection,
-    scope: Scope = Scope(),
+    scope: Scope | None = None,
     *,
     indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -31,6 +31,7 @@ def read(
     months and departments."""
     from indicators.compute import indicator_table
 
+    scope = scope or Scope()
     table = indicator_table(con, months=scope.months, departments=scope.departments)
     if indicators is not None:
         wanted = set(indicators)

@@ -29,6 +29,15 @@ has no sign.
 A chart or a table column has one unit for all its values: :func:`duration_scale` chooses it
 from their median (the same thresholds), :func:`money_decimals` the cents the same way.
 
+**One object per unit.**  Each row of the table is a :class:`Unit` in :data:`UNITS`, keyed by
+the catalog's unit name (:func:`unit_of` gives an indicator's): it writes a value
+(:meth:`Unit.text`, also the charts' hover), a change (:meth:`Unit.change`), a table column's
+printf format and header unit (:meth:`Unit.column`, :meth:`Unit.column_unit`), a chart axis
+(:meth:`Unit.axis`) and the word beside an indicator's label (:attr:`Unit.label`).  The
+functions below (:func:`number_text`, :func:`change_text`, :func:`printf_format`,
+:func:`column_unit`) look the unit up and call it; an unknown unit is a ``KeyError``.
+:func:`is_missing` is the one test for a missing value (``None``, NaN, ``pd.NA``, ``NaT``).
+
 Examples
 --------
 >>> number_text(1234.0, "count"), number_text(10 + 2.5, "money"), number_text(1000.0, "money")
@@ -43,20 +52,21 @@ Examples
 ('2.0 days', '—')
 >>> change_text(2.0, 3.5, "%"), change_text(500.0, 1735.0, "money", currency=Currency("€"))
 ('+1.5 pp', '+€1,235')
+>>> unit_of("csat").text(74.94), UNITS["hours"].axis([5.0, 6.0]).title
+('74.9 %', 'hours')
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
+from types import MappingProxyType
+from typing import Literal
 
 MISSING = "—"
-
-DURATION_UNITS: tuple[str, ...] = ("minutes", "hours")
-"""Catalog units that are durations (written in one readable unit chosen by size)."""
 
 MINUTES_UNDER = 120.0
 """Minutes are written as minutes below this (2 h) …"""
@@ -112,8 +122,15 @@ def fixed(value: float, decimals: int) -> str:
     """
     if not math.isfinite(value):
         return f"{value:,.{decimals}f}"
-    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    exact = Decimal(repr(float(value))).quantize(
+        Decimal(1).scaleb(-decimals), ROUND_HALF_UP, context=_WIDE
+    )
     return f"{exact:,.{decimals}f}"
+
+
+_WIDE = Context(prec=400)
+"""Room for every digit of the largest float (about 1.8e308) and its decimals: the default
+28 digits would refuse to round a value from 1e28 on."""
 
 
 def is_missing(value: object) -> bool:
@@ -124,11 +141,6 @@ def is_missing(value: object) -> bool:
         return math.isnan(float(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return True
-
-
-def in_minutes(value: float, unit: str) -> float:
-    """A duration of ``unit`` (``minutes`` or ``hours``) in minutes."""
-    return value * 60.0 if unit == "hours" else value
 
 
 @dataclass(frozen=True)
@@ -220,25 +232,184 @@ def _money_body(size: float) -> str:
 
 
 def _rounds_to_zero(text: str) -> bool:
-    return not any(ch in "123456789" for ch in text)
+    return not any(ch in "123456789" for ch in text) and "inf" not in text
+
+
+# --- the units ------------------------------------------------------------------------------
+
+Kind = Literal["plain", "money", "duration"]
+
+
+@dataclass(frozen=True)
+class AxisFormat:
+    """How a chart axis carries one unit: plotted value = value ÷ ``factor``, ``title`` beside
+    it, ``prefix``/``suffix`` on every tick (the currency)."""
+
+    title: str
+    factor: float = 1.0
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One catalog unit and every way its values are written (the module docstring's table).
+
+    ``kind`` says which rules apply: ``plain`` units are ``decimals`` decimals and ``suffix``
+    (a change: ``change_suffix``); ``money`` has cents under 1,000 and the currency; a
+    ``duration`` of ``minutes`` minutes per stored unit is written in the unit its size calls
+    for.  ``word`` names the unit beside an indicator's label (a duration is only "time": its
+    figures carry their own unit).  Look a unit up by its catalog name in :data:`UNITS`, or by
+    indicator with :func:`unit_of`.
+
+    >>> UNITS["%"].text(12.5), UNITS["%"].change(12.5, 10.0), UNITS["hours"].word
+    ('12.5 %', '-2.5 pp', 'time')
+    """
+
+    name: str
+    kind: Kind = "plain"
+    decimals: int = 1
+    suffix: str = ""
+    change_suffix: str | None = None
+    minutes: float = 1.0
+    word: str | None = None
+
+    @property
+    def is_duration(self) -> bool:
+        return self.kind == "duration"
+
+    @property
+    def label(self) -> str:
+        """The unit beside an indicator's label: ``%``, ``per 100``, ``time``."""
+        return self.word or self.name
+
+    def text(self, value: object, *, currency: Currency = NO_CURRENCY) -> str:
+        """``value`` as a card, a table cell, a hover or a route sentence writes it; ``—`` when
+        missing."""
+        if is_missing(value):
+            return MISSING
+        v = float(value)  # type: ignore[arg-type]
+        if self.kind == "money":
+            body = _money_body(abs(v))
+            sign = "-" if v < 0 and not _rounds_to_zero(body) else ""
+            return sign + currency.around(body)
+        if self.kind == "duration":
+            return duration_text(v * self.minutes)
+        return fixed(v, self.decimals) + self.suffix
+
+    hover = text
+    """A chart's hover and bar labels write a value as the cards do."""
+
+    def change(self, old: object, new: object, *, currency: Currency = NO_CURRENCY) -> str | None:
+        """The change from ``old`` to ``new`` with its sign; ``None`` when either is missing.
+
+        A change that rounds to nothing has no sign, so it is not shown as a rise or a fall.
+        """
+        if is_missing(old) or is_missing(new):
+            return None
+        d = float(new) - float(old)  # type: ignore[arg-type]
+        size = abs(d)
+        if self.kind == "money":
+            body = _money_body(size)
+            if _rounds_to_zero(body):
+                return currency.around(body)
+            text = currency.around(body)
+        elif self.kind == "duration":
+            text = duration_text(size * self.minutes)
+        else:
+            suffix = self.suffix if self.change_suffix is None else self.change_suffix
+            text = fixed(size, self.decimals) + suffix
+        if _rounds_to_zero(text):
+            return text
+        return ("+" if d > 0 else "-") + text
+
+    def scale(self, values: Iterable[float]) -> DurationScale:
+        """The one unit a column or an axis of these durations is written in (its median's)."""
+        return duration_scale(float(v) * self.minutes for v in values if not is_missing(v))
+
+    def column(
+        self, values: Iterable[float], *, currency: Currency = NO_CURRENCY
+    ) -> tuple[str, float]:
+        """A printf format for a table column of ``values`` and the factor they are divided by
+        (:func:`printf_format`)."""
+        values = list(values)
+        if self.kind == "duration":
+            scale = self.scale(values)
+            return f"%,.{scale.decimals}f", scale.minutes / self.minutes
+        if self.kind == "money":
+            body = f"%,.{money_decimals(values)}f"
+            escaped = Currency(currency.symbol.replace("%", "%%"), currency.code.replace("%", "%%"))
+            return escaped.around(body), 1.0
+        number = "%,d" if self.decimals == 0 else f"%.{self.decimals}f"
+        return number + self.suffix.replace("%", "%%"), 1.0
+
+    def column_unit(self, values: Iterable[float]) -> str:
+        """The unit word for a column header: the durations' scale (``h``), else the name."""
+        return self.scale(values).name if self.kind == "duration" else self.name
+
+    def axis(self, values: Iterable[float], *, currency: Currency = NO_CURRENCY) -> AxisFormat:
+        """The axis for ``values``: durations in the unit of their median (``hours``), money
+        with the currency on the ticks (a code in the title too), else the unit's name."""
+        if self.kind == "duration":
+            scale = self.scale(values)
+            return AxisFormat(scale.title, scale.minutes / self.minutes)
+        if self.kind == "money":
+            title = currency.code or ("" if currency.symbol else "money")
+            return AxisFormat(title, 1.0, currency.prefix, currency.suffix)
+        return AxisFormat(self.name)
+
+
+_EVERY_UNIT: tuple[Unit, ...] = (
+    Unit("count", decimals=0),
+    Unit("money", kind="money"),
+    Unit("%", decimals=1, suffix=" %", change_suffix=" pp"),
+    Unit("per 100", decimals=1),
+    Unit("points", decimals=1),
+    Unit("minutes", kind="duration", minutes=1.0, word="time"),
+    Unit("hours", kind="duration", minutes=60.0, word="time"),
+)
+
+UNITS: Mapping[str, Unit] = MappingProxyType({u.name: u for u in _EVERY_UNIT})
+"""Every catalog unit by its name (a test checks that each catalog indicator's unit is here)."""
+
+DURATION_UNITS: tuple[str, ...] = tuple(u.name for u in UNITS.values() if u.is_duration)
+"""Catalog units that are durations (written in one readable unit chosen by size)."""
+
+
+def lookup(unit: str) -> Unit:
+    """The :class:`Unit` named ``unit``; ``KeyError`` naming the known ones otherwise.
+
+    >>> lookup("per 100").text(1 / 3 * 100)
+    '33.3'
+    """
+    try:
+        return UNITS[unit]
+    except KeyError:
+        raise KeyError(f"unknown unit {unit!r}; the units are {', '.join(UNITS)}") from None
+
+
+def unit_of(indicator_id: str) -> Unit:
+    """The :class:`Unit` the catalog gives ``indicator_id``.
+
+    >>> unit_of("response_time_median").name, unit_of("csat").text(74.94)
+    ('minutes', '74.9 %')
+    """
+    from indicators import catalog
+
+    return lookup(catalog.get(indicator_id).unit)
+
+
+# --- the functions the pages and charts call (each reads its unit above) ------------------
+
+
+def in_minutes(value: float, unit: str) -> float:
+    """A duration of ``unit`` (``minutes`` or ``hours``) in minutes."""
+    return value * lookup(unit).minutes
 
 
 def number_text(value: object, unit: str, *, currency: Currency = NO_CURRENCY) -> str:
     """``value`` written for its unit (the module docstring's table); ``—`` when missing."""
-    if is_missing(value):
-        return MISSING
-    v = float(value)  # type: ignore[arg-type]
-    if unit == "count":
-        return fixed(v, 0)
-    if unit == "money":
-        body = _money_body(abs(v))
-        sign = "-" if v < 0 and not _rounds_to_zero(body) else ""
-        return sign + currency.around(body)
-    if unit == "%":
-        return f"{fixed(v, 1)} %"
-    if unit in DURATION_UNITS:
-        return duration_text(in_minutes(v, unit))
-    return fixed(v, 1)
+    return lookup(unit).text(value, currency=currency)
 
 
 def change_text(
@@ -249,23 +420,7 @@ def change_text(
     Percentages change by percentage points (``pp``), not by percent; money and durations by
     the rules of :func:`number_text` applied to the size of the change.
     """
-    if is_missing(old) or is_missing(new):
-        return None
-    d = float(new) - float(old)  # type: ignore[arg-type]
-    size = abs(d)
-    if unit == "%":
-        text = f"{fixed(size, 1)} pp"
-    elif unit == "money":
-        body = _money_body(size)
-        text = currency.around(body)
-        if _rounds_to_zero(body):
-            return text
-    else:
-        text = number_text(size, unit, currency=currency)
-    if _rounds_to_zero(text):
-        # Rounds to nothing: no sign, so it is not shown as a rise or a fall.
-        return text
-    return ("+" if d > 0 else "-") + text
+    return lookup(unit).change(old, new, currency=currency)
 
 
 def printf_format(
@@ -281,22 +436,10 @@ def printf_format(
     (('%,.1f', 1.0), ('%,.1f', 60.0))
     >>> printf_format("money", [1500.0, 2500.0], currency=Currency(symbol="€"))
     ('€%,.0f', 1.0)
+    >>> printf_format("count", [3.0]), printf_format("%", [12.5])
+    (('%,d', 1.0), ('%.1f %%', 1.0))
     """
-    values = list(values)
-    if unit in DURATION_UNITS:
-        scale = duration_scale(in_minutes(float(v), unit) for v in values if not is_missing(v))
-        factor = scale.minutes / (60.0 if unit == "hours" else 1.0)
-        return f"%,.{scale.decimals}f", factor
-    if unit == "money":
-        body = f"%,.{money_decimals(values)}f"
-        escaped = Currency(currency.symbol.replace("%", "%%"), currency.code.replace("%", "%%"))
-        return escaped.around(body), 1.0
-    return {
-        "count": "%,d",
-        "%": "%.1f %%",
-        "per 100": "%.1f",
-        "points": "%.1f",
-    }.get(unit, "%.2f"), 1.0
+    return lookup(unit).column(values, currency=currency)
 
 
 def column_unit(unit: str, values: Iterable[float]) -> str:
@@ -305,6 +448,4 @@ def column_unit(unit: str, values: Iterable[float]) -> str:
     >>> column_unit("minutes", [200.0, 300.0]), column_unit("%", [1.0])
     ('h', '%')
     """
-    if unit in DURATION_UNITS:
-        return duration_scale(in_minutes(float(v), unit) for v in values if not is_missing(v)).name
-    return unit
+    return lookup(unit).column_unit(values)

@@ -10,14 +10,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from indicators import route, store
+from indicators import months, route, store
 from indicators.route import (
     STATUSES,
-    add_months,
     forecast_line,
-    month_index,
-    month_range,
-    months_between,
     route_summary,
     route_table,
     status_for,
@@ -58,38 +54,12 @@ def at(table: pd.DataFrame, month: str) -> pd.Series:
     return rows.iloc[0]
 
 
-# --- month arithmetic ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("start", "n", "expected"),
-    [("2025-01", 0, "2025-01"), ("2025-11", 2, "2026-01"), ("2025-01", -1, "2024-12"),
-     ("2024-06", 24, "2026-06")],
-)
-def test_add_months(start, n, expected):
-    assert add_months(start, n) == expected
-    assert months_between(start, expected) == n
-
-
-def test_month_index_and_range():
-    assert month_index("2025-01") == 2025 * 12
-    assert month_index("2025-12") - month_index("2025-01") == 11
-    assert month_range("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
-    assert month_range("2025-02", "2025-01") == []
-
-
-@pytest.mark.parametrize("bad", ["2025-13", "2025-00", "2025-1", "25-01", "2025-01-01", ""])
-def test_month_index_rejects_what_is_not_a_month(bad):
-    with pytest.raises(ValueError, match="YYYY-MM"):
-        month_index(bad)
-
-
 # --- planned, travelled, remaining -----------------------------------------------------
 
 
 def test_planned_path_is_the_straight_route_from_baseline_to_target():
     table = route_table(make_targets({"baseline": 50.0}), make_indicators({}))
-    assert list(table["month"]) == month_range("2025-01", "2025-07")
+    assert list(table["month"]) == months.span("2025-01", "2025-07")
     assert list(table["planned"]) == [50 + (80 - 50) * k / 6 for k in range(7)]
     assert table["planned"].iloc[0] == 50.0
     assert table["planned"].iloc[-1] == 80.0
@@ -258,7 +228,7 @@ def test_forecast_line_on_an_exact_straight_line():
     slope, intercept = forecast_line(["2025-01", "2025-02", "2025-03", "2025-04"],
                                      [50.0, 53.0, 56.0, 59.0])
     assert slope == pytest.approx(3.0)
-    assert slope * month_index("2025-12") + intercept == pytest.approx(59 + 3 * 8)
+    assert slope * months.index("2025-12") + intercept == pytest.approx(59 + 3 * 8)
 
 
 def test_forecast_line_needs_three_points_and_skips_missing_values():
@@ -273,7 +243,7 @@ def test_forecast_on_an_exact_straight_line_higher_is_better():
     summary = one_summary(make_targets({"target_month": "2025-12"}), indicators)
     assert summary["forecast_at_target"] == pytest.approx(59 + 3 * 8)
     # 59 + 3 × k ≥ 80 first at k = 7 months after 2025-04 (exactly on the target)
-    assert summary["reached_month"] == add_months("2025-04", 7) == "2025-11"
+    assert summary["reached_month"] == months.shift("2025-04", 7) == "2025-11"
     assert summary["reached_note"] == "reached in 2025-11"
 
 
@@ -302,9 +272,9 @@ def test_forecast_reached_month_between_whole_months_rounds_up():
     ids=["flat", "wrong direction"],
 )
 def test_flat_or_wrong_direction_line_is_not_at_the_current_pace(values):
-    months = month_range("2025-01", "2025-04")
+    span = months.span("2025-01", "2025-04")
     summary = one_summary(make_targets({"target_month": "2025-12"}),
-                          make_indicators(dict(zip(months, values, strict=True))))
+                          make_indicators(dict(zip(span, values, strict=True))))
     assert summary["reached_note"] == "not at the current pace"
     assert summary["reached_month"] is None
     slope = (values[-1] - values[0]) / 3
@@ -314,8 +284,8 @@ def test_flat_or_wrong_direction_line_is_not_at_the_current_pace(values):
 @pytest.mark.parametrize("step", [1e-3, 1e-300], ids=["a century away", "near flat"])
 def test_a_line_that_reaches_the_target_only_after_a_century_is_not_at_the_current_pace(step):
     # step × k ≥ 20 needs k = 20 ÷ step months, beyond the 1200-month horizon
-    months = month_range("2025-01", "2025-03")
-    indicators = make_indicators({m: step * k for k, m in enumerate(months)})
+    span = months.span("2025-01", "2025-03")
+    indicators = make_indicators({m: step * k for k, m in enumerate(span)})
     summary = one_summary(make_targets({"baseline": 0.0, "target": 20.0}), indicators)
     assert summary["reached_note"] == "not at the current pace"
     assert summary["reached_month"] is None
@@ -338,7 +308,7 @@ def test_fewer_than_three_months_with_data_give_no_forecast():
 
 
 def test_forecast_uses_only_the_last_six_months_with_data():
-    line = {m: 50.0 + 2 * k for k, m in enumerate(month_range("2025-01", "2025-06"))}
+    line = {m: 50.0 + 2 * k for k, m in enumerate(months.span("2025-01", "2025-06"))}
     indicators = make_indicators({"2024-12": 1000.0, **line})  # the outlier is 7 months back
     summary = one_summary(make_targets({"target_month": "2025-12"}), indicators)
     assert summary["forecast_at_target"] == pytest.approx(60 + 2 * 6)
@@ -347,7 +317,7 @@ def test_forecast_uses_only_the_last_six_months_with_data():
 def test_forecast_window_counts_months_with_data_not_calendar_months():
     # 2025-03 has no data, so the six latest months with data reach back to 2024-12;
     # the outlier in 2024-11 is the seventh and is left out.
-    line = {m: 50.0 + 2 * months_between("2024-12", m)
+    line = {m: 50.0 + 2 * months.months_between("2024-12", m)
             for m in ["2024-12", "2025-01", "2025-02", "2025-04", "2025-05", "2025-06"]}
     indicators = make_indicators({"2024-11": 1000.0, "2025-03": NAN, **line})
     summary = one_summary(make_targets({"target_month": "2025-12"}), indicators)
@@ -420,7 +390,7 @@ def test_data_after_the_target_month_moves_the_verdict():
     assert summary["deadline_actual"] == 70.0
     assert summary["met_month"] is None  # 70 in the target month is below 80
     table = route_table(make_targets({}), indicators)
-    assert list(table["month"]) == month_range("2025-01", "2025-09")
+    assert list(table["month"]) == months.span("2025-01", "2025-09")
     assert at(table, "2025-07")["status"] == "off track"  # SPEC §3 up to the target month
     assert list(table["status"].iloc[-2:]) == ["no data", "achieved"]
 

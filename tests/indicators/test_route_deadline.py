@@ -10,12 +10,10 @@ import math
 import pandas as pd
 import pytest
 
-from indicators import catalog, route
+from indicators import catalog, months, route
 from indicators.route import (
     PAST_DEADLINE_MONTHS,
     STATUSES,
-    add_months,
-    month_range,
     route_summary,
     route_table,
 )
@@ -81,7 +79,7 @@ def test_at_the_target_month_the_spec_status_still_holds():
 def test_rows_continue_past_the_target_month_to_the_latest_data():
     t = targets()
     table = route_table(t, values({"2025-01": 5.0, "2025-06": 2.9, "2025-09": 2.7}))
-    assert list(table["month"]) == month_range("2025-01", "2025-09")
+    assert list(table["month"]) == months.span("2025-01", "2025-09")
     after = table[table["month"] > "2025-06"]
     assert list(after["planned"]) == [2.0, 2.0, 2.0]  # planned = the target after the deadline
     assert list(after["status"]) == ["no data", "no data", "missed"]
@@ -92,7 +90,7 @@ def test_rows_continue_past_the_target_month_to_the_latest_data():
 
 def test_without_data_after_the_target_month_the_rows_stop_there():
     table = route_table(targets(), values({"2025-01": 5.0, "2025-02": 4.4}))
-    assert list(table["month"]) == month_range("2025-01", "2025-06")
+    assert list(table["month"]) == months.span("2025-01", "2025-06")
 
 
 @pytest.mark.parametrize(
@@ -164,8 +162,8 @@ def test_pace_needed_and_the_projection_are_absent_after_the_deadline():
 
 
 def test_route_follows_the_data_at_most_the_cap_past_the_deadline():
-    horizon = add_months("2025-06", PAST_DEADLINE_MONTHS)
-    v = values({"2025-01": 5.0, horizon: 1.0, add_months(horizon, 1): 9.0})
+    horizon = months.shift("2025-06", PAST_DEADLINE_MONTHS)
+    v = values({"2025-01": 5.0, horizon: 1.0, months.shift(horizon, 1): 9.0})
     table = route_table(targets(), v)
     assert len(table) == 5 + 1 + PAST_DEADLINE_MONTHS  # baseline … target, then the cap
     assert table["month"].iloc[-1] == horizon
