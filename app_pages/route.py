@@ -1,10 +1,52 @@
-"""The route to every target: where it stands in plain words, the picture, and every target."""
+"""The route to every target: where it stands in plain words, the picture, and every target.
+
+The first cards draw their picture at once; below the first screen a card's picture is drawn
+when its expander is opened (a Plotly chart per card costs the browser a few tenths of a second).
+"""
 
 import streamlit as st
 
 from dashboard import auth, data, links, route_words, widgets
 from dashboard.format import current_currency, format_indicator, md_text
 from indicators import catalog, charts, route
+
+PICTURES_DRAWN = 2
+"""The first cards' pictures are drawn at once; the others when their expander is opened."""
+
+
+@st.fragment
+def route_picture(rows, row, *, currency, drawn):
+    """The route chart of one card, or (``drawn`` false) an expander that draws it once opened.
+
+    A fragment: opening it reruns this card's picture alone, from the rows it was given.
+    """
+    name = f"route-{row['indicator']}-{row['department']}"
+    if drawn:
+        widgets.chart(charts.make_route_figure(rows, row, currency=currency), name, key=name)
+        return
+    opened = st.expander("The route in a picture", icon=":material/show_chart:",
+                         key=f"picture-{name}", on_change="rerun")
+    if opened.open:
+        with opened:
+            widgets.chart(charts.make_route_figure(rows, row, currency=currency), name, key=name)
+
+
+def route_numbers(words, row):
+    """Where the target stands, in words and figures, beside its picture."""
+    if words.phase != "open":
+        st.markdown(f"**{md_text(words.headline)}**")
+    if words.progress is not None:
+        st.progress(words.progress, text=md_text(words.travelled))
+    else:
+        st.markdown(md_text(words.travelled))
+    for label, value in words.figures:
+        st.metric(label, value)
+    if words.forecast:
+        st.caption(md_text(words.forecast))
+    st.caption(md_text(words.baseline))
+    if row["note"]:
+        st.warning(md_text(row["note"]))
+
 
 st.title("Route to targets")
 chosen = widgets.require_filters()
@@ -53,9 +95,9 @@ st.markdown(
     "indicator actually went. Orange dots: where it is heading at the pace of the last six "
     "months. Green star: the target, at its deadline."
 )
-for row in cards.to_dict("records"):
+currency = current_currency()
+for position, row in enumerate(cards.to_dict("records")):
     ind = catalog.get(row["indicator"])
-    words = route_words.route_words(row)
     is_focused = focused == (ind.id, row["department"])
     with st.container(border=True, key="route-focused" if is_focused else None):
         if is_focused:
@@ -70,23 +112,11 @@ for row in cards.to_dict("records"):
         rows = route_rows[(route_rows["indicator"] == ind.id)
                           & (route_rows["department"] == row["department"])]
         with picture:
-            widgets.chart(charts.make_route_figure(rows, row, currency=current_currency()),
-                          f"route-{ind.id}-{row['department']}",
-                          key=f"route-{ind.id}-{row['department']}")
+            # Below the first screen a picture is drawn when asked for (see route_picture).
+            route_picture(rows, row, currency=currency,
+                          drawn=position < PICTURES_DRAWN or is_focused)
         with numbers:
-            if words.phase != "open":
-                st.markdown(f"**{md_text(words.headline)}**")
-            if words.progress is not None:
-                st.progress(words.progress, text=md_text(words.travelled))
-            else:
-                st.markdown(md_text(words.travelled))
-            for label, value in words.figures:
-                st.metric(label, value)
-            if words.forecast:
-                st.caption(md_text(words.forecast))
-            st.caption(md_text(words.baseline))
-            if row["note"]:
-                st.warning(md_text(row["note"]))
+            route_numbers(route_words.route_words(row), row)
 
 st.subheader("All targets")
 everything = route_words.ordered(summary, sort=sort_by or route_words.SORTS[0])

@@ -23,6 +23,10 @@ the worst :data:`TOP_N` ranked departments and the chosen one; "Show every depar
 them all, up to :data:`MAX_RANKED`.  Departments too small to rank are not in the ranking:
 when every department is drawn they come after the ranked ones, greyed, labelled ``n = 4``;
 a caption under the chart names them.
+
+**Drawn when chosen.**  Each indicator's trend and ranking sit in a tab of their own
+(:func:`over_time`); only the open tab's charts are built and drawn, and choosing another reruns
+that part of the page alone.
 """
 
 from __future__ import annotations
@@ -324,11 +328,15 @@ def indicator_section(
     month_rows: Mapping[str, Mapping[str, int]] | None = None,
     min_volume: int = 0,
     show_all: bool = False,
+    currency: units.Currency | None = None,
 ) -> None:
-    """Trend for the department against All (with its target), and the month's ranking."""
+    """Trend for the department against All (with its target), and the month's ranking.
+
+    ``currency``: the money unit (by default the current run's, :func:`current_currency`).
+    """
     ind = catalog.get(indicator_id)
     target = target_for(summary, indicator_id, chosen.department)
-    currency = current_currency()
+    currency = current_currency() if currency is None else currency
     volumes = None if month_rows is None else scorecard.indicator_volumes(month_rows, indicator_id)
     with st.container(border=True):
         st.markdown(f"**{ind.label}**")
@@ -390,7 +398,8 @@ def header(family: str, *, intro: str | None = None) -> filters.Filters:
 
 
 def sections(family: str, chosen: filters.Filters) -> None:
-    """The month's table by department, then every indicator over time and side by side."""
+    """The month's table by department, then every indicator over time and side by side
+    (:func:`over_time`: a tab per indicator)."""
     table = data.indicators()
     _, summary = data.route()
     ids = [i.id for i in catalog.by_family(family)]
@@ -412,20 +421,51 @@ def sections(family: str, chosen: filters.Filters) -> None:
     )
     named = table[(table["month"] == chosen.month)
                   & (table["department"] != catalog.ALL_DEPARTMENTS)]["department"].nunique()
+    over_time(
+        table, summary, ids, chosen, family=family,
+        month_rows=scorecard.month_rows(row_counts, chosen.month), min_volume=min_volume,
+        many=named > 2 * TOP_N, currency=current_currency(),
+    )
+
+
+@st.fragment
+def over_time(
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    ids: list[str],
+    chosen: filters.Filters,
+    *,
+    family: str,
+    month_rows: Mapping[str, Mapping[str, int]],
+    min_volume: int,
+    many: bool,
+    currency: units.Currency,
+) -> None:
+    """One tab per indicator; only the open one draws its two charts.
+
+    Two charts per indicator, a family's five or six drawn at once, cost the browser seconds
+    and sit below the first screen: a tab draws when it is chosen.  A fragment: choosing a tab
+    (or "Show every department") reruns this part alone, from the frames it was given, so
+    nothing above it is read or drawn again — and it reads no database, so it needs none of the
+    page run's shared reading.
+    """
     # Up to twice TOP_N departments every one is drawn anyway: no toggle.
     show_all = True
-    if named > 2 * TOP_N:
+    if many:
         show_all = st.toggle(
             "Show every department", key=f"show-all-{family}",
             help=f"Off: the best {TOP_N} and the worst {TOP_N}. On: every department, up to "
             f"{MAX_RANKED:,} in a chart.",
         )
-    month_rows = scorecard.month_rows(row_counts, chosen.month)
-    for indicator_id in ids:
-        indicator_section(
-            table, summary, indicator_id, chosen,
-            month_rows=month_rows, min_volume=min_volume, show_all=show_all,
-        )
+    tabs = st.tabs([catalog.get(i).label for i in ids], key=f"over-time-{family}",
+                   on_change="rerun")
+    for indicator_id, tab in zip(ids, tabs, strict=True):
+        if tab.open:
+            with tab:
+                indicator_section(
+                    table, summary, indicator_id, chosen, month_rows=month_rows,
+                    min_volume=min_volume, show_all=show_all, currency=currency,
+                )
 
 
 def render(family: str, *, intro: str | None = None) -> filters.Filters:

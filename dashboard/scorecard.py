@@ -53,6 +53,8 @@ it is not ranked.
 
 from __future__ import annotations
 
+import base64
+import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -568,48 +570,121 @@ def iceberg_sentence(complaints: float, dissatisfied: float, *, not_loaded: bool
 
 SPARK_HEIGHT = 44
 """Pixels: the sparkline under a card's figure."""
+SPARK_WIDTH = 120
+"""Units of the sparkline's drawing across; the picture stretches to the card's width."""
+SPARK_PAD = 4.0
+"""Units kept free above and below the line, so a dot at the top or bottom is not cut."""
+SPARK_TARGET_COLOUR = "#808495"
 
 
-def sparkline_spec(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A Vega-Lite sparkline of a scorecard row, its data inline; ``None`` under 2 values.
+@dataclass(frozen=True)
+class Sparkline:
+    """Where a sparkline draws (:func:`sparkline`), in drawing units: x from 0 to
+    :data:`SPARK_WIDTH`, y from 0 (top) to :data:`SPARK_HEIGHT`."""
 
-    The line in :data:`SPARK_COLOURS` of the row's ``trend_colour``, a gap where a month has no
-    value, the target (if any) as a dashed line, no axes; hovering a point shows its month and
-    value as the card writes it (``2025-06: 74.9 %``).  The dozen points travel in the spec
-    itself: two dozen small data frames would each be converted to Arrow.
+    runs: list[list[tuple[float, float]]]
+    """The line's points, one list per run of consecutive months with a value (a gap breaks the
+    line; a run of one month is a dot alone)."""
+    target_y: float | None
+    """The dashed target line's height, ``None`` without a target."""
+    colour: str
+    """The line's colour (:data:`SPARK_COLOURS` of the row's ``trend_colour``)."""
+    title: str
+    """What hovering the sparkline says: its months and values as the card writes them."""
+
+
+def sparkline(row: Mapping[str, Any]) -> Sparkline | None:
+    """The sparkline of a scorecard row; ``None`` under 2 values.
+
+    The months sit evenly from :data:`SPARK_PAD` to ``SPARK_WIDTH - SPARK_PAD``; the values
+    (and the target, so its line is in the picture) span the height less :data:`SPARK_PAD`
+    above and below, the highest at the top; all values equal: the middle.  A month without a
+    value is a gap, never a dip to 0.
     """
     values = list(row["trend"])
-    if sum(v is not None for v in values) < 2:
+    if sum(not is_missing(v) for v in values) < 2:
         return None
     unit = str(row["unit"])
-    points = [
-        {"month": m, "value": None if v is None else float(v), "text": f"{m}: {format_value(v, unit)}"}
-        for m, v in zip(row["trend_months"], values, strict=True)
+    target = None if is_missing(row["target"]) else float(row["target"])
+    present = [float(v) for v in values if not is_missing(v)] + ([] if target is None else [target])
+    low, high = min(present), max(present)
+    step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(values) - 1, 1)
+
+    def y(v: float) -> float:
+        if high == low:
+            return SPARK_HEIGHT / 2
+        return SPARK_PAD + (high - v) / (high - low) * (SPARK_HEIGHT - 2 * SPARK_PAD)
+
+    runs: list[list[tuple[float, float]]] = []
+    run: list[tuple[float, float]] = []
+    for i, v in enumerate(values):
+        if is_missing(v):
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append((SPARK_PAD + i * step, y(float(v))))
+    if run:
+        runs.append(run)
+    lines = [f"{row['label']}, month by month:"]
+    lines += [f"{m}: {format_value(v, unit)}"
+              for m, v in zip(row["trend_months"], values, strict=True)]
+    if target is not None:
+        lines.append(f"Target {format_value(target, unit)} (dashed)")
+    return Sparkline(
+        runs=runs,
+        target_y=None if target is None else y(target),
+        colour=SPARK_COLOURS.get(str(row["trend_colour"]), SPARK_COLOURS["gray"]),
+        title="\n".join(lines),
+    )
+
+
+def sparkline_svg(spark: Sparkline) -> str:
+    """The sparkline as an SVG document: the line, a dot per month, the target dashed.
+
+    Drawn to stretch (``preserveAspectRatio="none"``) with strokes of constant width
+    (``non-scaling-stroke``), so a dot is a round cap of a zero-length stroke and stays round.
+    """
+    def xy(x: float, y: float) -> str:
+        return f"{x:.2f},{y:.2f}"
+
+    line = " ".join("M" + " L".join(xy(x, y) for x, y in run) for run in spark.runs if len(run) > 1)
+    dots = " ".join(f"M{xy(x, y)} h0.01" for run in spark.runs for x, y in run)
+    stroke = 'fill="none" vector-effect="non-scaling-stroke" stroke-linecap="round"'
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" '
+        f'preserveAspectRatio="none">'
     ]
-    colour = SPARK_COLOURS.get(str(row["trend_colour"]), SPARK_COLOURS["gray"])
-    x = {"field": "month", "type": "ordinal", "axis": None}
-    y = {"field": "value", "type": "quantitative", "axis": None, "scale": {"zero": False}}
-    layers: list[dict[str, Any]] = [
-        {"mark": {"type": "line", "color": colour, "strokeWidth": 2,
-                  "invalid": "break-paths-show-domains"},
-         "encoding": {"x": x, "y": y}},
-        {"mark": {"type": "point", "color": colour, "filled": True, "size": 28, "opacity": 0.7},
-         "encoding": {"x": x, "y": y, "tooltip": [{"field": "text", "title": row["label"]}]}},
-    ]
-    if not is_missing(row["target"]):
-        layers.append({
-            "mark": {"type": "rule", "color": "#808495", "strokeDash": [4, 3], "strokeWidth": 1},
-            "encoding": {"y": {"datum": float(row["target"]), "type": "quantitative"},
-                         "tooltip": {"value": f"Target {format_value(row['target'], unit)}"}},
-        })
-    spec = {
-        "data": {"values": points},
-        "height": SPARK_HEIGHT,
-        "padding": {"top": 4, "bottom": 4, "left": 2, "right": 2},
-        "config": {"view": {"stroke": None}},
-        "layer": layers,
-    }
-    return spec
+    if spark.target_y is not None:
+        parts.append(
+            f'<path d="M0,{spark.target_y:.2f} H{SPARK_WIDTH}" stroke="{SPARK_TARGET_COLOUR}" '
+            f'stroke-width="1" stroke-dasharray="4 3" {stroke}/>'
+        )
+    if line:
+        parts.append(f'<path d="{line}" stroke="{spark.colour}" stroke-width="2" '
+                     f'stroke-linejoin="round" {stroke}/>')
+    parts.append(f'<path d="{dots}" stroke="{spark.colour}" stroke-width="5" '
+                 f'stroke-opacity="0.7" {stroke}/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def sparkline_html(row: Mapping[str, Any]) -> str | None:
+    """The sparkline of a scorecard row as an ``<img>`` of :func:`sparkline_svg`, its hover text
+    the months and values; ``None`` under 2 values.
+
+    A picture the server draws: the browser only paints it.  A chart element per card (Vega-Lite,
+    or ``st.metric``'s own ``chart_data``, which is a Vega embed too and takes the delta's
+    colour, with no target line) costs the browser about a second for two dozen cards.
+    """
+    spark = sparkline(row)
+    if spark is None:
+        return None
+    data = base64.b64encode(sparkline_svg(spark).encode()).decode("ascii")
+    words = html.escape(spark.title, quote=True).replace("\n", "&#10;")
+    alt = html.escape(f"{row['label']}: the {len(row['trend'])} months to this one", quote=True)
+    return (f'<img src="data:image/svg+xml;base64,{data}" alt="{alt}" title="{words}" '
+            f'style="display:block;width:100%;height:{SPARK_HEIGHT}px">')
 
 
 def display_frame(card: pd.DataFrame) -> pd.DataFrame:

@@ -198,8 +198,9 @@ def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> 
     """One scorecard card: value, change coloured by better/worse, All and the rank, target and
     status, and a sparkline coloured by the trend (or the status), the target dashed.
 
-    ``st.metric``'s own sparkline takes the delta's colour and draws no target line, so the
-    sparkline is a small Vega-Lite chart under it (:func:`dashboard.scorecard.sparkline_spec`).
+    The sparkline is a picture the server draws (:func:`dashboard.scorecard.sparkline_html`),
+    not a chart element: two dozen charts cost the browser seconds, and ``st.metric``'s own
+    ``chart_data`` takes the delta's colour and draws no target line.
     A card whose dataset is not loaded shows no change: nothing to colour.
 
     ``compare_later``: the compare line is not known yet; the card keeps its place and returns
@@ -227,9 +228,9 @@ def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> 
             st.caption(row["compare_text"])
         elif compare_later:
             slot = st.empty()
-        spark = scorecard.sparkline_spec(row)
+        spark = scorecard.sparkline_html(row)
         if spark is not None:
-            st.vega_lite_chart(spec=spark, width="stretch")
+            st.html(spark)
         if target_text:
             cols = st.columns([3, 2], vertical_alignment="center")
             cols[0].caption(target_text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -208,3 +209,57 @@ def test_the_route_card_shows_the_actual_once_the_target_month_has_data(fixture_
     assert "Projected for 2025-03" in values and "Latest (2025-01)" in values  # the CSAT target
     # the measured target month is shown once, not again as "latest" or as a projection
     assert "Projected for 2025-02" not in values and "Latest (2025-02)" not in values
+
+
+def _chart(app, i: int) -> dict:
+    return json.loads(app.get("plotly_chart")[i].proto.spec)
+
+
+def test_a_family_page_draws_only_the_open_indicator_tab(fixture_db, app):
+    """Two charts per indicator would be eighteen on Quantity: only the open tab draws its trend
+    and its ranking; choosing another tab draws that one's."""
+    from indicators import catalog
+
+    app.run()
+    app.switch_page("app_pages/quantity.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    labels = [catalog.get(i).label for i in ("purchases", "revenue")]
+    assert [t.label for t in app.tabs][:2] == labels
+    assert len(app.get("plotly_chart")) == 2  # purchases' trend and ranking
+    bars = _chart(app, 1)["data"][0]
+    assert dict(zip(bars["y"], bars["x"], strict=True)) == {"North": 2, "South": 1}
+    app.session_state["over-time-quantity"] = labels[1]
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert len(app.get("plotly_chart")) == 2  # now revenue's, and no longer purchases'
+    bars = _chart(app, 1)["data"][0]
+    assert dict(zip(bars["y"], bars["x"], strict=True)) == {"North": 10.0 + 20.5, "South": 5.0}
+
+
+def test_route_pictures_below_the_first_cards_are_drawn_when_opened(fixture_db, app):
+    """Three targets: the first two cards draw their picture (the page's PICTURES_DRAWN), the
+    third an expander that draws it once opened."""
+    con = store.connect(fixture_db)
+    try:
+        con.executemany(
+            """INSERT INTO targets (indicator, department, baseline_month, target_month, target)
+               VALUES (?, 'North', DATE '2025-01-01', DATE '2025-06-01', ?)""",
+            [("purchases", 4.0), ("revenue", 60.0)],
+        )
+    finally:
+        con.close()
+    data.clear_caches()
+    app.run()
+    app.switch_page("app_pages/route.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert len(app.get("plotly_chart")) == 2
+    (closed,) = app.expander
+    assert closed.label == "The route in a picture"
+    (key,) = [k for k in (f"picture-route-{i}-North" for i in ("csat", "purchases", "revenue"))
+              if k in app.session_state]  # the third card's, whichever the order puts third
+    assert app.session_state[key] is False
+    app.session_state[key] = True
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert len(app.get("plotly_chart")) == 3
+    assert json.loads(app.get("plotly_chart")[2].proto.spec)["data"]

@@ -4,6 +4,7 @@ trend and its colour, "— not loaded", the status strip, the sparkline, the tab
 
 from __future__ import annotations
 
+import base64
 import doctest
 import math
 
@@ -361,23 +362,60 @@ def card_row(**changes) -> dict:
 
 
 def test_the_sparkline_is_coloured_gapped_and_marks_the_target():
-    spec = sc.sparkline_spec(card_row())
-    points = spec["data"]["values"]
-    assert [p["text"] for p in points] == ["2025-01: 60.0 %", "2025-02: —", "2025-03: 66.5 %"]
-    assert [p["value"] for p in points] == [60.0, None, 66.5]  # a gap, never a dip to 0
-    line, points, target = spec["layer"]
-    assert line["mark"]["color"] == points["mark"]["color"] == sc.SPARK_COLOURS["red"]
-    assert line["mark"]["invalid"] == "break-paths-show-domains"
-    assert points["encoding"]["tooltip"] == [{"field": "text", "title": "Customer satisfaction (CSAT)"}]
-    assert target["mark"]["type"] == "rule" and target["encoding"]["y"]["datum"] == 70.0
-    assert spec["height"] == sc.SPARK_HEIGHT
-    assert line["encoding"]["x"]["axis"] is None and line["encoding"]["y"]["axis"] is None
+    row = card_row(trend=[60.0, 62.0, None, 66.5],
+                   trend_months=["2025-01", "2025-02", "2025-03", "2025-04"])
+    spark = sc.sparkline(row)
+    # x: 4 months evenly from 4 to 120 - 4 = 116, a step of (120 - 2 * 4) / 3
+    step = (120 - 2 * 4) / 3
+    # y: the values and the target span 60 … 70; 70 at the top (4), 60 at the bottom (44 - 4)
+    def y(v):
+        return 4 + (70 - v) / (70 - 60) * (44 - 2 * 4)
+    assert spark.runs == [[(4.0, y(60.0)), (4 + step, y(62.0))], [(4 + 3 * step, y(66.5))]]
+    assert y(60.0) == 40.0 and y(66.5) == pytest.approx(4 + 3.5 / 10 * 36)
+    assert spark.target_y == 4.0  # the target, 70, is the highest: the top
+    assert spark.colour == sc.SPARK_COLOURS["red"]
+    assert spark.title.split("\n") == [
+        "Customer satisfaction (CSAT), month by month:",
+        "2025-01: 60.0 %", "2025-02: 62.0 %", "2025-03: —", "2025-04: 66.5 %",
+        "Target 70.0 % (dashed)",
+    ]
+    svg = sc.sparkline_svg(spark)
+    # the line breaks at the gap: one stroke over January–February; 66.5 stands alone as a dot
+    assert f'd="M4.00,40.00 L{4 + step:.2f},{y(62.0):.2f}"' in svg
+    assert f"M{4 + 3 * step:.2f},{y(66.5):.2f} h0.01" in svg
+    assert 'd="M0,4.00 H120"' in svg and 'stroke-dasharray="4 3"' in svg
+    assert svg.count(sc.SPARK_COLOURS["red"]) == 2  # the line and its dots
+
+
+def test_the_sparkline_is_a_picture_with_its_months_on_hover():
+    img = sc.sparkline_html(card_row())
+    prefix = '<img src="data:image/svg+xml;base64,'
+    assert img.startswith(prefix)
+    encoded = img[len(prefix):img.index('"', len(prefix))]
+    assert base64.b64decode(encoded).decode() == sc.sparkline_svg(sc.sparkline(card_row()))
+    assert ('title="Customer satisfaction (CSAT), month by month:&#10;2025-01: 60.0 %&#10;'
+            '2025-02: —&#10;2025-03: 66.5 %&#10;Target 70.0 % (dashed)"') in img
+    assert f"height:{sc.SPARK_HEIGHT}px" in img
+
+
+def test_a_sparkline_label_is_escaped_in_its_hover_text():
+    img = sc.sparkline_html(card_row(label='A "quoted" <b>label</b> & more'))
+    assert "<b>" not in img and "&lt;b&gt;" in img and "&quot;quoted&quot;" in img
 
 
 def test_no_target_no_line_and_under_two_values_no_sparkline():
-    spec = sc.sparkline_spec(card_row(target=NAN, trend_colour="gray"))
-    assert len(spec["layer"]) == 2 and spec["layer"][0]["mark"]["color"] == sc.SPARK_COLOURS["gray"]
-    assert sc.sparkline_spec(card_row(trend=[None, None, 66.5])) is None
+    spark = sc.sparkline(card_row(target=NAN, trend_colour="gray"))
+    assert spark.target_y is None and spark.colour == sc.SPARK_COLOURS["gray"]
+    # without the target the values alone span the height: 66.5 on top, 60 at the bottom
+    assert spark.runs == [[(4.0, 40.0)], [(116.0, 4.0)]]
+    assert "stroke-dasharray" not in sc.sparkline_svg(spark)
+    assert sc.sparkline(card_row(trend=[None, None, 66.5])) is None
+    assert sc.sparkline_html(card_row(trend=[None, None, 66.5])) is None
+
+
+def test_a_flat_sparkline_runs_through_the_middle():
+    spark = sc.sparkline(card_row(trend=[5.0, 5.0, 5.0], target=NAN))
+    assert spark.runs == [[(4.0, 22.0), (60.0, 22.0), (116.0, 22.0)]]  # 44 / 2; x 4, 4 + 56, …
 
 
 def test_the_table_reads_for_people_and_the_export_keeps_full_precision():
