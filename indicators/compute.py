@@ -48,7 +48,9 @@ from collections.abc import Callable, Iterable, Sequence
 import duckdb
 import pandas as pd
 
+from indicators import catalog
 from indicators import facts as facts_sql
+from indicators import months as months_of
 from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, SERVICE_COMPONENTS, UNCLASSIFIED
 from indicators.facts import facts_table
 from indicators.facts import response_time_bins as response_time_histogram
@@ -133,9 +135,10 @@ FORMULAS: dict[str, Formula] = {
 """Every catalog indicator's formula over facts (with the revenue history columns added)."""
 
 
-def _shift_months(months: pd.Series, by: int) -> pd.Series:
-    periods = pd.PeriodIndex(months.astype("str"), freq="M") + by
-    return pd.Series(periods.strftime("%Y-%m"), index=months.index, dtype="str")
+def _shift_months(labels: pd.Series, by: int) -> pd.Series:
+    """Each ``YYYY-MM`` of ``labels`` moved ``by`` months (:func:`months.shift`, once per month)."""
+    moved = {m: months_of.shift(m, by) for m in labels.astype("str").unique()}
+    return labels.astype("str").map(moved).astype("str")
 
 
 def with_revenue_history(facts: pd.DataFrame) -> pd.DataFrame:
@@ -193,18 +196,47 @@ def sort_wide(table: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns=["_department"]).reset_index(drop=True)
 
 
-def indicators_from_facts(facts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
-    """The indicator long table (see the module docstring) from a facts table."""
-    wide = indicator_values(facts, settings=settings)
+def indicators_from_facts(
+    facts: pd.DataFrame, *, settings: Settings, indicators: Sequence[str] = INDICATOR_IDS
+) -> pd.DataFrame:
+    """The indicator long table (see the module docstring) from a facts table; only
+    ``indicators`` (catalog order) when given."""
+    indicators = [i for i in INDICATOR_IDS if i in set(indicators)]
+    wide = indicator_values(facts, settings=settings, indicators=indicators)
     long = wide.melt(
         id_vars=["month", "department"],
-        value_vars=list(INDICATOR_IDS),
+        value_vars=indicators,
         var_name="indicator",
         value_name="value",
     )
     long = long.astype({"month": "str", "department": "str", "indicator": "str",
                         "value": "float64"})
     return sort_long(long[list(LONG_COLUMNS)])
+
+
+def fact_parts(indicators: Iterable[str]) -> frozenset[str]:
+    """The parts of the facts (:data:`facts.PARTS`) that ``indicators`` read, from the catalog's
+    sources: a customer id of purchases the customers (``cu``), any other column of purchases
+    the purchases' counts and sums (``p``), complaints ``c``, responses ``r``, retention ``rn``,
+    surveys ``s``.
+
+    >>> sorted(fact_parts(["csat"])), sorted(fact_parts(["compensation_share"]))
+    (['s'], ['c', 'p'])
+    """
+    parts = set()
+    for indicator in indicators:
+        for source in catalog.get(indicator).sources:
+            dataset, column = source.split(".")
+            if dataset == "purchases":
+                parts.add("cu" if column == "customer_id" else "p")
+            else:
+                parts.add(DATASET_PART[dataset])
+    return frozenset(parts)
+
+
+DATASET_PART: dict[str, str] = {"complaints": "c", "responses": "r", "retention": "rn",
+                                "surveys": "s"}
+"""The part of the facts each dataset but purchases feeds (purchases: ``p`` and ``cu``)."""
 
 
 def indicator_table(
@@ -214,6 +246,7 @@ def indicator_table(
     months: tuple[str, str] | None = None,
     departments: Sequence[str] | None = None,
     in_transaction: bool = False,
+    indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Every indicator for every month × (departments + ``All``), as the long table.
 
@@ -225,17 +258,20 @@ def indicator_table(
     cost of those months and departments: what a scorecard for one month and department needs
     (see :func:`facts.facts_table`).  The 12 months before ``first`` are read as well, for the
     growth indicators.  ``None`` (the default) means no restriction.  ``in_transaction``: see
-    :func:`facts.facts_table`.
+    :func:`facts.facts_table`.  ``indicators``: only those (catalog ids), computed from only
+    the parts of the facts they read (:func:`fact_parts`), with the same values.
     """
     settings = read_settings(con) if settings is None else settings
+    wanted = INDICATOR_IDS if indicators is None else tuple(indicators)
+    parts = None if indicators is None else fact_parts(wanted)
     if months is None and departments is None:
-        facts = facts_table(con, settings=settings, in_transaction=in_transaction)
-        return indicators_from_facts(facts, settings=settings)
-    history = None if months is None else (facts_sql.shift_month(months[0], -12), months[1])
+        facts = facts_table(con, settings=settings, in_transaction=in_transaction, parts=parts)
+        return indicators_from_facts(facts, settings=settings, indicators=wanted)
+    history = None if months is None else (months_of.shift(months[0], -12), months[1])
     facts = facts_table(con, settings=settings, months=history, departments=departments,
                         full_from=None if months is None else months[0],
-                        in_transaction=in_transaction)
-    table = indicators_from_facts(facts, settings=settings)
+                        in_transaction=in_transaction, parts=parts)
+    table = indicators_from_facts(facts, settings=settings, indicators=wanted)
     if months is not None:
         table = table[table["month"] >= months[0]].reset_index(drop=True)
     return table
@@ -291,19 +327,18 @@ def promised_minutes(
     department (for ``All``, the ``*`` setting, else 60).
     """
     settings = read_settings(con) if settings is None else settings
-    counts = facts_sql.promise_counts(
-        con, month=month, department=department, settings=settings
-    )
-    if counts.empty:
-        return float(settings.promise_for(department))
-    return float(counts["promised"].iloc[0])
+    found = con.cursor().execute(
+        _PROMISE_MOST_CARRIED_SQL,
+        {**facts_sql._scope_parameters(month, department),
+         **facts_sql._promise_parameters(settings)},
+    ).fetchone()
+    return float(settings.promise_for(department) if found is None else found[0])
 
 
 # --- one promise per request --------------------------------------------------------------
 
 _JUDGED = f"""WITH promise AS (
-    SELECT unnest($promise_departments::VARCHAR[]) AS department,
-           unnest($promise_minutes::DOUBLE[]) AS minutes
+{facts_sql._PROMISE_TABLE}
 ), scoped AS (
     SELECT month, department, promised_minutes, {facts_sql._MINUTES} AS minutes
     {facts_sql._SCOPE}
@@ -312,6 +347,9 @@ _JUDGED = f"""WITH promise AS (
            coalesce(s.promised_minutes, pr.minutes, $default_promise)::DOUBLE AS promised
     FROM scoped AS s LEFT JOIN promise AS pr ON pr.department = s.department
 )"""
+
+_PROMISE_MOST_CARRIED_SQL = _JUDGED + """
+SELECT promised FROM judged GROUP BY promised ORDER BY count(*) DESC, promised LIMIT 1"""
 
 _PROMISE_SUMMARY_SQL = _JUDGED + """
 SELECT strftime(month, '%Y-%m') AS month,

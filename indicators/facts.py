@@ -64,8 +64,37 @@ Durations are taken to the microsecond (``date_diff('microsecond', …)``) on th
 timestamps, which are instants in UTC (:mod:`indicators.ingest.cells`): a duration is the time
 that passed, across daylight-saving changes too.  The repeat window's ``INTERVAL 90 DAYS`` on
 those UTC ``TIMESTAMP`` values is 90 × 24 hours of elapsed time (a plain TIMESTAMP has no
-daylight saving).  Months are the stored ``month`` (the organisation's zone).  Every value in the SQL is a parameter; table and column names come from the fixed
-text in this module only.
+daylight saving).  Months are the stored ``month`` (the organisation's zone).
+
+How the query is put together
+-----------------------------
+:func:`facts_table` runs one SQL query, ``WITH`` a list of CTEs and a final ``SELECT``:
+
+1. :func:`resolve_scope` turns the call's months and departments into a :class:`FactsScope`
+   — the grid's first and last month, the first month with every column, the departments and
+   whether ``All`` is among them — read from the stored rows in the caller's snapshot.
+2. One function per dataset returns that dataset's CTEs for the scope, each an :class:`Sql`
+   (its text and the values of the ``$name`` parameters it uses): :func:`purchases_sql`
+   (``p``), :func:`customers_sql` (``cm`` → ``groups`` → ``windows`` → ``cu``),
+   :func:`complaints_sql` (``ct`` → ``c``), :func:`responses_sql` (``promise`` → ``rt`` →
+   ``r``), :func:`retention_sql` (``rn``), :func:`surveys_sql` (``s``) and :func:`grid_sql`
+   (every month × department of the scope).  Each aggregation yields one row per month and
+   department *and* per month for ``All`` (``GROUPING SETS``), or only the one a scope needs
+   (:func:`_group_by`).
+3. :func:`facts_query` joins them with :func:`with_query`: the grid ``LEFT JOIN`` every part
+   on (month, department, is_all), a count or sum over no rows 0 (:data:`FACTS_SELECT`).
+
+The text depends only on the scope's *shape* (with ``All`` or not, with departments or not);
+every value — months, department names, promises — is a parameter, and :func:`with_query`
+refuses a text whose ``$names`` are not exactly the parameters given.  Table and column names
+come from the fixed text in this module only.
+
+**New and returning customers** are counted one way, in SQL (:func:`customers_sql`): per
+customer and department (and per customer for ``All``), the first month bought in and the
+months bought in from ``base`` (12 months before the first counted month) as one bit string;
+a customer is active in month ``k`` when bit ``k`` is set, new when ``k`` is the first month,
+returning when one of the 12 bits before ``k`` is set.  The bit string spans the counted months
+and the 12 before them, however long the history.
 
 Examples
 --------
@@ -81,13 +110,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
-import numpy as np
 import pandas as pd
 
+from indicators import months as ym
 from indicators.catalog import ALL_DEPARTMENTS, UNCLASSIFIED
 from indicators.schema import MONTH_DATASETS
 from indicators.store import ANY_DEPARTMENT, Settings, read_settings
@@ -125,29 +155,265 @@ FACT_COLUMNS: tuple[str, ...] = ("month", "department", *COUNT_COLUMNS, *SUM_COL
                                  *QUANTILE_COLUMNS)
 
 
-# ``$all`` labels the GROUPING SETS rows that span every department.
-_DEPT = "CASE WHEN grouping(department) = 1 THEN $all ELSE department END AS department, " \
-        "grouping(department) AS is_all"
-_SETS = "GROUP BY GROUPING SETS ((month, department), (month))"
-# A scope of All alone groups by month only (no department rows to drop afterwards), a scope
-# without All by month and department only (no All rows to drop).
-_ALL_ONLY = "$all AS department, 1 AS is_all"
-_DEPARTMENTS_ONLY = "department, 0 AS is_all"
+# --- pieces of SQL ------------------------------------------------------------------------
 
-_FACTS_TEMPLATE = """
-WITH
-p AS MATERIALIZED (
-    SELECT month, {dept},
+
+@dataclass(frozen=True)
+class Sql:
+    """A piece of a query: its text and the values of the ``$name`` parameters it uses."""
+
+    text: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+_PARAMETER = re.compile(r"\$([a-z_]+)")
+
+
+def with_query(ctes: Sequence[Sql], select: Sql) -> Sql:
+    """``WITH`` the ``ctes`` (each ``name AS (…)``), then ``select``: one query whose parameters
+    are theirs.  ``ValueError`` if two pieces give one name two values, or if the text names a
+    parameter no piece gives (or a piece gives one the text does not name: DuckDB refuses
+    unused parameters)."""
+    params: dict[str, object] = {}
+    for part in (*ctes, select):
+        for name, value in part.params.items():
+            if name in params and params[name] != value:
+                raise ValueError(f"parameter ${name} given two values")
+            params[name] = value
+    text = "WITH\n" + ",\n".join(part.text for part in ctes) + "\n" + select.text
+    named = set(_PARAMETER.findall(text))
+    if named != set(params):
+        raise ValueError(f"parameters named {sorted(named)}, given {sorted(params)}")
+    return Sql(text, params)
+
+
+# --- the scope the query answers ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactsScope:
+    """A call's months and departments resolved against the stored rows (:func:`resolve_scope`).
+
+    ``lo`` … ``hi``: the first days of the grid's first and last month (reported months only);
+    ``full_lo``: the first month with every column (before it, the purchases' columns alone; at
+    most the month after ``hi``); ``departments``: the grid's stored departments, by name,
+    ``All`` aside; ``with_all``: whether ``All`` is in the grid.  Without ``All`` only the
+    rows of ``departments`` are read (``All`` would need every department's rows).
+    """
+
+    lo: date
+    hi: date
+    full_lo: date
+    departments: tuple[str, ...]
+    with_all: bool
+
+    @property
+    def base(self) -> date:
+        """Bit 0 of the customers' month bits: 12 months before ``full_lo`` (returning looks
+        back 12 months), or ``0001-01``."""
+        return ym.parse(ym.from_index(max(ym.index(ym.label(self.full_lo)) - 12, ym.FIRST_INDEX)))
+
+
+def resolve_scope(
+    cur: duckdb.DuckDBPyConnection,
+    months: tuple[str, str] | None,
+    departments: Sequence[str] | None,
+    full_from: str | None = None,
+) -> FactsScope | None:
+    """The grid of a call (see :func:`facts_table`); None when it holds no row of the table.
+
+    Read on ``cur`` itself (the caller's snapshot).  Named departments are found by lookups
+    that stop at the first row (:func:`_stored_departments`); only a call for every department
+    reads every row's department.  Raises :class:`DepartmentNameError` if a stored department
+    is literally called ``All``; ``ValueError`` if a month is not ``YYYY-MM``.
+    """
+    first, last = ("0001-01", "9999-12") if months is None else months
+    for month in (first, last) if full_from is None else (first, last, full_from):
+        ym.index(month)
+    if departments is None:
+        stored, with_all = stored_departments(cur), True
+    else:
+        stored = _stored_departments(cur, [*departments, ALL_DEPARTMENTS])
+        with_all = ALL_DEPARTMENTS in departments
+    if ALL_DEPARTMENTS in stored:
+        raise DepartmentNameError.reserved()
+    named = tuple(stored if departments is None else (d for d in stored if d in departments))
+    grid = [m for m in _reported_months(cur) if ym.between(m, first, last)]
+    if not grid or not (named or with_all):
+        return None
+    full = grid[0] if full_from is None else max(grid[0], full_from.strip())
+    full = min(full, ym.shift(grid[-1], 1))
+    return FactsScope(ym.parse(grid[0]), ym.parse(grid[-1]), ym.parse(full), named, with_all)
+
+
+def _group_by(scope: FactsScope) -> tuple[str, str]:
+    """The ``department, is_all`` columns and the GROUP BY of an aggregation over ``scope``.
+
+    With ``All`` and departments: both in one pass, ``GROUPING SETS`` (``$all`` labels the rows
+    that span every department); ``All`` alone: by month only; departments alone: by month and
+    department only — no rows computed to be dropped.
+    """
+    if not scope.with_all:
+        return "department, 0 AS is_all", "GROUP BY month, department"
+    if not scope.departments:
+        return "$all AS department, 1 AS is_all", "GROUP BY month"
+    return _ALL_OR_DEPARTMENT, "GROUP BY GROUPING SETS ((month, department), (month))"
+
+
+# ``$all`` labels the GROUPING SETS rows that span every department.
+_ALL_OR_DEPARTMENT = ("CASE WHEN grouping(department) = 1 THEN $all ELSE department END "
+                      "AS department, grouping(department) AS is_all")
+
+
+def _labels(scope: FactsScope) -> dict[str, object]:
+    """The parameters :func:`_group_by`'s text names."""
+    return {"all": ALL_DEPARTMENTS} if scope.with_all else {}
+
+
+def _rows(scope: FactsScope, since: str = "full_lo") -> Sql:
+    """``WHERE`` the rows of the scope's months from ``$since`` (``lo``: every month of the
+    grid; ``full_lo``: those with every column) and, without ``All``, of its departments."""
+    values: dict[str, object] = {since: getattr(scope, since), "hi": scope.hi}
+    text = f"WHERE month BETWEEN ${since} AND $hi"
+    if not scope.with_all:
+        text += " AND list_contains($departments, department)"
+        values["departments"] = list(scope.departments)
+    return Sql(text, values)
+
+
+def _aggregate(name: str, scope: FactsScope, measures: str, source: str, rows: Sql) -> Sql:
+    """The CTE ``name``: ``measures`` per month and department (and ``All``) over ``rows`` of
+    ``source``."""
+    key, group = _group_by(scope)
+    return Sql(f"{name} AS MATERIALIZED (\n    SELECT month, {key},\n{measures}\n"
+               f"    FROM {source} {rows.text}\n    {group}\n)",
+               {**_labels(scope), **rows.params})
+
+
+# --- one function per dataset ---------------------------------------------------------------
+
+
+def purchases_sql(scope: FactsScope) -> list[Sql]:
+    """``p``: the purchases' counts and exact sums, from ``$lo`` (the revenue history too)."""
+    return [_aggregate("p", scope, """\
            count(*) AS purchases,
            sum(amount) AS revenue,
            count(list_amount) AS list_purchases,
            sum(list_amount) AS list_amount,
-           sum(amount) FILTER (WHERE list_amount IS NOT NULL) AS list_paid
-    FROM purchases {rows} {sets}
-),
-{customers}-- RANGE … EXCLUDE GROUP counts the customer's complaints on the component opened in
--- [t − 90 days, t), leaving out t itself and every complaint opened at the same instant
-ct AS (
+           sum(amount) FILTER (WHERE list_amount IS NOT NULL) AS list_paid""",
+        "purchases", _rows(scope, "lo"))]
+
+
+WORD_BITS = 63
+"""The most months a customer's bits may span and still be counted in one 64-bit integer
+(``BIGINT``; bit 63 is the sign, left alone); a longer span takes a bit string, whose
+aggregation is slower (a variable-length value per customer)."""
+
+
+def _bits(scope: FactsScope) -> tuple[str, str]:
+    """How :func:`customers_sql` keeps a customer's months as bits: the aggregate that sets bit
+    ``{i}`` of each row (none when ``{i}`` < 0), and the test that bit ``{k}`` of ``{a}`` is set.  One 64-bit integer
+    when the months fit (:data:`WORD_BITS`), else a bit string of ``$last_bit`` + 1 bits; the
+    counting around them is the same."""
+    if _last_bit(scope) < WORD_BITS:
+        return "bit_or(CASE WHEN {i} >= 0 THEN 1::BIGINT << {i} END)", "({a} >> {k}) & 1 = 1"
+    return ("bitstring_agg({i}, 0, $last_bit) FILTER (WHERE {i} >= 0)",
+            "get_bit({a}, CAST({k} AS INTEGER)) = 1")
+
+
+def _last_bit(scope: FactsScope) -> int:
+    """The bit of ``$hi``, the last month counted (bit 0 is :attr:`FactsScope.base`)."""
+    return ym.months_between(ym.label(scope.base), ym.label(scope.hi))
+
+
+def customers_sql(scope: FactsScope) -> list[Sql]:
+    """Active, new and returning customers per counted month (``$full_lo`` … ``$hi``).
+
+    * ``cm`` — per customer and department (per customer alone for ``All`` alone), over every
+      purchase up to ``$hi``: ``first`` and ``last``, the first and last month bought in
+      (month ``$base`` + i), and ``active``, the months bought in from ``$base`` as bits (bit
+      ``i``: month ``$base`` + i; NULL when none; :func:`_bits`);
+    * ``cg`` — the customers of each group who bought in a counted month (``last`` ≥
+      ``$counted_from``): per department of the scope, and for ``All`` per customer over every
+      department (the OR of the bits, the earliest first month);
+    * ``windows`` — per counted month ``k``: the bits of the 12 months before it;
+    * ``cu`` — per month and group: active (bit ``k`` set), new (``first`` = ``k``: nothing
+      bought before) and returning (active, and a bit set among the 12 before).
+    """
+    base, last_bit = scope.base, _last_bit(scope)
+    counted_from = ym.months_between(ym.label(base), ym.label(scope.full_lo))
+    set_bit, has_bit = _bits(scope)
+    keep = Sql("", {}) if scope.with_all else Sql(
+        " AND list_contains($departments, department)", {"departments": list(scope.departments)})
+    department = "department" if scope.departments else "NULL AS department"
+    months = set_bit.format(i="i")
+    # A scope that counts later months only (a scorecard's, a refresh's) groups the purchases
+    # of the customers who bought in them, not every customer's.
+    counted = Sql("", {}) if scope.full_lo <= scope.lo else Sql(
+        " AND customer_id IN (SELECT customer_id FROM purchases WHERE month BETWEEN $full_lo "
+        f"AND $hi AND customer_id IS NOT NULL{keep.text})", {"full_lo": scope.full_lo})
+    cm = Sql(f"""cm AS MATERIALIZED (
+    SELECT customer_id, {department}, min(i) AS first, max(i) AS last,
+           {months} AS active
+    FROM (SELECT customer_id, department, date_diff('month', $base, month) AS i
+          FROM purchases WHERE customer_id IS NOT NULL AND month <= $hi{keep.text}{counted.text})
+    GROUP BY ALL
+)""", {"base": base, "hi": scope.hi, **keep.params, **counted.params,
+       **({"last_bit": last_bit} if "$last_bit" in months else {})})
+
+    values: dict[str, object] = {"counted_from": counted_from, **_labels(scope)}
+    if not scope.with_all:
+        groups = "SELECT department, 0 AS is_all, first, active FROM cm WHERE last >= $counted_from"
+    elif not scope.departments:
+        groups = "SELECT $all AS department, 1 AS is_all, first, active FROM cm " \
+                 "WHERE last >= $counted_from"
+    else:
+        groups = """SELECT department, 0 AS is_all, first, active FROM cm
+    WHERE last >= $counted_from AND list_contains($departments, department)
+    UNION ALL
+    SELECT $all, 1, min(first), bit_or(active) FROM cm
+    GROUP BY customer_id HAVING max(last) >= $counted_from"""
+        values["departments"] = list(scope.departments)
+    return [
+        cm,
+        Sql(f"cg AS (\n    {groups}\n)", values),
+        Sql(f"""windows AS (
+    SELECT k, {set_bit.format(i="j")} AS recent
+    FROM range($counted_from, $last_bit + 1) AS a(k)
+    LEFT JOIN range(0, $last_bit + 1) AS b(j) ON j >= k - 12 AND j < k
+    GROUP BY k
+)""", {"counted_from": counted_from, "last_bit": last_bit}),
+        Sql(f"""cu AS MATERIALIZED (
+    SELECT CAST($base + to_months(CAST(w.k AS INTEGER)) AS DATE) AS month,
+           g.department, g.is_all,
+           count(*) AS active_customers,
+           count(*) FILTER (WHERE g.first = w.k) AS new_customers,
+           count(*) FILTER (WHERE bit_count(g.active & w.recent) > 0) AS returning_customers
+    FROM cg AS g, windows AS w
+    WHERE {has_bit.format(a="g.active", k="w.k")}
+    GROUP BY ALL
+)""", {"base": base}),
+    ]
+
+
+def complaints_sql(scope: FactsScope) -> list[Sql]:
+    """``ct``: the complaints with whether each repeats an earlier one; ``c``: per month,
+    complaints, those with a customer, repeats, unresolved, resolution hours, compensation.
+
+    ``RANGE … EXCLUDE GROUP`` counts the customer's complaints on the component opened in
+    [t − 90 days, t), leaving out t itself and every complaint opened at the same instant.  The
+    window looks back 90 days in any department: it reads the 4 months before ``$full_lo``
+    (they cover 90 days before its 1st) in every department.  Without ``All``, only the
+    complaints of the customers who complained in the scope can be the earlier complaint of one
+    of the scope's: the window partitions their complaints alone (in every department) and the
+    scope's own rows (a complaint without customer too).
+    """
+    rows = _rows(scope)
+    history = "month BETWEEN $full_lo - INTERVAL 4 MONTH AND $hi"
+    if not scope.with_all:
+        history += f""" AND (list_contains($departments, department) OR customer_id IN (
+        SELECT customer_id FROM complaints {rows.text}))"""
+    ct = Sql(f"""ct AS (
     SELECT month, department, customer_id, opened_at, resolved_at, compensation,
            CASE WHEN customer_id IS NOT NULL THEN
                count(*) OVER (
@@ -156,55 +422,72 @@ ct AS (
                    RANGE BETWEEN INTERVAL 90 DAYS PRECEDING AND CURRENT ROW EXCLUDE GROUP
                ) > 0
            END AS is_repeat
-    FROM complaints {complaint_rows}
-),
-c AS MATERIALIZED (
-    SELECT month, {dept},
+    FROM complaints WHERE {history}
+)""", {"unclassified": UNCLASSIFIED, **rows.params})
+    return [ct, _aggregate("c", scope, """\
            count(*) AS complaints,
            count(customer_id) AS complaints_with_customer,
            count(*) FILTER (WHERE is_repeat) AS repeat_complaints,
            count(*) FILTER (WHERE resolved_at IS NULL) AS unresolved_complaints,
            quantile_cont(date_diff('microsecond', opened_at, resolved_at) / 3.6e9, 0.5)
                AS resolution_hours_median,
-           coalesce(sum(compensation), 0) AS compensation
-    FROM ct {full_rows} {sets}
-),
-promise AS (
-    SELECT unnest($promise_departments::VARCHAR[]) AS department,
-           unnest($promise_minutes::DOUBLE[]) AS minutes
-),
-rt AS (
+           coalesce(sum(compensation), 0) AS compensation""", "ct", rows)]
+
+
+def responses_sql(scope: FactsScope, settings: Settings) -> list[Sql]:
+    """``promise``: the promised minutes set per department; ``rt``: each request's minutes
+    waited and its promise (its own, else its department's setting, else the ``*`` one);
+    ``r``: requests, answered, promise kept, the median and 90th percentile wait."""
+    rows = _rows(scope)
+    return [
+        Sql(f"promise AS (\n{_PROMISE_TABLE}\n)", _promise_parameters(settings)),
+        Sql(f"""rt AS (
     SELECT r.month, r.department,
            date_diff('microsecond', r.received_at, r.responded_at) / 6e7 AS minutes,
            coalesce(r.promised_minutes, pr.minutes, $default_promise) AS promised
-    FROM (SELECT * FROM responses {full_rows}) AS r
+    FROM (SELECT * FROM responses {rows.text}) AS r
     LEFT JOIN promise AS pr ON pr.department = r.department
-),
-r AS MATERIALIZED (
-    SELECT month, {dept},
+)""", rows.params),
+        _aggregate("r", scope, """\
            count(*) AS requests,
            count(minutes) AS answered_requests,
            count(*) FILTER (WHERE minutes <= promised) AS promise_kept,
-           quantile_cont(minutes, [0.5, 0.9]) AS q
-    FROM rt {sets}
-),
-rn AS MATERIALIZED (
-    SELECT month, {dept},
+           quantile_cont(minutes, [0.5, 0.9]) AS q""", "rt", Sql("")),
+    ]
+
+
+def retention_sql(scope: FactsScope) -> list[Sql]:
+    """``rn``: the retention dataset's three sums."""
+    return [_aggregate("rn", scope, """\
            CAST(sum(customers_start) AS BIGINT) AS retention_start,
            CAST(sum(customers_end) AS BIGINT) AS retention_end,
-           CAST(sum(new_customers) AS BIGINT) AS retention_new
-    FROM retention {full_rows} {sets}
-),
-s AS MATERIALIZED (
-    SELECT month, {dept},
+           CAST(sum(new_customers) AS BIGINT) AS retention_new""", "retention", _rows(scope))]
+
+
+def surveys_sql(scope: FactsScope) -> list[Sql]:
+    """``s``: csat and nps answers and their satisfied, promoter and detractor counts."""
+    return [_aggregate("s", scope, """\
            count(*) FILTER (WHERE kind = 'csat') AS csat_answers,
            count(*) FILTER (WHERE kind = 'csat' AND score >= 4) AS csat_satisfied,
            count(*) FILTER (WHERE kind = 'nps') AS nps_answers,
            count(*) FILTER (WHERE kind = 'nps' AND score >= 9) AS nps_promoters,
-           count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors
-    FROM surveys {full_rows} {sets}
-),
-{grid}SELECT strftime(g.month, '%Y-%m') AS month, g.department, g.is_all,
+           count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors""",
+        "surveys", _rows(scope))]
+
+
+def grid_sql(scope: FactsScope) -> list[Sql]:
+    """``grid``: every month ``$lo`` … ``$hi`` × the scope's departments, ``All`` first."""
+    return [Sql("""grid AS (
+    SELECT CAST(m.month AS DATE) AS month, d.department, d.is_all
+    FROM (SELECT unnest(generate_series($lo, $hi, INTERVAL 1 MONTH)) AS month) AS m
+    CROSS JOIN (SELECT unnest($grid_departments::VARCHAR[]) AS department,
+                       unnest($grid_is_all::INTEGER[]) AS is_all) AS d
+)""", {"lo": scope.lo, "hi": scope.hi,
+       "grid_departments": [ALL_DEPARTMENTS] * scope.with_all + list(scope.departments),
+       "grid_is_all": [1] * scope.with_all + [0] * len(scope.departments)})]
+
+
+FACTS_SELECT = """SELECT strftime(g.month, '%Y-%m') AS month, g.department,
        coalesce(p.purchases, 0) AS purchases,
        coalesce(p.list_purchases, 0) AS list_purchases,
        coalesce(cu.active_customers, 0) AS active_customers,
@@ -239,305 +522,51 @@ LEFT JOIN c USING (month, department, is_all)
 LEFT JOIN r USING (month, department, is_all)
 LEFT JOIN rn USING (month, department, is_all)
 LEFT JOIN s USING (month, department, is_all)
-ORDER BY g.month, g.is_all DESC, g.department
-"""
-
-_CUSTOMERS_BITSTRING = """-- the months each customer bought in, as a bit string per customer and department (bit i:
--- month $first_month + i), and per customer (every department): one aggregation over the
--- purchases instead of sorting every (customer, department, month) for a window
-cm AS MATERIALIZED (
-    SELECT customer_id, {customer_department},
-           bitstring_agg(CAST(date_diff('month', $first_month, month) AS INTEGER),
-                         0, $last_index) AS active
-    FROM purchases WHERE customer_id IS NOT NULL {customer_rows}
-    GROUP BY ALL
-),
-{masks}-- for month i: the bits of every earlier month, and of the months i − 12 … i − 1 (NULL: none)
-windows AS (
-    SELECT i,
-           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i) AS earlier,
-           bitstring_agg(j, 0, $last_index) FILTER (WHERE j < i AND j >= i - 12) AS recent
-    FROM range(0, $last_index + 1) AS a(i), range(0, $last_index + 1) AS b(j)
-    WHERE i BETWEEN $first_index AND $until_index
-    GROUP BY i
-),
--- new: no bit before month i; returning: a bit in the 12 months before it
-cu AS MATERIALIZED (
-    SELECT CAST($first_month + to_months(CAST(i AS INTEGER)) AS DATE) AS month,
-           department, is_all,
-           count(*) AS active_customers,
-           count(*) FILTER (WHERE earlier IS NULL OR bit_count(active & earlier) = 0)
-               AS new_customers,
-           count(*) FILTER (WHERE bit_count(active & recent) > 0) AS returning_customers
-    FROM masks, windows WHERE get_bit(active, CAST(i AS INTEGER)) = 1
-    GROUP BY ALL
-),
-"""
-# The word path: one query gives, per customer and department and per customer (every
-# department; see the masks), the first month bought in (index from the purchases' first month)
-# and the months of the scope and the 12 before it as the bits of one 64-bit word (bit k: month
-# $base + k) — one aggregation, integers only; NumPy then counts (_count_words) and the facts
-# query reads the counts from a registered frame.
-_WORD_CUSTOMERS_SQL = """WITH
-cm AS (
-    SELECT customer_id, {customer_department}, min(i) AS first_month,
-           bit_or(CASE WHEN i >= $base THEN 1::BIGINT << (i - $base) ELSE 0::BIGINT END)
-               AS active
-    FROM (SELECT customer_id, department,
-                 CAST(date_diff('month', $first_month, month) AS INTEGER) AS i
-          FROM purchases WHERE customer_id IS NOT NULL {customer_rows})
-    GROUP BY ALL
-),
-{masks}SELECT CASE WHEN is_all = 1 THEN 0 ELSE list_position($groups, department) END AS g,
-       first_month, active
-FROM masks
-WHERE (is_all = 1 OR list_contains($groups, department))
-  -- customers who bought in none of the counted months count nowhere (a new customer is active)
-  AND active >> $counted_from <> 0
-"""
-_CUSTOMERS_WORD = """cu AS (
-    SELECT CAST(month AS DATE) AS month, department, is_all, active_customers, new_customers,
-           returning_customers
-    FROM facts_word_counts
-),
-"""
-WORD_MONTHS = 62
-"""The widest span of months (the scope plus the 12 before it) counted in one 64-bit word per
-customer (a signed BIGINT, whose top bits are left alone); a wider one takes bit strings, which
-are slower (text-like values)."""
-
-# ``{keep}`` / ``{merge}``: the word path's first month, kept per department and merged for All.
-_MASKS_WITH_ALL = """masks AS (
-    SELECT department, 0 AS is_all, {keep}active FROM cm
-    UNION ALL
-    SELECT $all, 1, {merge}bit_or(active) FROM cm GROUP BY customer_id
-),
-"""
-_MASKS_DEPARTMENTS = """masks AS (SELECT department, 0 AS is_all, {keep}active FROM cm),
-"""
-_MASKS_ONLY_ALL = """masks AS (SELECT $all AS department, 1 AS is_all, {keep}active FROM cm),
-"""
-_GRID_FROM_DATA = """keys AS MATERIALIZED (
-    SELECT month, department, is_all FROM p
-    UNION ALL SELECT month, department, is_all FROM c
-    UNION ALL SELECT month, department, is_all FROM r
-    UNION ALL SELECT month, department, is_all FROM rn
-    UNION ALL SELECT month, department, is_all FROM s
-),
-months AS (
-    SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month
-    FROM keys HAVING count(*) > 0
-),
-departments AS (
-    SELECT DISTINCT department, is_all FROM keys
-),
-grid AS (SELECT month, department, is_all FROM months CROSS JOIN departments)
-"""
-# A scope's grid is known before the query (from :func:`month_grid`), so it is a parameter.
-_GRID_GIVEN = """grid AS (
-    SELECT m.month, d.department, d.is_all
-    FROM (SELECT unnest($grid_months::DATE[]) AS month) AS m
-    CROSS JOIN (SELECT unnest($grid_departments::VARCHAR[]) AS department,
-                       unnest($grid_is_all::INTEGER[]) AS is_all) AS d
-)
-"""
-_IN_MONTHS = "month BETWEEN $lo AND $hi"
-# The months with every column ($full_lo … $hi); before them a scope has purchases only.
-_IN_FULL_MONTHS = "month BETWEEN $full_lo AND $hi"
-_IN_DEPARTMENTS = "list_contains($departments, department)"
-# Repeats look back 90 days in any department: the complaint window needs the rows from
-# before the scope (4 months cover 90 days before the 1st of $full_lo) and from every department.
-_COMPLAINT_HISTORY = "WHERE month BETWEEN $full_lo - INTERVAL 4 MONTH AND $hi"
-# Without All, only complaints of the customers who complained in the scope can be the earlier
-# complaint of one of the scope's: the window partitions their complaints alone (in every
-# department), and the scope's own rows (a complaint without customer too).
-_COMPLAINT_CUSTOMERS = f""" AND ({_IN_DEPARTMENTS} OR customer_id IN (
-        SELECT customer_id FROM complaints WHERE {_IN_FULL_MONTHS} AND {_IN_DEPARTMENTS}))"""
+ORDER BY g.month, g.is_all DESC, g.department"""
+"""The final SELECT: the grid with every part joined; a count or a sum over no rows is 0, a
+median NULL; each exact sum is converted once to the nearest DOUBLE."""
 
 
-def _facts_sql(
-    *, scoped: bool, with_all: bool, named: bool = True, word: bool = False
-) -> tuple[str, str | None]:
-    """The facts query, and the word path's customer query (None on the bit-string path).
+PARTS: dict[str, tuple[str, ...]] = {
+    "p": ("purchases BIGINT", "revenue DOUBLE", "list_purchases BIGINT", "list_amount DOUBLE",
+          "list_paid DOUBLE"),
+    "cu": ("active_customers BIGINT", "new_customers BIGINT", "returning_customers BIGINT"),
+    "c": ("complaints BIGINT", "complaints_with_customer BIGINT", "repeat_complaints BIGINT",
+          "unresolved_complaints BIGINT", "resolution_hours_median DOUBLE",
+          "compensation DOUBLE"),
+    "r": ("requests BIGINT", "answered_requests BIGINT", "promise_kept BIGINT", "q DOUBLE[]"),
+    "rn": ("retention_start BIGINT", "retention_end BIGINT", "retention_new BIGINT"),
+    "s": ("csat_answers BIGINT", "csat_satisfied BIGINT", "nps_answers BIGINT",
+          "nps_promoters BIGINT", "nps_detractors BIGINT"),
+}
+"""The parts :data:`FACTS_SELECT` joins (the purchases' counts and sums, the customers, the
+complaints, the requests, retention, surveys) and the columns each gives."""
 
-    Every row (not ``scoped``), or only a scope's months and departments: a scope reads only
-    the rows of its months (and its departments, unless ``All`` is among them: ``All`` is
-    aggregated from every department's rows) — purchases from ``$lo``, everything else from
-    ``$full_lo``.  Customer months need every earlier month too, so their scan is bounded above
-    only; with ``All`` alone (no ``named`` department) they are kept per customer only, a
-    smaller aggregation, and every dataset is grouped by month alone; without ``All`` every
-    dataset is grouped by month and department alone.  Repeat complaints need
-    the 4 months before ``$full_lo`` in every department (of the scope's complaining customers
-    only, without ``All``).
 
-    ``word`` (the months counted fit :data:`WORD_MONTHS`) counts new and returning customers
-    from one 64-bit word per customer (:func:`_count_words`); else from bit strings in SQL.
-    """
-    parts = {"customers": _CUSTOMERS_WORD if word else _CUSTOMERS_BITSTRING,
-             "dept": _DEPT, "sets": _SETS}
-    if not scoped:
-        parts |= {"masks": _MASKS_WITH_ALL, "rows": "", "full_rows": "", "customer_rows": "",
-                  "complaint_rows": "", "customer_department": "department",
-                  "grid": _GRID_FROM_DATA}
-    else:
-        departments = "" if with_all else f" AND {_IN_DEPARTMENTS}"
-        masks = _MASKS_DEPARTMENTS
-        if with_all:
-            masks = _MASKS_WITH_ALL if named else _MASKS_ONLY_ALL
-        if with_all and not named:
-            parts |= {"dept": _ALL_ONLY, "sets": "GROUP BY month"}
-        elif not with_all:
-            parts |= {"dept": _DEPARTMENTS_ONLY, "sets": "GROUP BY month, department"}
-        parts |= {
-            "masks": masks,
-            "rows": f"WHERE {_IN_MONTHS}{departments}",
-            "full_rows": f"WHERE {_IN_FULL_MONTHS}{departments}",
-            "customer_rows": f"AND month <= $hi{departments}",
-            "customer_department": "department" if named else "NULL AS department",
-            "complaint_rows": _COMPLAINT_HISTORY + ("" if with_all else _COMPLAINT_CUSTOMERS),
-            "grid": _GRID_GIVEN,
-        }
-    parts |= {
-        "keep": "first_month, " if word else "",
-        "merge": "min(first_month), " if word else "",
+def _no_rows(name: str) -> Sql:
+    """Part ``name`` with its columns and no row: a part the caller does not need."""
+    columns = ", ".join(f"CAST(NULL AS {c.split()[1]}) AS {c.split()[0]}" for c in PARTS[name])
+    return Sql(f"{name} AS (\n    SELECT CAST(NULL AS DATE) AS month, CAST(NULL AS VARCHAR) "
+               f"AS department, CAST(NULL AS INTEGER) AS is_all, {columns} WHERE false\n)")
+
+
+def facts_query(
+    scope: FactsScope, settings: Settings, parts: frozenset[str] | None = None
+) -> Sql:
+    """The facts query over ``scope``: the CTEs of the ``parts`` wanted (:data:`PARTS`; None:
+    every one — a part not wanted has no row, so its counts are 0 and its medians missing), the
+    grid, :data:`FACTS_SELECT`."""
+    built = {
+        "p": lambda: purchases_sql(scope),
+        "cu": lambda: customers_sql(scope),
+        "c": lambda: complaints_sql(scope),
+        "r": lambda: responses_sql(scope, settings),
+        "rn": lambda: retention_sql(scope),
+        "s": lambda: surveys_sql(scope),
     }
-
-    def fill(template: str) -> str:
-        for name, text in parts.items():
-            template = template.replace("{" + name + "}", text)
-        return template
-
-    return fill(_FACTS_TEMPLATE), fill(_WORD_CUSTOMERS_SQL) if word else None
-
-
-def _count_words(
-    groups: Sequence[str], first: np.ndarray, active: np.ndarray, group: np.ndarray,
-    *, first_index: int, base: int, months: Sequence[date],
-) -> pd.DataFrame:
-    """Active, new and returning customers per group and month of the word path, with NumPy.
-
-    ``group`` is 0 for ``All`` and ``i`` for ``groups[i - 1]``; per row, ``first`` the
-    customer's first month (index) and ``active`` the word (bit ``k``: month ``base + k``).
-    For month ``i`` (``first_index`` … , one per ``months``): active — its bit is set; new —
-    the first month is ``i``; returning — active, and a bit is set among the 12 months before
-    it.  One pass per month over the rows: a few integer operations and a ``bincount``, where
-    SQL needed a join of every customer with every month.
-    """
-    size = len(groups) + 1
-    out = {name: np.zeros((size, len(months)), dtype=np.int64)
-           for name in ("active_customers", "new_customers", "returning_customers")}
-    # A scorecard's scope is one group (All, or one department): a plain count of the mask.
-    # (A weighted bincount into a single bin adds serially, several times slower.)
-    only = int(group[0]) if len(group) and group.min() == group.max() else None
-    for j in range(len(months)):
-        i = first_index + j
-        k, r = i - base, max(i - 12, 0) - base
-        is_active = (active & (1 << k)) != 0
-        is_returning = is_active & ((active & (((1 << (k - r)) - 1) << r)) != 0)
-        for name, mask in (("active_customers", is_active), ("new_customers", first == i),
-                           ("returning_customers", is_returning)):
-            if only is not None:
-                out[name][only, j] = np.count_nonzero(mask)
-            else:
-                # weighted counts (exact: far fewer than 2**53 rows), no copy of the group
-                out[name][:, j] = np.bincount(group, weights=mask, minlength=size)
-    names = [ALL_DEPARTMENTS, *groups]
-    return pd.DataFrame({
-        "month": np.tile(np.array(months, dtype="datetime64[D]"), size),
-        "department": np.repeat(np.array(names, dtype=object), len(months)),
-        "is_all": np.repeat(np.array([1] + [0] * len(groups), dtype=np.int32), len(months)),
-        **{name: counts.reshape(-1) for name, counts in out.items()},
-    })
-
-
-def _used(params: dict[str, object], sql: str) -> dict[str, object]:
-    """The parameters ``sql`` names (DuckDB refuses unused ones)."""
-    return {k: v for k, v in params.items() if "$" + k in sql}
-
-
-def _word_parameters(first: date, first_index: int, until_index: int) -> dict[str, object]:
-    """Parameters of the word path for months ``first_index`` … ``until_index`` (from
-    ``first``); empty when they and the 12 months before them do not fit one word."""
-    base = max(first_index - 12, 0)
-    if until_index - base + 1 > WORD_MONTHS:
-        return {}
-    start = f"{first:%Y-%m}"
-    return {
-        "base": base,
-        "counted_from": first_index - base,
-        "word_months": [parse_month(shift_month(start, i))
-                        for i in range(first_index, until_index + 1)],
-    }
-
-
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class DepartmentNameError(ValueError):
-    """A stored department carries the name reserved for every department together."""
-
-    @classmethod
-    def reserved(cls) -> DepartmentNameError:
-        return cls(
-            f"a department is named {ALL_DEPARTMENTS!r}, the name reserved for every "
-            "department together; rename it in the data"
-        )
-
-
-def _promise_parameters(settings: Settings) -> dict[str, object]:
-    named = sorted(d for d in settings.promised_minutes if d != ANY_DEPARTMENT)
-    return {
-        "promise_departments": named,
-        "promise_minutes": [settings.promise_for(d) for d in named],
-        # the ``*`` entry (else 60) is what promise_for gives any department not named
-        "default_promise": settings.promise_for(ANY_DEPARTMENT),
-    }
-
-
-def _month_bits(cur: duckdb.DuckDBPyConnection) -> tuple[date, int]:
-    """The purchases' first month and the index of their last (bit positions of ``cm``)."""
-    first, span = cur.execute(
-        "SELECT min(month), date_diff('month', min(month), max(month)) FROM purchases"
-    ).fetchone()
-    if first is None:
-        return date(2000, 1, 1), 0
-    return first, span
-
-
-def _months_after(first: date, month: date) -> int:
-    return (month.year - first.year) * 12 + month.month - first.month
-
-
-def _scope_grid(
-    cur: duckdb.DuckDBPyConnection,
-    months: tuple[str, str] | None,
-    departments: Sequence[str] | None,
-) -> dict[str, object] | None:
-    """The scoped query's grid and bounds; None when the scope holds no row of the table."""
-    if departments is None:
-        all_months, named = month_grid(cur)
-    else:
-        # only whether the wanted departments (and a clashing "All") are stored at all
-        all_months = _reported_months(cur)
-        named = _stored_departments(cur, [*departments, ALL_DEPARTMENTS])
-    if ALL_DEPARTMENTS in named:
-        raise DepartmentNameError.reserved()
-    lo, hi = ("0001-01", "9999-12") if months is None else months
-    parse_month(lo), parse_month(hi)
-    grid_months = [parse_month(m) for m in all_months if lo <= m <= hi]
-    wanted = None if departments is None else set(departments)
-    grid_departments = [d for d in named if wanted is None or d in wanted]
-    with_all = wanted is None or ALL_DEPARTMENTS in wanted
-    if not grid_months or not (grid_departments or with_all):
-        return None
-    return {
-        "lo": grid_months[0],
-        "hi": grid_months[-1],
-        "grid_months": grid_months,
-        "grid_departments": [ALL_DEPARTMENTS] * with_all + grid_departments,
-        "grid_is_all": [1] * with_all + [0] * len(grid_departments),
-        "with_all": with_all,
-    }
+    ctes = [piece for name, make in built.items()
+            for piece in (make() if parts is None or name in parts else [_no_rows(name)])]
+    return with_query([*ctes, *grid_sql(scope)], Sql(FACTS_SELECT))
 
 
 def facts_table(
@@ -548,6 +577,7 @@ def facts_table(
     departments: Sequence[str] | None = None,
     full_from: str | None = None,
     in_transaction: bool = False,
+    parts: frozenset[str] | None = None,
 ) -> pd.DataFrame:
     """The monthly facts (see the module docstring), one row per month × (departments + All).
 
@@ -571,69 +601,30 @@ def facts_table(
     ``in_transaction``: ``con`` is inside a transaction already (a load's, which keeps the
     stored indicators current before its COMMIT): the facts are read on ``con`` itself, so they
     include the transaction's own rows.  Otherwise they are read on a cursor of ``con`` in a
-    transaction of their own (the month bounds and the facts from the same snapshot).
+    transaction of their own (the grid and the facts from the same snapshot).
+
+    ``parts``: only those parts of :data:`PARTS` are computed (the others' counts 0, medians
+    NaN), for a caller that needs some indicators only (:func:`compute.indicator_table`).
 
     Raises :class:`DepartmentNameError` if a stored department is literally called ``All``.
     """
     settings = read_settings(con) if settings is None else settings
-    params: dict[str, object] = {"all": ALL_DEPARTMENTS, "unclassified": UNCLASSIFIED,
-                                 **_promise_parameters(settings)}
-    scoped = months is not None or departments is not None
     cur = con if in_transaction else con.cursor()
-    # One transaction: the month bounds and the facts come from the same snapshot.
     if not in_transaction:
         cur.execute("BEGIN TRANSACTION")
     try:
-        first, span = _month_bits(cur)
-        params.update(first_month=first, last_index=span, first_index=0, until_index=span)
-        shape: dict[str, object] = {"scoped": False, "with_all": True}
-        if scoped:
-            scope = _scope_grid(cur, months, departments)
-            if scope is None:
-                if not in_transaction:
-                    cur.execute("COMMIT")
-                return _empty_facts()
-            with_all = scope.pop("with_all")
-            params.update(scope)
-            full_lo = scope["lo"] if full_from is None else max(scope["lo"], parse_month(full_from))
-            params.update(first_index=_months_after(first, full_lo),
-                          until_index=_months_after(first, scope["hi"]), full_lo=full_lo)
-            if not with_all:
-                params["departments"] = scope["grid_departments"]
-            named = len(scope["grid_departments"]) > with_all
-            shape = {"scoped": True, "with_all": with_all, "named": named}
-        # One word per customer for a scope's few months; the whole table (many months, every
-        # department) is counted faster by bit strings in SQL than by NumPy over the words.
-        word = _word_parameters(first, params["first_index"], params["until_index"]) if scoped else {}
-        params.update(word)
-        sql, word_sql = _facts_sql(**shape, word=bool(word))
-        if word_sql is not None:
-            # the word path is a scope's: its departments are the grid's
-            groups = [d for d in params["grid_departments"] if d != ALL_DEPARTMENTS]
-            found = cur.execute(word_sql, _used({**params, "groups": groups}, word_sql))
-            columns = found.fetchnumpy()
-            counts = _count_words(
-                groups, columns["first_month"].astype(np.int64),
-                columns["active"].astype(np.int64), columns["g"].astype(np.int64),
-                first_index=params["first_index"], base=word["base"],  # type: ignore[arg-type]
-                months=word["word_months"],  # type: ignore[arg-type]
-            )
-            cur.register("facts_word_counts", counts)
-        try:
-            frame = cur.execute(sql, _used(params, sql)).df()
-        finally:
-            if word_sql is not None:
-                cur.unregister("facts_word_counts")
+        scope = resolve_scope(cur, months, departments, full_from)
+        frame = None
+        if scope is not None:
+            query = facts_query(scope, settings, parts)
+            frame = cur.execute(query.text, dict(query.params)).df()
     except BaseException:
         if not in_transaction:
             cur.execute("ROLLBACK")
         raise
     if not in_transaction:
         cur.execute("COMMIT")
-    clash = (frame["is_all"] == 0) & (frame["department"] == ALL_DEPARTMENTS)
-    if clash.any():
-        raise DepartmentNameError.reserved()
-    return _typed_facts(frame.drop(columns="is_all"))
+    return _empty_facts() if frame is None else _typed_facts(frame)
 
 
 def _typed_facts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -650,15 +641,35 @@ def _empty_facts() -> pd.DataFrame:
     return _typed_facts(pd.DataFrame({name: pd.Series(dtype="object") for name in FACT_COLUMNS}))
 
 
-def shift_month(month: str, by: int) -> str:
-    """``YYYY-MM`` moved ``by`` months (negative: earlier).
+class DepartmentNameError(ValueError):
+    """A stored department carries the name reserved for every department together."""
 
-    >>> shift_month("2025-02", -3)
-    '2024-11'
-    """
-    start = parse_month(month)
-    index = start.year * 12 + start.month - 1 + by
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    @classmethod
+    def reserved(cls) -> DepartmentNameError:
+        return cls(
+            f"a department is named {ALL_DEPARTMENTS!r}, the name reserved for every "
+            "department together; rename it in the data"
+        )
+
+
+# The promised minutes set per department, as a table (for facts and compute's promise rule).
+_PROMISE_TABLE = """    SELECT unnest($promise_departments::VARCHAR[]) AS department,
+           unnest($promise_minutes::DOUBLE[]) AS minutes"""
+
+
+def _promise_parameters(settings: Settings) -> dict[str, object]:
+    named = sorted(d for d in settings.promised_minutes if d != ANY_DEPARTMENT)
+    return {
+        "promise_departments": named,
+        "promise_minutes": [settings.promise_for(d) for d in named],
+        # the ``*`` entry (else 60) is what promise_for gives any department not named
+        "default_promise": settings.promise_for(ANY_DEPARTMENT),
+    }
+
+
+# Older names of :mod:`indicators.months`' functions, still imported elsewhere.
+shift_month = ym.shift
+parse_month = ym.parse
 
 
 # --- the grid, for the tables that are not facts ------------------------------------------
@@ -700,18 +711,10 @@ def _stored_departments(con: duckdb.DuckDBPyConnection, names: Sequence[str]) ->
     )
 
 
-def parse_month(month: str) -> date:
-    """``YYYY-MM`` → the first day of that month; ``ValueError`` on anything else."""
-    found = _MONTH_RE.match(month.strip()) if isinstance(month, str) else None
-    if found is None or not 1 <= int(found.group(2)) <= 12:
-        raise ValueError(f"month must be written YYYY-MM, got {month!r}")
-    return date(int(found.group(1)), int(found.group(2)), 1)
-
-
 # --- complaint mix -------------------------------------------------------------------------
 
 _MIX_SQL = f"""
-SELECT strftime(month, '%Y-%m') AS month, {_DEPT},
+SELECT strftime(month, '%Y-%m') AS month, {_ALL_OR_DEPARTMENT},
        coalesce(component, $unclassified) AS component,
        count(*) AS complaints
 FROM complaints
@@ -744,7 +747,7 @@ _NICE_STEPS: tuple[float, ...] = (1.0, 2.0, 5.0)
 
 def _scope_parameters(month: str | None, department: str) -> dict[str, object]:
     return {
-        "month": None if month is None else parse_month(month),
+        "month": None if month is None else ym.parse(month),
         "department": None if department == ALL_DEPARTMENTS else department,
     }
 
@@ -813,24 +816,3 @@ def response_time_bins(
         {**params, "width": float(width), "last": bins - 1, "longest": float(longest)},
     ).df()
     return frame.astype({"bin_start": "float64", "bin_end": "float64", "requests": "int64"})
-
-
-def promise_counts(
-    con: duckdb.DuckDBPyConnection, *, month: str | None, department: str, settings: Settings
-) -> pd.DataFrame:
-    """How many requests in scope carry each effective promise (column ``promised``, minutes,
-    and ``requests``), most common first, then the shorter promise first."""
-    return con.cursor().execute(
-        f"""WITH promise AS (
-                SELECT unnest($promise_departments::VARCHAR[]) AS department,
-                       unnest($promise_minutes::DOUBLE[]) AS minutes
-            ), scoped AS (
-                SELECT department, promised_minutes {_SCOPE}
-            )
-            SELECT coalesce(s.promised_minutes, pr.minutes, $default_promise)::DOUBLE
-                       AS promised,
-                   count(*) AS requests
-            FROM scoped AS s LEFT JOIN promise AS pr ON pr.department = s.department
-            GROUP BY 1 ORDER BY requests DESC, promised""",
-        {**_scope_parameters(month, department), **_promise_parameters(settings)},
-    ).df()

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,6 @@ from indicators import store
 from indicators.catalog import INDICATOR_IDS, get
 from indicators.compute import (
     FORMULAS,
-    indicator_table,
     indicators_from_facts,
     mix_from_counts,
     with_revenue_history,
@@ -105,12 +103,3 @@ def test_no_rows_give_zero_totals_and_missing_ratios(indicator: str) -> None:
         assert (values == 0).all()
     else:
         assert values.isna().all(), f"{indicator} ({get(indicator).unit}) over no rows"
-
-
-def test_store_backed_table_matches_the_pure_function(tmp_path: Path) -> None:
-    data, settings = SCENARIOS["history"]
-    con = store.connect(make_db(tmp_path / "h.duckdb", data, settings), read_only=True)
-    from_store = indicator_table(con)
-    by_hand = indicators_from_facts(facts_table(con), settings=store.read_settings(con))
-    con.close()
-    pd.testing.assert_frame_equal(from_store, by_hand)

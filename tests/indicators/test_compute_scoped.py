@@ -162,13 +162,13 @@ def test_shift_month_crosses_years():
 
 
 @pytest.mark.parametrize(("months", "departments"), [(None, None), *SCOPES[:4]])
-def test_the_word_and_bit_string_paths_count_the_same_customers(
+def test_the_word_and_bit_string_encodings_count_the_same_customers(
     demo_db, monkeypatch, months, departments
 ):
-    """New and returning customers fit one 64-bit word per customer when the months do; the
-    bit-string path (longer histories) must give the same counts on the same rows."""
+    """A customer's months are one 64-bit integer when they fit, else a bit string (longer
+    histories, see the sixteen years above); on the same rows both give the same counts."""
     word = facts.facts_table(demo_db, months=months, departments=departments)
-    monkeypatch.setattr(facts, "WORD_MONTHS", 1)
+    monkeypatch.setattr(facts, "WORD_BITS", 0)
     strings = facts.facts_table(demo_db, months=months, departments=departments)
     assert len(word) > 0 and word["returning_customers"].sum() > 0
     columns = ["month", "department", "active_customers", "new_customers",
@@ -176,17 +176,20 @@ def test_the_word_and_bit_string_paths_count_the_same_customers(
     pd.testing.assert_frame_equal(word[columns], strings[columns])
 
 
-def test_the_word_path_is_taken_exactly_when_the_months_fit_one_word():
-    first = dt.date(2020, 1, 1)
-    assert facts._word_parameters(first, 0, 61)["base"] == 0
-    assert facts._word_parameters(first, 0, 62) == {}
-    # a scope counts the 12 months before it too: months 100 … 149 span bits 88 … 149
-    fits = facts._word_parameters(first, 100, 149)
-    assert fits["base"] == 88 and len(fits["word_months"]) == 50
-    assert fits["word_months"][0] == dt.date(2028, 5, 1)
-    assert fits["word_months"][-1] == dt.date(2032, 6, 1)  # month 149 = 12 years 5 months on
-    assert fits["counted_from"] == 100 - 88
-    assert facts._word_parameters(first, 100, 150) == {}
+def _scope(full_lo: str, hi: str) -> facts.FactsScope:
+    return facts.FactsScope(lo=dt.date(2000, 1, 1), hi=facts.parse_month(hi),
+                            full_lo=facts.parse_month(full_lo), departments=(), with_all=True)
+
+
+def test_the_months_are_one_integer_exactly_when_they_fit_63_bits():
+    # bit 0 is 12 months before the first counted month: 2019-01 for 2020-01
+    assert _scope("2020-01", "2020-01").base == dt.date(2019, 1, 1)
+    # 2019-01 + 62 months = 2024-03 (5 years and 2 months): bits 0 … 62, the sign bit left alone
+    assert facts._last_bit(_scope("2020-01", "2024-03")) == 5 * 12 + 2
+    assert "BIGINT" in facts._bits(_scope("2020-01", "2024-03"))[0]
+    assert "bitstring_agg" in facts._bits(_scope("2020-01", "2024-04"))[0]
+    # the earliest month has no 12 months before it: bit 0 is 0001-01 itself
+    assert _scope("0001-06", "0001-06").base == dt.date(1, 1, 1)
 
 
 def test_full_from_leaves_the_earlier_months_their_purchases_only(demo_db):
