@@ -2,16 +2,19 @@
 
     python -m indicators ingest --db PATH [--encoding E] [--date-format F] [--wait S] [--strict] FILE...
     python -m indicators demo   --db PATH [--wait S]
-    python -m indicators report --db PATH [--month YYYY-MM] [--department NAME] [--format csv|json]
-    python -m indicators route  --db PATH [--format csv|json]
+    python -m indicators report --db PATH [--month M | --from M --to M] [--department NAME]
+                                [--indicator ID] [--exact] [--format csv|json]
+    python -m indicators route  --db PATH [the same filters] [--exact] [--format csv|json]
     python -m indicators check  --db PATH [--wait S]
+    python -m indicators rebuild --db PATH [--wait S]
     python -m indicators complete --db PATH [--department NAME] [--format csv|json]
     python -m indicators complete --db PATH --month YYYY-MM [--department NAME] [--undo] [--wait S]
     python -m indicators undo   --db PATH [--wait S] [--user U] LOAD_ID
 
 Exit codes: 0 success; 1 a file was rejected (ingest), the database stayed busy, the disk
 filled up (the load was rolled back), the data is unusable (a damaged database: DuckDB cannot
-open or read it), the check found a problem or an undo was refused (``undo``: the reason on
+open or read it), the check found a problem (a table that does not read whole, a stored
+indicator table that differs from a full recomputation) or an undo was refused (``undo``: the reason on
 stderr, nothing changed); 2 usage error — a FILE that is a directory or does not exist, and a
 ``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file (CSV, Parquet …), a
 folder, an empty file, whatever its name, or a new name not ending in ``.duckdb`` / ``.db``
@@ -113,7 +116,10 @@ def _parser() -> argparse.ArgumentParser:
     db_option(p)
     wait_option(p, store.DEFAULT_WAIT_SECONDS)
 
-    p = sub.add_parser("check", help="open the database, read every table, print row counts")
+    p = sub.add_parser(
+        "check", help="open the database, read every table, print row counts, and verify the "
+        "stored indicator table equals a full recomputation",
+    )
     db_option(p)
     wait_option(p, 10.0)
 
@@ -234,7 +240,9 @@ def _run(args: argparse.Namespace) -> int:
             strict=args.strict,
         )
     if args.command == "check":
-        health = store.health(args.db, wait=args.wait)
+        from indicators.stored_indicators import checked_health
+
+        health = checked_health(args.db, wait=args.wait)
         print("\n".join(health.lines()))
         return 0 if health.ok else 1
     if args.command == "demo":

@@ -121,9 +121,21 @@ def _money_as_decimal(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+# --- step 3: the stored indicator table ------------------------------------------------------
+
+
+def _stored_indicators(con: duckdb.DuckDBPyConnection) -> None:
+    """The indicator table stored and filled from every stored row
+    (:mod:`indicators.stored_indicators`), kept current by every write from then on."""
+    from indicators import stored_indicators
+
+    stored_indicators.rebuild(con, in_transaction=True)
+
+
 STEPS: tuple[tuple[int, str, Step], ...] = (
     (1, "instants", _instants),
     (2, "exact money", _money_as_decimal),
+    (3, "stored indicators", _stored_indicators),
 )
 """Every step, in order: (version it brings the database to, name, function)."""
 

@@ -41,14 +41,17 @@ import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
 
 from indicators.schema import DATASETS, MONTH_DATASETS, Dataset, table_ddl
+
+T = TypeVar("T")
 
 DEFAULT_DB = Path("data") / "service.duckdb"
 DB_ENV = "SERVICE_DB"
@@ -132,8 +135,11 @@ def _removed_ddl(dataset: Dataset) -> str:
 
 UNDO_TABLES: tuple[str, ...] = ("upload_slices", *(REMOVED_PREFIX + name for name in DATASETS))
 """What undo keeps."""
-ADDED_TABLES: tuple[str, ...] = ("complete_months", *UNDO_TABLES, "schema_version")
-"""Tables added since the first version (issue 15; ``schema_version``, issue 16): a database made
+ADDED_TABLES: tuple[str, ...] = (
+    "complete_months", *UNDO_TABLES, "schema_version", "indicator_values"
+)
+"""Tables added since the first version (issue 15; ``schema_version``, issue 16; the stored
+indicators, issue 17: :mod:`indicators.stored_indicators`): a database made
 before gets them at its next write (any connection that
 is not read-only); until then :func:`check` does not count their absence as a problem."""
 
@@ -553,9 +559,10 @@ def pause_for_test(point: str) -> None:
     The command line passes it to the load as its ``checkpoint`` (the loader itself reads no
     environment variable; the app passes none): the points of
     :func:`indicators.ingest.load.load_clean`, in order, are ``inserted``, ``logged``,
-    ``kept_for_undo``, ``old_slices_deleted``, ``undo_pruned`` (the last before the COMMIT)
-    and ``committed``.  :func:`indicators.undo.undo_load` calls it itself: ``undo_deleted``,
-    ``undo_restored``, ``undo_before_commit``, ``undo_committed``.
+    ``kept_for_undo``, ``old_slices_deleted``, ``undo_pruned``, ``indicators_kept`` (the last
+    before the COMMIT) and ``committed``.  :func:`indicators.undo.undo_load` calls it itself:
+    ``undo_deleted``, ``undo_restored``, ``undo_indicators_kept``, ``undo_before_commit``,
+    ``undo_committed``.
     """
     if os.environ.get(PAUSE_ENV) != point:
         return
@@ -577,6 +584,10 @@ def init_db(con: duckdb.DuckDBPyConnection) -> None:
     for dataset in DATASETS.values():
         con.execute(table_ddl(dataset))
         con.execute(_removed_ddl(dataset))
+    if not existing:  # an older database gets it, filled, from its migration step
+        from indicators import stored_indicators
+
+        stored_indicators.create(con)
     migrations.upgrade(con, fresh=not existing)
 
 
@@ -717,11 +728,51 @@ class SettingError(ValueError):
 def write_setting(
     con: duckdb.DuckDBPyConnection, key: str, value: str | float, *, department: str = ANY_DEPARTMENT
 ) -> str | None:
-    """Validate and store one setting (``iceberg_factor``, ``time_zone``, ``promised_minutes`` …).
+    """Validate and store one setting (``iceberg_factor``, ``time_zone``, ``promised_minutes`` …),
+    with the stored indicators it enters recomputed, in one transaction (the caller's, if it
+    holds one: :func:`indicators.stored_indicators.refresh_for_setting`).
 
     Returns what else the write did, in words for the page, or None: only a new ``time_zone``
     does more (:func:`change_time_zone`: months recomputed, undo history cleared).
     """
+    return _keeping_indicators(
+        con, key, department, lambda: _write_setting(con, key, value, department=department)
+    )
+
+
+def _keeping_indicators(
+    con: duckdb.DuckDBPyConnection, key: str, department: str, write: Callable[[], T]
+) -> T:
+    """``write()`` and the stored indicators that setting ``key`` enters, in one transaction."""
+    from indicators import stored_indicators
+
+    with transaction(con):
+        done = write()
+        stored_indicators.refresh_for_setting(con, key, department)
+    return done
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, *, joined: bool | None = None) -> Iterator[None]:
+    """One transaction around the block: the caller's, when ``con`` is inside one already
+    (``joined``; None: find out), else its own, committed at the end and rolled back on any
+    error."""
+    own = not (_in_transaction(con) if joined is None else joined)
+    if own:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        if own:
+            con.execute("COMMIT")
+    except BaseException:
+        if own:
+            con.execute("ROLLBACK")
+        raise
+
+
+def _write_setting(
+    con: duckdb.DuckDBPyConnection, key: str, value: str | float, *, department: str
+) -> str | None:
     text = str(value).strip()
     if key == "iceberg_factor" or key == "promised_minutes":
         try:
@@ -798,7 +849,9 @@ def delete_setting(con: duckdb.DuckDBPyConnection, key: str, *, department: str)
     if key == "time_zone":
         write_setting(con, key, DEFAULT_TIME_ZONE, department=department)
         return
-    con.execute("DELETE FROM settings WHERE key = ? AND department = ?", [key, department])
+    _keeping_indicators(con, key, department, lambda: con.execute(
+        "DELETE FROM settings WHERE key = ? AND department = ?", [key, department]
+    ))
 
 
 # --- instants and the organisation's months -----------------------------------------------
@@ -939,19 +992,10 @@ def change_time_zone(con: duckdb.DuckDBPyConnection, zone: str) -> str:
     Stored timestamps are instants and do not change: a time that was read without an offset
     keeps the instant it was read as in the old zone.
     """
-    own = not _in_transaction(con)
-    if own:
-        con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         moved = recompute_months(con, zone)
         cleared = clear_undo(con) if moved or _kept_rows_move(con, zone) else None
         _store_setting(con, "time_zone", ANY_DEPARTMENT, zone)
-        if own:
-            con.execute("COMMIT")
-    except BaseException:
-        if own:
-            con.execute("ROLLBACK")
-        raise
     rows = f"{moved:,} stored row{'s' if moved != 1 else ''}"
     if cleared is None:
         undo = "the undo history is kept (no row it holds changes month)"

@@ -1,20 +1,168 @@
-"""The stored indicator table: computed once by the engine, kept current by every change, read
-by every page, export and command.
+"""The stored indicator table: computed by the engine, kept current by every change, read by every
+page, export and command.
 
-SKELETON (issue 17 groundwork): :func:`read` computes the table live until the stored table is
-built; the tables, :func:`rebuild`, :func:`refresh` and :func:`verify` are being written.
+**What is stored.**  :data:`TABLE` holds the indicator long table of
+:func:`indicators.compute.indicator_table` — ``month`` (``YYYY-MM``), ``department`` (``All``
+among them), ``indicator`` (a catalog id), ``value`` (DOUBLE; NULL where the table has NaN,
+*missing*) — one row per reported month × (every department and ``All``) × indicator, exactly the
+rows and values a full computation gives.
+
+**Kept current in the writer's transaction.**  Every change of what the indicators are made of
+rewrites the part of the table it can change *inside its own transaction*, before its COMMIT: a
+load (:func:`indicators.ingest.load.load_clean`), an undo (:func:`indicators.undo.undo_load`), a
+settings change (:func:`indicators.store.write_setting`, a new time zone included) and, through
+loads, ``demo``.  DuckDB's transactions are snapshots, so a reader sees the data and the
+indicators of the same version, old with old or new with new: never one without the other.
+
+**Incremental** (:func:`refresh`).  A load replaces *slices* (month × department) of one
+dataset.  What those slices can change, for the departments touched and ``All``:
+
+* purchases of month m: every month from m on — m's values, growth at m+1 and m+12, returning
+  customers m+1 … m+12, new customers from m on (a customer's first purchase may move);
+* complaints of month m: months m … m+3 in *every* department — a complaint is a repeat when the
+  same customer complained about the same component within 90 days before, in any department
+  (90 days after the end of m fall at the latest in m+3);
+* responses, retention, surveys of month m: m alone.
+
+Only the indicators that read the dataset (:func:`reading`, from the catalog's sources) are
+rewritten, from only the parts of the facts they read: a month of surveys costs the surveys.
+Besides, the grid itself may change: months new to the table (before the first or after the last
+month) get every department's rows, a department new to the table gets every month's, and months
+and departments no longer holding any data are deleted.  A settings change rewrites what the
+setting enters: the iceberg factor and the time zone everything, a department's promised minutes
+that department's and ``All``'s promise kept (the ``*`` promise everything).
+
+**Rebuild and check.**  :func:`rebuild` recomputes the whole table (``python -m indicators
+rebuild``, and the migration that adds the table to an older database); :func:`differences`
+compares it with a full recomputation, value for value (NULL = NULL), which ``python -m
+indicators check`` reports.  Code that writes the dataset tables by hand (SQL outside the
+product) must call :func:`rebuild` after.
+
+**Reading** (:func:`read`, :func:`select`): a :class:`~indicators.scope.Scope` narrows months and
+departments in SQL.  A database made before the table existed, opened read-only (so not yet
+upgraded), is computed live instead, with the same values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import duckdb
 import pandas as pd
 
+from indicators import months as month_labels
+from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, INDICATORS
+from indicators.schema import MONTH_DATASETS
 from indicators.scope import Scope
 
+TABLE = "indicator_values"
 LONG_COLUMNS: tuple[str, ...] = ("month", "department", "indicator", "value")
+DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    month VARCHAR NOT NULL,
+    department VARCHAR NOT NULL,
+    indicator VARCHAR NOT NULL,
+    value DOUBLE)"""
+
+REPEAT_MONTHS_AFTER = 3
+"""Months after a complaint's month whose repeats it can change (90 days reach into m+3)."""
+WHOLE_TABLE_SETTINGS: frozenset[str] = frozenset({"iceberg_factor", "time_zone"})
+"""Settings that enter every department's indicators."""
+DEPARTMENT_SETTINGS: frozenset[str] = frozenset({"promised_minutes"})
+"""Settings per department: that department's and All's indicators (``*``: every one)."""
+
+SETTING_READERS: dict[str, tuple[str, ...]] = {"promised_minutes": ("promise_kept_rate",)}
+"""The indicators a per-department setting enters."""
+
+_LIVE = "indicator_values_live"
+"""The temp table :func:`select` computes into when the stored table is not there."""
+
+# Fixed statements (the table's name is the module's constant).
+_EXISTS = (
+    "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+    f"AND schema_name = 'main' AND table_name = '{TABLE}'"
+)
+_IN_MONTHS = (
+    "(CAST($first AS VARCHAR) IS NULL OR month >= $first) "
+    "AND (CAST($last AS VARCHAR) IS NULL OR month <= $last)"
+)
+_IN_DEPARTMENTS = (
+    "(CAST($departments AS VARCHAR[]) IS NULL "
+    "OR list_contains(CAST($departments AS VARCHAR[]), department))"
+)
+_SCOPE_WHERE = (
+    f"{_IN_MONTHS} AND {_IN_DEPARTMENTS} AND (CAST($indicators AS VARCHAR[]) IS NULL "
+    "OR list_contains(CAST($indicators AS VARCHAR[]), indicator))"
+)
+_ORDER = (
+    "ORDER BY month, department <> $all, department, "
+    "list_position(CAST($order AS VARCHAR[]), indicator)"
+)
+_INSERT = (
+    f"INSERT INTO {TABLE} SELECT month, department, indicator, "
+    "CASE WHEN isnan(value) THEN NULL ELSE value END FROM fresh_indicators"
+)
+_DELETE_SCOPE = f"DELETE FROM {TABLE} WHERE {_SCOPE_WHERE}"
+_DELETE_OFF_GRID = (
+    f"DELETE FROM {TABLE} WHERE NOT list_contains(CAST($months AS VARCHAR[]), month) "
+    "OR (department <> $all AND NOT list_contains(CAST($departments AS VARCHAR[]), department))"
+)
+_STORED_GRID = (
+    f"SELECT list(DISTINCT month ORDER BY month), "
+    f"list(DISTINCT department ORDER BY department) FILTER (WHERE department <> $all) "
+    f"FROM {TABLE}"
+)
+_DATA_DEPARTMENTS = (
+    "SELECT DISTINCT department FROM ("
+    + " UNION ALL ".join(f'SELECT DISTINCT department FROM "{t}"' for t in MONTH_DATASETS)
+    + ") ORDER BY department"
+)
+
+
+def exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds the stored table (a database of an earlier version opened
+    read-only does not, until it is opened for writing)."""
+    return bool(con.execute(_EXISTS).fetchone()[0])
+
+
+def _scope_params(scope: Scope) -> dict[str, object]:
+    """``$first``, ``$last``, ``$departments`` of :data:`_IN_MONTHS` and :data:`_IN_DEPARTMENTS`
+    (NULL: no restriction)."""
+    first, last = scope.months if scope.months is not None else (None, None)
+    return {"first": first, "last": last,
+            "departments": None if scope.departments is None else list(scope.departments)}
+
+
+def select(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope | None = None,
+    *,
+    indicators: Sequence[str] | None = None,
+) -> tuple[str, dict[str, object]]:
+    """A SELECT statement and its named parameters giving the columns of :data:`LONG_COLUMNS`
+    of ``scope`` (``value`` NULL where missing), sorted as :func:`indicators.compute.sort_long`:
+    month, ``All`` first then departments by name, catalog order.  Readable on ``con`` (inside
+    ``COPY (…) TO`` or for Arrow batches).
+
+    Where the stored table is not there (an older database opened read-only) the table is first
+    computed into a temporary table of ``con``, so the statement reads the same values.
+    """
+    scope = scope or Scope()
+    source = TABLE
+    if not exists(con):
+        live = _live(con, scope)
+        con.register("fresh_indicators", live)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_LIVE} AS SELECT month, department, "
+                        "indicator, CASE WHEN isnan(value) THEN NULL ELSE value END AS value "
+                        "FROM fresh_indicators")
+        finally:
+            con.unregister("fresh_indicators")
+        source = f"temp.{_LIVE}"
+    sql = (f"SELECT month, department, indicator, value FROM {source} "
+           f"WHERE {_SCOPE_WHERE} {_ORDER}")
+    params = {**_scope_params(scope), "all": ALL_DEPARTMENTS, "order": list(INDICATOR_IDS),
+              "indicators": None if indicators is None else list(indicators)}
+    return sql, params
 
 
 def read(
@@ -27,18 +175,287 @@ def read(
     ``YYYY-MM``, department with ``All``, catalog id, float64 value with NaN for missing),
     sorted as :func:`indicators.compute.sort_long`; only ``indicators`` when given.
 
-    The same values, row for row, as :func:`indicators.compute.indicator_table` with the same
-    months and departments."""
+    The same rows and values as :func:`indicators.compute.indicator_table` with the same months
+    and departments."""
+    scope = scope or Scope()
+    if not exists(con):
+        table = _live(con, scope)
+        if indicators is not None:
+            table = table[table["indicator"].isin(set(indicators))].reset_index(drop=True)
+        return table
+    sql, params = select(con, scope, indicators=indicators)
+    frame = con.execute(sql, params).df()
+    return _typed(frame)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({"month": "str", "department": "str", "indicator": "str",
+                         "value": "float64"})
+
+
+def _live(con: duckdb.DuckDBPyConnection, scope: Scope, *, in_transaction: bool = False,
+          indicators: Sequence[str] | None = None) -> pd.DataFrame:
     from indicators.compute import indicator_table
 
-    scope = scope or Scope()
-    table = indicator_table(con, months=scope.months, departments=scope.departments)
-    if indicators is not None:
-        wanted = set(indicators)
-        table = table[table["indicator"].isin(wanted)].reset_index(drop=True)
-    return table
+    return indicator_table(con, months=scope.months, departments=scope.departments,
+                           in_transaction=in_transaction, indicators=indicators)
+
+
+def reading(dataset: str) -> tuple[str, ...]:
+    """The indicators whose formula reads ``dataset`` (the catalog's sources), catalog order.
+
+    >>> reading("surveys")
+    ('csat', 'nps')
+    """
+    return tuple(i.id for i in INDICATORS if any(s.split(".")[0] == dataset for s in i.sources))
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the (empty) table: for a new database, whose datasets are empty too."""
+    con.execute(DDL)
+
+
+def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
+           indicators: Sequence[str] | None = None) -> int:
+    """Replace the stored rows of ``scope`` (of ``indicators`` only, when given) by the
+    engine's, computed on ``con`` (inside the caller's transaction); the rows written."""
+    fresh = _live(con, scope, in_transaction=True, indicators=indicators)
+    con.execute(_DELETE_SCOPE, {**_scope_params(scope),
+                                "indicators": None if indicators is None else list(indicators)})
+    if fresh.empty:
+        return 0
+    con.register("fresh_indicators", fresh)
+    try:
+        con.execute(_INSERT)
+    finally:
+        con.unregister("fresh_indicators")
+    return len(fresh)
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> int:
+    """Recompute the whole table from every stored row, in one transaction (the caller's with
+    ``in_transaction``); the rows written."""
+    from indicators.store import transaction
+
+    with transaction(con, joined=in_transaction):
+        con.execute(DDL)
+        con.execute(f"DELETE FROM {TABLE}")
+        return _write(con, Scope())
+
+
+def _data_grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """The reported months and the departments the datasets hold now, read on ``con`` itself
+    (inside the writer's transaction, its own rows included)."""
+    from indicators.facts import _reported_months
+
+    return _reported_months(con), [d for (d,) in con.execute(_DATA_DEPARTMENTS).fetchall()]
+
+
+def _runs(labels: Iterable[str]) -> list[tuple[str, str]]:
+    """Consecutive months as ``(first, last)`` runs."""
+    runs: list[tuple[str, str]] = []
+    for month in sorted(labels):
+        if runs and month_labels.shift(runs[-1][1], 1) == month:
+            runs[-1] = (runs[-1][0], month)
+        else:
+            runs.append((month, month))
+    return runs
+
+
+def changed_scopes(
+    dataset: str, slices: Iterable[tuple[str, str]], *, last_month: str
+) -> list[Scope]:
+    """What a change of ``slices`` (``(YYYY-MM, department)``) of ``dataset`` can change (the
+    rules in the module docstring), months up to ``last_month``.
+
+    >>> changed_scopes("purchases", [("2025-03", "North")], last_month="2025-12")
+    [Scope(months=('2025-03', '2025-12'), departments=('North', 'All'))]
+    >>> changed_scopes("complaints", [("2025-03", "North")], last_month="2025-12")
+    [Scope(months=('2025-03', '2025-06'), departments=None)]
+    >>> changed_scopes("surveys", [("2025-03", "North"), ("2025-05", "South")],
+    ...                last_month="2025-12")
+    [Scope(months=('2025-03', '2025-03'), departments=('North', 'South', 'All')), \
+Scope(months=('2025-05', '2025-05'), departments=('North', 'South', 'All'))]
+    """
+    pairs = sorted({(m[:7], d) for m, d in slices})
+    if not pairs:
+        return []
+    touched = (*sorted({d for _, d in pairs}), ALL_DEPARTMENTS)
+    first = pairs[0][0]
+    if dataset == "purchases":
+        return [Scope((first, max(last_month, first)), touched)]
+    if dataset == "complaints":
+        last = max(m for m, _ in pairs)
+        return [Scope((first, month_labels.shift(last, REPEAT_MONTHS_AFTER)), None)]
+    return [Scope(run, touched) for run in _runs({m for m, _ in pairs})]
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection, dataset: str, slices: Iterable[tuple[str, str]] | None
+) -> int:
+    """Keep the table current after ``slices`` of ``dataset`` changed, inside the caller's
+    transaction (``slices`` None: the whole dataset changed — rebuilt).  The rows written."""
+    if dataset not in MONTH_DATASETS:
+        return 0  # targets: not an input of the indicators
+    if slices is None:
+        return rebuild(con, in_transaction=True)
+    con.execute(DDL)
+    grid_months, grid_departments = _data_grid(con)
+    stored_months, stored_departments = con.execute(
+        _STORED_GRID, {"all": ALL_DEPARTMENTS}
+    ).fetchone()
+    stored_months, stored_departments = stored_months or [], stored_departments or []
+    if not grid_months:
+        con.execute(f"DELETE FROM {TABLE}")
+        return 0
+    if not stored_months:
+        return rebuild(con, in_transaction=True)
+    con.execute(_DELETE_OFF_GRID, {"months": grid_months, "departments": grid_departments,
+                                   "all": ALL_DEPARTMENTS})
+    first, last = grid_months[0], grid_months[-1]
+    # (scope, the indicators to rewrite there; None: every one)
+    work: list[tuple[Scope, tuple[str, ...] | None]] = [
+        (scope, reading(dataset)) for scope in changed_scopes(dataset, slices, last_month=last)
+    ]
+    new_departments = sorted(set(grid_departments) - set(stored_departments))
+    if new_departments:
+        work.append((Scope(None, tuple(new_departments)), None))
+    work += [(Scope(run, None), None) for run in _runs(set(grid_months) - set(stored_months))]
+    everyone = (ALL_DEPARTMENTS, *grid_departments)
+    clipped = [(c, i) for c, i in ((_clip(s, first, last), i) for s, i in work) if c is not None]
+    if any(i is None and _covers(c, first, last, everyone) for c, i in clipped):
+        return rebuild(con, in_transaction=True)  # the whole grid: one full pass is cheaper
+    written = 0
+    for scope, indicators in clipped:
+        if _covers(scope, first, last, everyone):
+            scope = Scope()  # the whole grid for some indicators: the full pass of their parts
+        elif scope.departments is None:
+            # every department by name: the facts read on ``con`` itself (the transaction's
+            # own rows), where "every department" would look the departments up afresh
+            scope = Scope(scope.months, everyone)
+        written += _write(con, scope, indicators)
+    return written
+
+
+def _covers(scope: Scope, first: str, last: str, everyone: tuple[str, ...]) -> bool:
+    """Whether ``scope`` is the whole grid (months ``first`` … ``last``, every department)."""
+    months_all = scope.months is None or scope.months == (first, last)
+    departments_all = scope.departments is None or set(everyone) <= set(scope.departments)
+    return months_all and departments_all
+
+
+def _clip(scope: Scope, first: str, last: str) -> Scope | None:
+    """``scope``'s months within the grid's ``first`` … ``last``; None when none is."""
+    if scope.months is None:
+        return scope
+    lo, hi = max(scope.months[0], first), min(scope.months[1], last)
+    return None if lo > hi else Scope((lo, hi), scope.departments)
+
+
+def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: str) -> int:
+    """Keep the table current after setting ``key`` (of ``department``) changed, inside the
+    caller's transaction; the rows written (0: the setting is not an input)."""
+    if not exists(con):
+        return 0
+    if key in WHOLE_TABLE_SETTINGS or (key in DEPARTMENT_SETTINGS and department == "*"):
+        return rebuild(con, in_transaction=True)
+    if key in DEPARTMENT_SETTINGS:
+        stored = [d for (d,) in con.execute(
+            f"SELECT DISTINCT department FROM {TABLE} WHERE department = $d", {"d": department}
+        ).fetchall()]
+        if not stored:
+            return 0
+        return _write(con, Scope(None, (department, ALL_DEPARTMENTS)), SETTING_READERS[key])
+    return 0
+
+
+# --- checking --------------------------------------------------------------------------
+
+_DIFFERENCES = f"""
+SELECT coalesce(s.month, f.month) AS month, coalesce(s.department, f.department) AS department,
+       coalesce(s.indicator, f.indicator) AS indicator, s.value AS stored, f.value AS computed
+FROM {TABLE} AS s
+FULL OUTER JOIN (SELECT month, department, indicator,
+                        CASE WHEN isnan(value) THEN NULL ELSE value END AS value
+                 FROM fresh_indicators) AS f
+  ON s.month = f.month AND s.department = f.department AND s.indicator = f.indicator
+WHERE s.month IS NULL OR f.month IS NULL OR s.value IS DISTINCT FROM f.value
+ORDER BY 1, 2, 3
+"""
+
+
+def differences(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Where the stored table and a full recomputation disagree (``month``, ``department``,
+    ``indicator``, ``stored``, ``computed``; a row missing on one side has NULL there); empty
+    when they are equal.  Read in one transaction (one snapshot)."""
+    cur = con.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        fresh = _live(cur, Scope(), in_transaction=True)
+        cur.register("fresh_indicators", fresh)
+        try:
+            found = cur.execute(_DIFFERENCES).df()
+        finally:
+            cur.unregister("fresh_indicators")
+    finally:
+        cur.execute("ROLLBACK")
+    return found
+
+
+def check_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What ``check`` says about the stored table: nothing when it equals a full
+    recomputation, else how many cells differ and the first few."""
+    if not exists(con):
+        return []  # an older database: the table comes with the next write
+    found = differences(con)
+    if found.empty:
+        return []
+    shown = "; ".join(
+        f"{r.month} {r.department} {r.indicator}: stored {r.stored}, computed {r.computed}"
+        for r in found.head(3).itertuples()
+    )
+    return [f"the stored indicator table differs from a full recomputation in "
+            f"{len(found):,} cell{'s' if len(found) != 1 else ''} ({shown}); run "
+            "`python -m indicators rebuild`"]
+
+
+def checked_health(db: str, *, wait: float):  # -> store.Health
+    """:func:`indicators.store.health` (every table reads whole) and, when that is ok, whether
+    the stored indicators equal a full recomputation (:func:`check_problems`): ``check``."""
+    from indicators import store
+
+    health = store.health(db, wait=wait)
+    if not health.ok:
+        return health
+    con = store.connect_waiting(db, read_only=True, wait=wait)
+    try:
+        problems = check_problems(con)
+    finally:
+        con.close()
+    if not problems:
+        return health
+    return store.Health(health.path, False, health.tables, [*health.problems, *problems])
+
+
+# --- the command --------------------------------------------------------------------------
 
 
 def run_rebuild_cli(db: str, *, wait: float) -> int:
-    """``python -m indicators rebuild``: SKELETON, written in issue 17's stored-table work."""
-    raise NotImplementedError("rebuild: issue 17 groundwork")
+    """``python -m indicators rebuild``: recompute the stored table; 0 done, 1 the database
+    cannot be opened or stayed busy."""
+    from indicators import store
+
+    try:
+        con = store.connect_waiting(db, read_only=False, wait=wait)
+    except store.DatabaseBusy as exc:
+        store.print_to_stderr(str(exc))
+        return 1
+    try:
+        written = rebuild(con)
+    finally:
+        con.close()
+    print(f"{db}: the stored indicator table rebuilt ({written:,} rows)")
+    return 0

@@ -46,7 +46,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from indicators import store
+from indicators import store, stored_indicators
 from indicators.schema import DATASETS, Dataset
 
 UNDO_KEEP_LOADS: int = 20
@@ -324,9 +324,10 @@ def _undo(con: duckdb.DuckDBPyConnection, load_id: int, user: str | None) -> Und
     keys = ", ".join(
         f"CAST(k{i} AS {_key_type(dataset, k)}) AS k{i}" for i, k in enumerate(dataset.slice_key)
     )
-    whole = con.execute(
-        "SELECT bool_or(k0 IS NULL) FROM upload_slices WHERE load_id = ?", [load_id]
-    ).fetchone()[0]
+    slices = con.execute(
+        "SELECT k0, k1 FROM upload_slices WHERE load_id = ? ORDER BY ALL", [load_id]
+    ).fetchall()
+    whole = any(k0 is None for k0, _ in slices)
     if whole:
         (removed,) = con.execute(f"DELETE FROM {table}").fetchone()
     else:
@@ -343,6 +344,8 @@ def _undo(con: duckdb.DuckDBPyConnection, load_id: int, user: str | None) -> Und
     store.pause_for_test("undo_restored")
     con.execute(f"DELETE FROM {kept} WHERE load_id = ?", [load_id])
     con.execute("DELETE FROM upload_slices WHERE load_id = ?", [load_id])
+    stored_indicators.refresh(con, dataset.name, None if whole or not slices else slices)
+    store.pause_for_test("undo_indicators_kept")
     message = (
         f"undid {entry.name()}: restored {restored:,} row{'' if restored == 1 else 's'}, "
         f"removed {removed:,}"

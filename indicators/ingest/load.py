@@ -14,7 +14,9 @@ the step is done (a crash test stops or kills the process there):
    [``kept_for_undo``]
 6. :func:`_delete_old_slices`: those stored rows deleted  [``old_slices_deleted``]
 7. :func:`indicators.undo.prune`: what older loads kept beyond the last 20  [``undo_pruned``]
-8. ``COMMIT``  [``committed``]
+8. :func:`indicators.stored_indicators.refresh`: the stored indicators the file's slices can
+   change, recomputed  [``indicators_kept``]
+9. ``COMMIT``  [``committed``]
 
 **Why rowid.** The new rows go straight into the table (staging them first and copying after
 costs as much again), so until the DELETE the table holds the stored rows and the file's
@@ -40,7 +42,7 @@ from functools import partial
 
 import duckdb
 
-from indicators import undo
+from indicators import stored_indicators, undo
 from indicators.ingest.cells import stage_columns
 from indicators.ingest.dates import DateFormat
 from indicators.ingest.problems import (
@@ -189,6 +191,8 @@ def load_clean(
         checkpoint("old_slices_deleted")
         undo.prune(con)
         checkpoint("undo_pruned")
+        stored_indicators.refresh(con, dataset.name, None if replace_all else result.slices)
+        checkpoint("indicators_kept")
         con.execute("COMMIT")
     except BaseException as err:
         _rollback(con)

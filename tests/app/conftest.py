@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indicators import store
+from indicators import store, stored_indicators
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -44,7 +44,8 @@ SURVEYS = [
 
 
 def build_fixture_db(path: Path) -> Path:
-    """Write the rows above with parameterised SQL; every value is a parameter."""
+    """Write the rows above with parameterised SQL (every value a parameter) and rebuild the
+    stored indicators, as any write by hand must."""
     con = store.connect(path)
     try:
         con.executemany(
@@ -70,6 +71,8 @@ def build_fixture_db(path: Path) -> Path:
                VALUES (?, ?, DATE '2025-01-01', DATE '2025-03-01', ?, ?)""",
             ["csat", "North", 70.0, 60.0],
         )
+        # rows written by hand, not by a load: the stored indicators follow them
+        stored_indicators.rebuild(con)
     finally:
         con.close()
     return path

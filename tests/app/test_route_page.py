@@ -27,7 +27,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.format import WORD_JOINER
 from dashboard.route_words import TABLE_COLUMNS
-from indicators import store
+from indicators import store, stored_indicators
 from tests.app.conftest import APP
 
 PAGE = "app_pages/route.py"
@@ -79,6 +79,7 @@ def build(path: Path) -> Path:
                VALUES (?, ?, DATE '2025-01-01', CAST(? AS DATE), ?, ?)""",
             [(*t, 1.0 if t[1] == "Charlie" else None) for t in TARGETS],
         )
+        stored_indicators.rebuild(con)  # rows written by hand
     finally:
         con.close()
     return path

@@ -28,7 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from dashboard.scorecard import COMPARE_COLUMNS
-from indicators import store
+from indicators import store, stored_indicators
 from tests.app.conftest import APP
 
 MONTH = "2025-03"
@@ -62,6 +62,7 @@ def build_compare_db(path: Path) -> Path:
         con.executemany(
             """INSERT INTO surveys (survey_id, answered_at, department, kind, score, month)
                VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, DATE '2025-03-01')""", surveys)
+        stored_indicators.rebuild(con)  # rows written by hand
     finally:
         con.close()
     return path
@@ -226,6 +227,7 @@ def partial_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, DATE '2025-03-01')""",
             ["p7", "2025-03-04 10:00:00", "c1", "North", 15.0],
         )
+        stored_indicators.rebuild(con)  # rows written by hand
     finally:
         con.close()
     monkeypatch.setenv(store.DB_ENV, str(path))

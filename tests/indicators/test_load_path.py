@@ -15,7 +15,8 @@ from indicators.ingest import explain, ingest_file, ingest_frame, load, pipeline
 from indicators.ingest.problems import FileWarning, Problem
 from tests.indicators.test_ingest import PURCHASE_HEADER, fresh_connection, snapshot, write
 
-POINTS = ["inserted", "logged", "kept_for_undo", "old_slices_deleted", "undo_pruned", "committed"]
+POINTS = ["inserted", "logged", "kept_for_undo", "old_slices_deleted", "undo_pruned",
+          "indicators_kept", "committed"]
 
 
 @pytest.fixture
@@ -293,16 +294,19 @@ def test_each_checkpoint_comes_after_what_it_names(con, tmp_path, monkeypatch):
         (cur,) = cursor
         seen[point] = cur.execute(
             "SELECT (SELECT count(*) FROM purchases), (SELECT count(*) FROM upload_log), "
-            "(SELECT count(*) FROM removed_purchases)"
+            "(SELECT count(*) FROM removed_purchases), (SELECT value FROM indicator_values "
+            "WHERE month = '2025-03' AND department = 'Sales' AND indicator = 'revenue')"
         ).fetchone()
 
     new = ["p1,2025-03-01,c1,Sales,10,"]  # replaces March Sales (2 stored rows), keeps April
     assert ingest_file(con, purchases(tmp_path, "new.csv", new), checkpoint=look).accepted
     assert seen == {
-        "inserted": (3 + 1, 1, 0),
-        "logged": (3 + 1, 1 + 1, 0),
-        "kept_for_undo": (3 + 1, 1 + 1, 2),
-        "old_slices_deleted": (3 + 1 - 2, 1 + 1, 2),
-        "undo_pruned": (3 + 1 - 2, 1 + 1, 2),
-        "committed": (3 + 1 - 2, 1 + 1, 2),
+        # March's revenue: the old rows' 1 + 1 until the stored indicators follow the new 10
+        "inserted": (3 + 1, 1, 0, 1 + 1),
+        "logged": (3 + 1, 1 + 1, 0, 1 + 1),
+        "kept_for_undo": (3 + 1, 1 + 1, 2, 1 + 1),
+        "old_slices_deleted": (3 + 1 - 2, 1 + 1, 2, 1 + 1),
+        "undo_pruned": (3 + 1 - 2, 1 + 1, 2, 1 + 1),
+        "indicators_kept": (3 + 1 - 2, 1 + 1, 2, 10),
+        "committed": (3 + 1 - 2, 1 + 1, 2, 10),
     }
