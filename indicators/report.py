@@ -4,6 +4,52 @@ complete months, as CSV or JSON.
 Output goes to stdout, messages to stderr.  The database is opened read-only, except by
 ``complete --month``, which marks a month complete by hand (or, with ``--undo``, removes it).
 
+**Written from DuckDB.**  ``report`` reads the stored indicator table through
+:func:`indicators.stored_indicators.select` — the filters' months, department and indicator,
+in the long table's order — and DuckDB writes every value as text (rounded as below) in the
+same statement.  The rows come back as Arrow record batches of :data:`BATCH_ROWS` rows; each
+batch gets its ``department`` cell and its ``complete`` flag by array lookups on its month and
+department (the flags of :func:`indicators.completeness.status_of`, the cells made once per
+department in SQL), and Arrow's string kernels join the cells into lines, written out as bytes.
+No Python object per row, and no SQL join, which would not keep the order and so would need a
+second sort.  ``route`` computes its small tables in pandas, from the stored rows of the
+targets' indicators and departments only, and writes them through the same SQL cells and line
+writer.
+
+**Filters** (``report`` and ``route``): ``--month M``, or ``--from A`` and/or ``--to B`` (both
+included; a range must hold a month of the data, its bounds need not), ``--department D``
+(``All`` too), ``--indicator ID`` (a catalog id).  A month, range, department or indicator the
+output does not have exits 2, naming it and what there is.  ``route`` filters its targets by
+department and indicator (a target for every department is ``All``'s) and its month rows by
+month.
+
+**Numbers rounded for people** (the default).  A value is rounded to the decimals of its
+catalog unit (:func:`decimals_of`, from :class:`indicators.units.Unit`): halves away from zero
+*on the value as written* (its shortest text) — 2.675 → 2.68, 0.125 → 0.13, −2.5 → −3 — as
+the pages round (:func:`indicators.units.fixed`), and then written as ``--exact`` writes a
+number, so 12.50 is ``12.5``, 3.0 is ``3`` and −0.04 is ``0``:
+
+=========  ========  ==========================================================================
+unit       decimals  notes
+=========  ========  ==========================================================================
+count      0         ``estimated_dissatisfied`` 12.5 → ``13``
+money      2         to the cent at every size (the cards drop cents from 1,000: a report's
+                     figures are added up)
+``%``      1         ``12.3``; also ``route``'s ``travelled`` and ``remaining`` (percent of the
+                     route)
+per 100    1
+points     1
+minutes    1         a duration stays in its catalog unit — one unit per indicator, so a
+hours      1         column can be summed and compared (the cards switch to h or days by size)
+=========  ========  ==========================================================================
+
+A missing value stays missing, and so does one that is not finite (an overflowed sum); a value
+of 2⁵³ or more (or 2⁵³ ÷ 10^decimals, whose double has no finer digits) is already whole at
+that precision and is written as it is.
+
+**``--exact``**: every digit — the shortest text that reads back as the same double (Python's
+``repr``, which DuckDB's cast to text writes too), whole numbers below 2⁵³ without ``.0``.
+
 **Complete months** (:mod:`indicators.completeness`).  ``report`` rows carry ``complete``
 (``true``/``false``): whether that month is complete for that department (or All); ``route``
 month rows carry ``complete`` for the target's department (empty past the data), and every
@@ -11,11 +57,12 @@ target its ``latest_month`` and ``latest_month_complete``.  ``complete`` without
 prints ``month, department, complete, marked, missing`` (the missing datasets, space-separated
 in CSV, a list in JSON).
 
-* CSV: a header row, then one row per record; a missing value is an empty cell; numbers are
-  written in full (Python's shortest round-trip ``repr``, whole numbers without ``.0``).
+* CSV: a header row, then one row per record, rows ending in CRLF (a carriage return in a cell
+  is quoted, as in the app's downloads); a missing value is an empty cell; text that a
+  spreadsheet would run as a formula gets a ``'`` (:mod:`indicators.export`, applied in SQL).
 * JSON: a list of objects (``report``) or ``{"routes": [...], "targets": [...]}`` (``route``);
-  a missing value is ``null``.  The output is always valid JSON (``allow_nan=False``): a value
-  that is not finite (an overflowed sum) is missing, ``null`` — and empty in CSV.
+  numbers are numbers, a missing value is ``null`` (never ``NaN``/``Infinity``: the output is
+  always valid JSON); text is not neutralised.
 
 **The same bytes every run.**  On the same data, ``report`` and ``route`` print the same bytes
 run after run, whatever DuckDB's threads, and after the same files are loaded again: money is
@@ -23,14 +70,12 @@ summed exactly, as decimals (:mod:`indicators.facts`), every other figure comes 
 per-row values (medians and percentiles take the same order statistics however the rows were
 read), and every output is sorted.
 
-**Memory.**  ``report`` keeps the monthly facts and the wide indicator table (one row per month
-and department, one float column per indicator: the long table's size ÷ 24, numbers only) and
-writes the long table from it in batches of :data:`BATCH_ROWS` wide rows, so the output's text
-never sits in memory whole (see the README's Reliability section for the figures).
+**Memory.**  ``report`` holds one batch of rows and its text at a time (DuckDB itself holds the
+sorted rows of the filters); the completeness flags are one boolean per month and department.
 
-Exit codes: 0 printed (or marked); 1 nothing to print (no data loaded yet, or the database
-can't be read, or stayed busy); 2 a filter or mark names a month or department that is not in
-the data.
+Exit codes: 0 printed (or marked); 1 nothing to print (no data loaded yet, no targets for
+``route``, or the database can't be read, or stayed busy); 2 a filter or mark names a month,
+department or indicator that is not in the data.
 """
 
 from __future__ import annotations
@@ -39,34 +84,32 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO, TypeVar
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from indicators import completeness, store
+from indicators import completeness, export, store, stored_indicators
 from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS
-from indicators.compute import (
-    LONG_COLUMNS,
-    facts_table,
-    indicator_table,
-    indicator_values,
-    sort_wide,
-)
+from indicators.compute import LONG_COLUMNS
 from indicators.export import neutralise_cell
 from indicators.facts import parse_month
+from indicators.scope import Scope
+from indicators.units import UNITS, unit_of
 
 T = TypeVar("T")
 
 NO_DATA_MESSAGE = "no data loaded yet — run `python -m indicators ingest` or `demo`"
 NO_TARGETS_MESSAGE = "no targets loaded yet — ingest a targets file with `python -m indicators ingest`"
-BATCH_ROWS = 2_000
-"""Wide rows (month × department) turned into long rows and written at a time by ``report``:
-24 × 2,000 = 48,000 output rows per batch."""
+BATCH_ROWS = 200_000
+"""Rows fetched from DuckDB and written at a time (an Arrow record batch)."""
 REPORT_COLUMNS: tuple[str, ...] = (*LONG_COLUMNS, "complete")
 """The rows ``report`` prints: the long table and whether the month is complete."""
 
@@ -87,6 +130,7 @@ def _read_only(db: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     except duckdb.Error as err:
         raise _Unreadable(f"cannot open database {store.printable(str(path))}: {err}") from None
     try:
+        con.execute("SET enable_progress_bar = false")  # stderr is for messages
         yield con
     finally:
         con.close()
@@ -105,6 +149,34 @@ def _load(
         print(f"error: {store.printable(str(db))} has no dataset tables: {NO_DATA_MESSAGE}",
               file=err)
     return None
+
+
+class _Stop(Exception):
+    """Nothing (more) is printed: the message goes to stderr and the command exits ``code``."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _run(db: str | Path, write: Callable[[duckdb.DuckDBPyConnection], None], err: TextIO
+         ) -> int:
+    """``write(con)`` on the database opened read-only: 0; 1 when the database can't be read;
+    a :class:`_Stop`'s code after printing its message."""
+    def guarded(con: duckdb.DuckDBPyConnection) -> _Stop | int:
+        try:
+            write(con)
+        except _Stop as stop:
+            return stop
+        return 0
+
+    done = _load(db, guarded, err)
+    if done is None:
+        return 1
+    if isinstance(done, _Stop):
+        print(f"error: {done}", file=err)
+        return done.code
+    return done
 
 
 def format_number(value: object) -> str:
@@ -148,7 +220,8 @@ def _dump_json(value: object, out: TextIO) -> None:
 
 
 def write_csv(frame: pd.DataFrame, out: TextIO, *, header: bool = True) -> None:
-    """``frame`` as CSV: numbers by :func:`format_number`, missing as empty, text made safe.
+    """``frame`` as CSV: numbers by :func:`format_number`, missing as empty, text made safe
+    (``complete``'s small table; ``report`` and ``route`` write from DuckDB).
 
     Text that a spreadsheet would run as a formula gets a leading ``'``
     (:func:`indicators.export.neutralise_cell`), and rows end in CRLF so that a carriage
@@ -175,30 +248,289 @@ def _text(value: object) -> str:
     return "" if _cell(value) is None else neutralise_cell(value)
 
 
-def _known(label: str, wanted: str, known: list[str]) -> str:
+def _known(label: str, wanted: str, known: Sequence[str]) -> str:
+    known = list(known)
     shown = ", ".join(known) if len(known) <= 12 else f"{known[0]} … {known[-1]}"
     return f"unknown {label} {wanted!r}; the data has: {shown}"
 
 
-def _filter(
-    table: pd.DataFrame, *, month: str | None, department: str | None
-) -> tuple[pd.DataFrame, str | None]:
-    """The rows for ``month`` / ``department``, or a message naming what is unknown."""
+# --- numbers as report and route write them ---------------------------------------------------
+
+CENTS = 2
+"""The decimals money keeps in ``report`` and ``route``: the cent, at every size."""
+SHARE_COLUMNS: frozenset[str] = frozenset({"travelled", "remaining"})
+"""``route`` columns in percent of the route, whatever the indicator's unit: ``%``'s decimals."""
+SHARE_DECIMALS = UNITS["%"].decimals
+_WHOLE_FROM = 2**53
+"""From this size on a double has no fraction: it is written as it is."""
+
+
+def decimals_of(indicator_id: str) -> int:
+    """The decimals ``indicator_id``'s values are rounded to for people: its catalog unit's
+    (:attr:`indicators.units.Unit.decimals`), money to the cent (:data:`CENTS`).
+
+    >>> decimals_of("purchases"), decimals_of("revenue"), decimals_of("csat"), decimals_of("nps")
+    (0, 2, 1, 1)
+    >>> decimals_of("response_time_median"), decimals_of("resolution_time_median")
+    (1, 1)
+    """
+    unit = unit_of(indicator_id)
+    return CENTS if unit.kind == "money" else unit.decimals
+
+
+_ALL_DECIMALS: tuple[int, ...] = tuple(
+    sorted({decimals_of(i) for i in INDICATOR_IDS} | {SHARE_DECIMALS})
+)
+
+
+def number_text_sql(value: str) -> str:
+    """SQL: the DOUBLE ``value`` as text, as :func:`format_number` writes it — NULL when missing
+    or not finite, whole numbers below 2⁵³ without ``.0``, else the shortest text that reads
+    back as the same double (DuckDB's cast to VARCHAR writes Python's ``repr``).  ``-0.0`` is
+    ``0``.  ``value`` is a column or an expression of the code, never data."""
+    return (
+        f"CASE WHEN NOT isfinite({value}) THEN NULL"
+        f" WHEN {value} = trunc({value}) AND abs({value}) < {_WHOLE_FROM}"
+        f" THEN CAST(CAST({value} AS BIGINT) AS VARCHAR)"
+        f" ELSE CAST({value} AS VARCHAR) END"
+    )
+
+
+def rounded_sql(value: str, decimals: str) -> str:
+    """SQL: the DOUBLE ``value`` rounded to ``decimals`` (an SQL expression giving one of the
+    decimals :func:`decimals_of` gives; NULL or another: not rounded) as a person rounds —
+    halves away from zero on the value as written, as :func:`indicators.units.fixed`: 2.675
+    (the double is 2.67499999…) → 2.68.  The result is the double nearest the rounded decimal.
+
+    With ``x = value × 10^decimals``: when ``x`` is clearly not on a half — farther from one
+    than ``x``'s own rounding error plus the distance between the double and its shortest text
+    (together below ``|x| · 10⁻¹⁵``), with :data:`_NEAR_HALF` to spare — the text rounds the
+    same way as ``x``, and the result is ``round(x) ÷ 10^decimals`` (an integer below 2⁵³
+    divided by an exact power of ten: the nearest double).  Near a half, the shortest text
+    itself (DuckDB's cast to VARCHAR, Python's ``repr``) is read as a DECIMAL of that scale —
+    DuckDB's cast rounds half away from zero — and turned into the nearest double.
+
+    Missing and not-finite values stay as they are, and so does a value of 2⁵³ ÷ 10^decimals
+    or more: its double has no finer digit (its shortest text has at most ``decimals``
+    decimals)."""
+    branches = " ".join(f"WHEN {d} THEN {_rounded_to(value, d)}" for d in _ALL_DECIMALS)
+    return f"CASE {decimals} {branches} ELSE {value} END"
+
+
+_NEAR_HALF = 1e-6
+"""How close to a half (in units of the last decimal kept) :func:`rounded_sql` rounds the
+text rather than the double."""
+_REL_ERROR = 1e-15
+"""More than the relative error of ``x`` and of the double's shortest text (≈ 2 × 2⁻⁵³)."""
+
+
+def _rounded_to(value: str, decimals: int) -> str:
+    scale = repr(10.0**decimals)
+    x = f"({value} * {scale})"
+    return (
+        f"CASE WHEN NOT (abs({value}) < {_WHOLE_FROM / 10**decimals!r}) THEN {value}"
+        f" WHEN abs(abs({x}) - floor(abs({x})) - 0.5) > {_NEAR_HALF!r} + abs({x}) * {_REL_ERROR!r}"
+        f" THEN round({x}) / {scale}"
+        f" ELSE CAST(TRY_CAST(CAST({value} AS VARCHAR) AS DECIMAL(38, {decimals})) AS DOUBLE) END"
+    )
+
+
+_ROW_DECIMALS = "list_extract($out_decimals, list_position($out_ids, {indicator}))"
+"""SQL: the decimals of the row's indicator (NULL for an id not in the catalog: not rounded)."""
+
+
+def _decimals_parameters() -> dict[str, object]:
+    return {"out_ids": list(INDICATOR_IDS), "out_decimals": [decimals_of(i) for i in INDICATOR_IDS]}
+
+
+def _text_cell_sql(expression: str, fmt: str) -> str:
+    """SQL: a text cell — neutralised and quoted for CSV, a JSON string for JSON (text is not
+    neutralised there); NULL stays NULL.  Binds :data:`indicators.export.SQL_PARAMETERS` (CSV)."""
+    text = f"CAST({expression} AS VARCHAR)"
+    if fmt == "json":
+        return f"CAST(to_json({text}) AS VARCHAR)"
+    return export.csv_field_sql(export.neutralise_sql(text))
+
+
+def _flag_cell_sql(expression: str) -> str:
+    return f"CASE WHEN {expression} THEN 'true' WHEN NOT {expression} THEN 'false' END"
+
+
+# --- writing cells out ------------------------------------------------------------------------
+
+
+class _Sink:
+    """Where the bytes go: ``out``'s binary buffer when it has one (stdout), else ``out`` itself,
+    as text (a ``StringIO``)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._buffer = getattr(out, "buffer", None)
+        if self._buffer is not None:
+            out.flush()
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self._buffer is not None:
+            self._buffer.write(data)
+        else:
+            self._out.write(bytes(data).decode("utf-8"))
+
+    def close(self) -> None:
+        if self._buffer is not None:
+            self._buffer.flush()
+
+
+def _bytes_of(lines: pa.Array) -> memoryview:
+    """The UTF-8 bytes of a string array without nulls, one value after the other (its data
+    buffer between its first and last offset: no copy)."""
+    if len(lines) == 0:
+        return memoryview(b"")
+    if not (pa.types.is_string(lines.type) or pa.types.is_large_string(lines.type)):
+        lines = lines.cast(pa.string())
+    width = 8 if pa.types.is_large_string(lines.type) else 4
+    _, offsets, data = lines.buffers()
+    ends = np.frombuffer(offsets, dtype=f"<i{width}", count=len(lines) + 1,
+                         offset=lines.offset * width)
+    return memoryview(b"") if data is None else memoryview(data)[ends[0] : ends[-1]]
+
+
+def _joined(pieces: Sequence[pa.Array | str], missing: str) -> memoryview:
+    """Each row's ``pieces`` (cells, and text the same on every row) joined, rows one after the
+    other; a missing cell is written ``missing``."""
+    lines = pc.binary_join_element_wise(
+        *(pa.scalar(p) if isinstance(p, str) else p for p in pieces), "",
+        null_handling="replace", null_replacement=missing,
+    )
+    return _bytes_of(lines)
+
+
+def _batches(con: duckdb.DuckDBPyConnection, sql: str, parameters: dict[str, object]
+             ) -> pa.RecordBatchReader:
+    """``sql``'s rows as Arrow record batches of :data:`BATCH_ROWS` rows, streamed."""
+    con.complete()  # a lookup's execute() may have left its result open; sql() needs it done
+    return con.sql(sql, params=parameters).to_arrow_reader(BATCH_ROWS)
+
+
+def _write_rows(
+    sink: _Sink, columns: Sequence[str], fmt: str, batches: Iterable[Sequence[pa.Array]]
+) -> None:
+    """Batches of cells (one string array per column: CSV fields, or JSON values) as a CSV
+    table with a header, or as a JSON list of objects."""
+    if fmt == "csv":
+        sink.write((",".join(columns) + "\r\n").encode())
+        ends = [","] * (len(columns) - 1) + ["\r\n"]
+        for cells in batches:
+            sink.write(_joined([p for pair in zip(cells, ends, strict=True) for p in pair], ""))
+        return
+    sink.write(b"[")
+    skip = len(", ")  # every object is written after ", ": the first one without
+    for cells in batches:
+        if not len(cells[0]):
+            continue
+        pieces: list[pa.Array | str] = []
+        before = ", {"
+        for name, cell in zip(columns, cells, strict=True):
+            pieces += [f"{before}{json.dumps(name)}: ", cell]
+            before = ", "
+        pieces.append("}")
+        sink.write(_joined(pieces, "null")[skip:])
+        skip = 0
+    sink.write(b"]")
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What ``report`` and ``route`` print: months ``first`` … ``last`` (``YYYY-MM``, both
+    included; None: no bound), one department, one indicator (None: every one)."""
+
+    first: str | None = None
+    last: str | None = None
+    department: str | None = None
+    indicator: str | None = None
+
+    def scope(self, months: Sequence[str]) -> Scope:
+        """The :class:`~indicators.scope.Scope` of the filters on data of ``months``."""
+        span = None
+        if self.first is not None or self.last is not None:
+            span = (self.first or months[0], self.last or months[-1])
+        return Scope(span, None if self.department is None else (self.department,))
+
+    @property
+    def indicators(self) -> list[str] | None:
+        return None if self.indicator is None else [self.indicator]
+
+    def rows(self, table: pd.DataFrame, *, months: bool = True) -> pd.DataFrame:
+        """The rows of a ``route`` table the filters keep (``months``: by its ``month`` too)."""
+        keep = pd.Series(True, index=table.index)
+        if self.department is not None:
+            keep &= table["department"] == self.department
+        if self.indicator is not None:
+            keep &= table["indicator"] == self.indicator
+        if months and self.first is not None:
+            keep &= table["month"] >= self.first
+        if months and self.last is not None:
+            keep &= table["month"] <= self.last
+        return table[keep].reset_index(drop=True)
+
+
+class FilterError(ValueError):
+    """A filter names a month, department or indicator that is not there; the message says what
+    is."""
+
+
+def _month_label(text: str, option: str) -> str:
+    try:
+        return parse_month(text).strftime("%Y-%m")
+    except ValueError as err:
+        raise FilterError(f"{option}: {err}") from None
+
+
+def check_filters(
+    *, month: str | None, first: str | None, last: str | None, department: str | None,
+    indicator: str | None, months: Sequence[str], departments: Sequence[str],
+    indicators: Sequence[str],
+) -> Filters:
+    """The :class:`Filters` of the options, checked against what the output has (``months`` in
+    order, ``departments`` All first, ``indicators`` in catalog order); :class:`FilterError`
+    naming what is unknown.
+
+    ``--month`` is one month of the data; ``--from``/``--to`` bound a range that must hold at
+    least one month of the data (the bounds themselves need not be in it).
+    """
+    if month is not None and (first is not None or last is not None):
+        raise FilterError("give --month or --from/--to, not both")
     if month is not None:
-        months = list(dict.fromkeys(table["month"]))
-        try:
-            month = parse_month(month).strftime("%Y-%m")
-        except ValueError as err:
-            return table, str(err)
-        if month not in months:
-            return table, _known("month", month, months)
-        table = table[table["month"] == month]
-    if department is not None:
-        departments = list(dict.fromkeys(table["department"]))
-        if department not in departments:
-            return table, _known("department", department, departments)
-        table = table[table["department"] == department]
-    return table.reset_index(drop=True), None
+        label = _month_label(month, "--month")
+        if label not in months:
+            raise FilterError(_known("month", label, months))
+        first = last = label
+    else:
+        first = None if first is None else _month_label(first, "--from")
+        last = None if last is None else _month_label(last, "--to")
+        if first is not None and last is not None and first > last:
+            raise FilterError(f"--from {first} is after --to {last}")
+        if (first is not None or last is not None) and not any(
+            (first is None or first <= m) and (last is None or m <= last) for m in months
+        ):
+            raise FilterError(_known("month range", f"{first or '…'} to {last or '…'}", months))
+    if department is not None and department not in departments:
+        raise FilterError(_known("department", department, departments))
+    if indicator is not None and indicator not in indicators:
+        raise FilterError(_known("indicator", indicator, indicators))
+    return Filters(first, last, department, indicator)
+
+
+def _checked(options: dict[str, str | None], **known: Sequence[str]) -> Filters:
+    try:
+        return check_filters(**options, **known)
+    except FilterError as problem:
+        raise _Stop(2, str(problem)) from None
+
+
+# --- report -----------------------------------------------------------------------------------
 
 
 def run_report_cli(
@@ -207,86 +539,179 @@ def run_report_cli(
     first: str | None = None, last: str | None = None, indicator: str | None = None,
     exact: bool = False,
 ) -> int:
-    """Print the indicator long table (``month,department,indicator,value``), filtered.
+    """Print the indicator long table (``month,department,indicator,value,complete``), filtered
+    (``department`` may be ``All``), rounded for people unless ``exact``.
 
-    ``department`` may be ``All``.  Returns the exit code (see the module docstring).
+    Returns the exit code (see the module docstring).
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    table = _load(db, lambda con: with_completeness(wide_table(con), completeness.status_of(con)),
-                  err)
-    if table is None:
-        return 1
-    if table.empty:
-        print(f"error: {NO_DATA_MESSAGE}", file=err)
-        return 1
-    table, problem = _filter(table, month=month, department=department)
-    if problem is not None:
-        print(f"error: {problem}", file=err)
-        return 2
-    if fmt == "json":
-        _write_long_json(table, out)
-    else:
-        _write_long_csv(table, out)
-    return 0
+    options = {"month": month, "first": first, "last": last, "department": department,
+               "indicator": indicator}
+    return _run(db, lambda con: _report(con, options, fmt=fmt, exact=exact, out=out), err)
 
 
-def wide_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The indicator table as :func:`~indicators.compute.indicator_values` gives it (one row per
-    month and department, one column per indicator), in the long table's order.
-
-    The same values as :func:`~indicators.compute.indicator_table`, 24 times fewer rows and no
-    text per value: the long table is made from it batch by batch (:func:`long_batches`).
-    """
-    settings = store.read_settings(con)
-    return sort_wide(indicator_values(facts_table(con, settings=settings), settings=settings))
-
-
-def with_completeness(wide: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
-    """``wide`` with a ``complete`` column from a :func:`indicators.completeness.month_status`
-    frame (a month and department it lacks has no rows and expects none: complete)."""
-    flags = status.set_index(["month", "department"])["complete"].astype(bool)
-    keys = pd.MultiIndex.from_arrays([wide["month"], wide["department"]])
-    found = flags.reindex(keys)
-    return wide.assign(complete=found.fillna(True).astype(bool).to_numpy())
+def report_sql(select: str, *, exact: bool) -> tuple[str, dict[str, object]]:
+    """The statement ``report`` fetches over :func:`indicators.stored_indicators.select`'s
+    ``select`` (bind its parameters too), and its own parameters: ``month``, ``department``,
+    ``indicator`` as they are, ``value`` as text (:func:`rounded_sql` unless ``exact``,
+    :func:`number_text_sql`).  Projections only, so the rows keep ``select``'s order."""
+    if exact:
+        return (f"SELECT month, department, indicator, {number_text_sql('value')} AS value "
+                f"FROM ({select})"), {}
+    shown = rounded_sql("value", _ROW_DECIMALS.format(indicator="indicator"))
+    return (f"SELECT month, department, indicator, {number_text_sql('shown')} AS value "
+            f"FROM (SELECT month, department, indicator, {shown} AS shown FROM ({select}))"
+            ), _decimals_parameters()
 
 
-def long_batches(wide: pd.DataFrame, *, rows: int | None = None) -> Iterator[pd.DataFrame]:
-    """The long table (``month, department, indicator, value``, and ``complete`` when ``wide``
-    has it) of ``wide``, ``rows`` (default :data:`BATCH_ROWS`) wide rows × 24 indicators, in
-    catalog order, at a time."""
-    rows = BATCH_ROWS if rows is None else rows
-    ids = list(INDICATOR_IDS)
-    for start in range(0, len(wide), rows):
-        chunk = wide.iloc[start : start + rows]
-        batch = pd.DataFrame({
-            "month": np.repeat(chunk["month"].to_numpy(dtype=object), len(ids)),
-            "department": np.repeat(chunk["department"].to_numpy(dtype=object), len(ids)),
-            "indicator": np.tile(np.array(ids, dtype=object), len(chunk)),
-            "value": chunk[ids].to_numpy(dtype="float64").reshape(-1),
-        })
-        if "complete" in chunk.columns:
-            batch["complete"] = np.repeat(chunk["complete"].to_numpy(dtype=bool), len(ids))
-        yield batch
+class _Completeness:
+    """Each month and department's ``complete`` flag (:func:`completeness.status_of`), looked
+    up for a batch of rows at once; a month or department the status lacks expects nothing:
+    complete."""
+
+    def __init__(self, status: pd.DataFrame) -> None:
+        self.months = pd.Index(pd.unique(status["month"].astype(str)))
+        self.departments = pd.Index(pd.unique(status["department"].astype(str)))
+        # One row and column more, all True: where an index of -1 (not in the status) lands.
+        self._flags = np.ones((len(self.months) + 1, len(self.departments) + 1), dtype=bool)
+        self._flags[self.months.get_indexer(status["month"].astype(str)),
+                    self.departments.get_indexer(status["department"].astype(str))] = (
+            status["complete"].to_numpy(dtype=bool))
+
+    def flags(self, months: pa.DictionaryArray, departments: pa.DictionaryArray) -> np.ndarray:
+        return self._flags[_positions(months, self.months), _positions(departments,
+                                                                        self.departments)]
 
 
-def _write_long_csv(wide: pd.DataFrame, out: TextIO) -> None:
-    csv.writer(out, lineterminator="\r\n").writerow(REPORT_COLUMNS)
-    for batch in long_batches(wide):
-        write_csv(batch, out, header=False)
+def _positions(encoded: pa.DictionaryArray, index: pd.Index) -> np.ndarray:
+    """Each row's position in ``index`` (-1 when not there)."""
+    found = index.get_indexer(encoded.dictionary.to_pylist())
+    return found[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
-def _write_long_json(wide: pd.DataFrame, out: TextIO) -> None:
-    """The same text as ``json.dump`` of the whole list of records, written record by record."""
-    out.write("[")
-    separator = ""
-    for batch in long_batches(wide):
-        out.write(separator + ", ".join(
-            json.dumps(record, ensure_ascii=False, allow_nan=False) for record in _records(batch)
-        ))
-        separator = ", "
-    out.write("]\n")
+class _DepartmentCells:
+    """Each department's cell as ``report`` writes it (:func:`_text_cell_sql`, in SQL), made
+    once per department."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, fmt: str) -> None:
+        self._con, self._fmt, self._made = con, fmt, {}
+
+    def make(self, names: Iterable[str]) -> None:
+        wanted = sorted({n for n in names if n not in self._made})
+        if not wanted:
+            return
+        parameters: dict[str, object] = {"names": wanted}
+        if self._fmt == "csv":
+            parameters.update(export.SQL_PARAMETERS)
+        cur = self._con.cursor()  # the connection itself may be streaming the report's rows
+        try:
+            self._made.update(cur.execute(
+                f"SELECT d, {_text_cell_sql('d', self._fmt)} "
+                "FROM (SELECT unnest(CAST($names AS VARCHAR[])) AS d)", parameters
+            ).fetchall())
+        finally:
+            cur.close()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._made
+
+    def __getitem__(self, name: str) -> str:
+        return self._made[name]
+
+
+@dataclass(frozen=True)
+class _ReportLine:
+    """A ``report`` row as five pieces, each with the separators around it, so that a batch's
+    lines are its pieces joined with nothing between: the month, department and indicator
+    pieces are made once per distinct value of the batch (Arrow dictionaries), the value is
+    DuckDB's text, the flag one of two.  JSON rows start with ``", "``: the first one is
+    written without."""
+
+    fmt: str
+
+    def month(self, month: str) -> str:
+        if self.fmt == "csv":
+            return f"{month},"
+        return f', {{"month": {json.dumps(month)}, "department": '
+
+    def department(self, cell: str) -> str:
+        return f"{cell}," if self.fmt == "csv" else cell
+
+    def indicator(self, indicator: str) -> str:
+        if self.fmt == "csv":
+            return f"{indicator},"
+        return f', "indicator": {json.dumps(indicator)}, "value": '
+
+    @property
+    def flags(self) -> pa.Array:
+        """The flag pieces for False and True, in that order."""
+        if self.fmt == "csv":
+            return pa.array([",false\r\n", ",true\r\n"])
+        return pa.array([', "complete": false}', ', "complete": true}'])
+
+    @property
+    def missing(self) -> str:
+        return "" if self.fmt == "csv" else "null"
+
+
+def _by_dictionary(encoded: pa.DictionaryArray, piece: Callable[[str], str]) -> pa.Array:
+    """``piece`` of each row's value, made once per distinct value."""
+    pieces = [piece(v) for v in encoded.dictionary.to_pylist()]
+    return pa.array(pieces, pa.string()).take(encoded.indices)
+
+
+def _report(
+    con: duckdb.DuckDBPyConnection, options: dict[str, str | None], *, fmt: str, exact: bool,
+    out: TextIO,
+) -> None:
+    status = completeness.status_of(con)
+    if status.empty:
+        raise _Stop(1, NO_DATA_MESSAGE)
+    complete = _Completeness(status)
+    filters = _checked(options, months=complete.months, departments=complete.departments,
+                       indicators=INDICATOR_IDS)
+    departments = _DepartmentCells(con, fmt)
+    departments.make(complete.departments if filters.department is None
+                     else [filters.department])
+    select, parameters = stored_indicators.select(
+        con, filters.scope(complete.months), indicators=filters.indicators
+    )
+    sql, more = report_sql(select, exact=exact)
+    reader = _batches(con, sql, {**parameters, **more})
+    line = _ReportLine(fmt)
+    flag_pieces = line.flags
+
+    def department_piece(name: str) -> str:
+        if name not in departments:  # one the status lacks: a table not kept current
+            departments.make([name])
+        return line.department(departments[name])
+
+    sink = _Sink(out)
+    try:
+        sink.write(b"[" if fmt == "json" else (",".join(REPORT_COLUMNS) + "\r\n").encode())
+        skip = len(", ") if fmt == "json" else 0
+        for batch in reader:
+            month, department, indicator, value = (
+                batch.column(i) for i in range(batch.num_columns))
+            months, names = pc.dictionary_encode(month), pc.dictionary_encode(department)
+            flags = complete.flags(months, names).astype(np.int8)
+            lines = pc.binary_join_element_wise(
+                _by_dictionary(months, line.month), _by_dictionary(names, department_piece),
+                _by_dictionary(pc.dictionary_encode(indicator), line.indicator), value,
+                flag_pieces.take(flags), "", null_handling="replace",
+                null_replacement=line.missing,
+            )
+            data = _bytes_of(lines)
+            sink.write(data[skip:])
+            skip = 0 if len(data) else skip
+        if fmt == "json":
+            sink.write(b"]\n")
+    finally:
+        sink.close()
+
+
+# --- route --------------------------------------------------------------------------------------
 
 ROUTE_OUTPUT_COLUMNS: tuple[str, ...] = (
     "indicator", "department", "month", "actual", "planned", "travelled", "remaining", "status",
@@ -300,6 +725,9 @@ ROUTE_TARGET_COLUMNS: tuple[str, ...] = (
     "latest_month_complete",
 )
 """Per-target figures repeated on each of its month rows in CSV, so the output is one table."""
+_FLAG_COLUMNS = ("complete", "latest_month_complete")
+_FRAME = "route_output_rows"
+"""The name a ``route`` table is registered under while DuckDB writes its cells."""
 
 
 def run_route_cli(
@@ -310,30 +738,32 @@ def run_route_cli(
     """Print the route to every target: month rows, then one summary row per target.
 
     CSV: one table, the month rows with their target's forecast and pace needed on each row.
-    JSON: ``{"routes": [...], "targets": [...]}``.  Exit 1 when there are no targets.
+    JSON: ``{"routes": [...], "targets": [...]}``.  ``department`` and ``indicator`` pick
+    targets (a target for every department is ``All``'s), ``month``/``first``/``last`` its
+    month rows; rounded as ``report`` unless ``exact``.  Exit 1 when there are no targets.
     """
-    from indicators import route
-
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    def targets_and_indicators(
-        con: duckdb.DuckDBPyConnection,
-    ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
-        targets = store.read_targets(con)
-        if targets.empty:
-            return targets, None, pd.DataFrame()
-        return targets, indicator_table(con), completeness.status_of(con)
+    options = {"month": month, "first": first, "last": last, "department": department,
+               "indicator": indicator}
+    return _run(db, lambda con: _route(con, options, fmt=fmt, exact=exact, out=out, err=err),
+                err)
 
-    loaded = _load(db, targets_and_indicators, err)
-    if loaded is None:
-        return 1
-    targets, indicators, status = loaded
-    if indicators is None:
-        print(f"error: {NO_TARGETS_MESSAGE}", file=err)
-        return 1
-    if indicators.empty:
+
+def _route(
+    con: duckdb.DuckDBPyConnection, options: dict[str, str | None], *, fmt: str, exact: bool,
+    out: TextIO, err: TextIO,
+) -> None:
+    from indicators import route
+
+    targets = store.read_targets(con)
+    if targets.empty:
+        raise _Stop(1, NO_TARGETS_MESSAGE)
+    scope = Scope(departments=tuple(sorted({_flag_department(d) for d in targets["department"]})))
+    indicators = stored_indicators.read(con, scope, indicators=sorted(set(targets["indicator"])))
+    if store.stored_rows(con) == 0:
         print(f"warning: {NO_DATA_MESSAGE}; every month is 'no data'", file=err)
-    flags = _complete_flags(status)
+    flags = _complete_flags(completeness.status_of(con))
     routes = route.route_table(targets, indicators)
     routes = routes.assign(complete=_flags_of(flags, routes["month"], routes["department"]))
     routes = routes[[c for c in ROUTE_OUTPUT_COLUMNS if c in routes.columns]]
@@ -341,14 +771,72 @@ def run_route_cli(
     summary = summary.assign(
         latest_month_complete=_flags_of(flags, summary["latest_month"], summary["department"])
     )
-    if fmt == "json":
-        _dump_json({"routes": _records(routes), "targets": _records(summary)}, out)
-        out.write("\n")
-    else:
-        per_target = summary[["indicator", "department", *ROUTE_TARGET_COLUMNS]]
-        write_csv(routes.merge(per_target, on=["indicator", "department"], how="left"), out)
-    return 0
+    filters = _checked(options, months=sorted(set(routes["month"])),
+                       departments=list(dict.fromkeys(summary["department"])),
+                       indicators=list(dict.fromkeys(summary["indicator"])))
+    routes, summary = filters.rows(routes), filters.rows(summary, months=False)
+    sink = _Sink(out)
+    try:
+        if fmt == "json":
+            sink.write(b'{"routes": ')
+            _write_frame(con, routes, sink, fmt=fmt, exact=exact)
+            sink.write(b', "targets": ')
+            _write_frame(con, summary, sink, fmt=fmt, exact=exact)
+            sink.write(b"}\n")
+        else:
+            per_target = summary[["indicator", "department", *ROUTE_TARGET_COLUMNS]]
+            table = routes.merge(per_target, on=["indicator", "department"], how="left")
+            _write_frame(con, table, sink, fmt=fmt, exact=exact)
+    finally:
+        sink.close()
 
+
+def frame_sql(frame: pd.DataFrame, *, fmt: str, exact: bool) -> tuple[str, dict[str, object]]:
+    """The statement that writes the cells of ``frame`` (registered as :data:`_FRAME`, with an
+    ``indicator`` column and a ``_row`` ordinal), and its parameters: numbers as ``report``
+    writes them, rounded by the row's indicator (:data:`SHARE_COLUMNS` as ``%``) unless
+    ``exact``; flags ``true``/``false``/missing; text by :func:`_text_cell_sql`; in ``_row``
+    order."""
+    parameters: dict[str, object] = {} if exact else _decimals_parameters()
+    cells = []
+    for name in frame.columns:
+        column = f'"{name}"'
+        kind = frame[name].dtype
+        if name in _FLAG_COLUMNS or pd.api.types.is_bool_dtype(kind):
+            cell = _flag_cell_sql(column)
+        elif pd.api.types.is_numeric_dtype(kind):
+            value = f"CAST({column} AS DOUBLE)"
+            if not exact:
+                decimals = (str(SHARE_DECIMALS) if name in SHARE_COLUMNS
+                            else _ROW_DECIMALS.format(indicator='"indicator"'))
+                value = rounded_sql(value, decimals)
+            cell = number_text_sql(f"({value})")
+        else:
+            cell = _text_cell_sql(column, fmt)
+            if fmt == "csv":
+                parameters.update(export.SQL_PARAMETERS)
+        cells.append(f"{cell} AS {column}")
+    return f"SELECT {', '.join(cells)} FROM {_FRAME} ORDER BY _row", parameters
+
+
+def _write_frame(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, sink: _Sink, *, fmt: str, exact: bool
+) -> None:
+    """``frame``'s rows written by :func:`_write_rows`, their cells made by :func:`frame_sql`."""
+    flags = {c: frame[c].astype("boolean") for c in _FLAG_COLUMNS if c in frame.columns}
+    frame = frame.assign(**flags)
+    con.register(_FRAME, frame.assign(_row=np.arange(len(frame))))
+    try:
+        sql, parameters = frame_sql(frame, fmt=fmt, exact=exact)
+        reader = _batches(con, sql, parameters)
+        _write_rows(sink, list(frame.columns), fmt, (batch.columns for batch in reader))
+    finally:
+        con.unregister(_FRAME)
+
+
+def _flag_department(department: str) -> str:
+    """The department whose flags and indicators a target's department reads (``*``: All)."""
+    return ALL_DEPARTMENTS if department == store.ANY_DEPARTMENT else department
 
 
 def _complete_flags(status: pd.DataFrame) -> dict[tuple[str, str], bool]:
@@ -366,8 +854,7 @@ def _flags_of(
     """Whether each (month, department) is complete; None for a month without data (past the
     data, or no latest month).  A target for ``*`` is All's."""
     return [
-        flags.get((m, ALL_DEPARTMENTS if d == store.ANY_DEPARTMENT else d))
-        if isinstance(m, str) else None
+        flags.get((m, _flag_department(d))) if isinstance(m, str) else None
         for m, d in zip(months, departments, strict=True)
     ]
 

@@ -1,8 +1,9 @@
 """How a number is written for people, by the catalog unit: the one table every page and chart reads.
 
 The dashboard's cards, tables, route words and charts all write values through here (pure, no
-Streamlit), so the same value reads the same everywhere.  The command line never does: its CSV
-and JSON keep every digit.
+Streamlit), so the same value reads the same everywhere.  The command line's ``report`` and
+``route`` round in SQL to the same decimals (:attr:`Unit.decimals`; money to the cent) and keep
+every digit with ``--exact`` (:mod:`indicators.report`).
 
 ==========  ==================================================================================
 unit        written as

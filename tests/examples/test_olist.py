@@ -140,7 +140,7 @@ def report(db: Path, month: str, department: str = "All") -> dict[str, float]:
     """``report --format json`` for one month and department, as {indicator: value}."""
     done = _run(
         "-m", "indicators", "report", "--db", str(db), "--month", month,
-        "--department", department, "--format", "json",
+        "--department", department, "--format", "json", "--exact",
     )
     assert done.returncode == 0, f"report failed:\n{done.stdout}\n{done.stderr}"
     rows = _rows_of(json.loads(done.stdout))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import random
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from indicators import export
 from indicators.export import neutralise, neutralise_cell, to_csv_bytes
 
 
@@ -59,3 +63,61 @@ def test_csv_round_trip_reads_negative_numbers_back_as_numbers():
     assert text.splitlines() == ["department,value", "'-North,-12.5", "South,3.0"]
     back = pd.read_csv(io.StringIO(text))
     assert back["value"].tolist() == [-12.5, 3.0]
+
+
+# --- the same rules in SQL (report and route write their cells in DuckDB) -------------------
+
+HOSTILE = [
+    "=1+1", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "\t", "\r", "\r\n@x", "x;=1+1;",
+    "x,=1+1,", "x\t@A1", 'x;"=1+1"', "x; =1+1", ' "=x', "  @a", "=;=;=", ";;=", "a,\"=b",
+    "=\t=", "x\r-1", "é=1", "ü;+2", " ; - ", '""=', "=a\n=b\n", "-", "--", "+-@=", "\t\t=",
+    "x\t\r=y", "North", "", "a=b", "-5", "'=x", 'say "hi"', "a,b", "a\rb", "a\nb", "#x",
+]
+
+
+def _random_cells(n: int) -> list[str]:
+    rng = random.Random(1)
+    alphabet = ["=", "+", "-", "@", "\t", "\r", "\n", ",", ";", " ", '"', "'", "a", "1", "é"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(n)]
+
+
+def _in_sql(expression: str, cells: list[str]) -> list[str]:
+    """``expression`` of each cell (of column ``c``), computed by DuckDB."""
+    con = duckdb.connect()
+    try:
+        found = dict(con.execute(
+            f"SELECT c, {expression} FROM (SELECT unnest(CAST($cells AS VARCHAR[])) AS c)",
+            {"cells": cells, **export.SQL_PARAMETERS},
+        ).fetchall())
+    finally:
+        con.close()
+    return [found[c] for c in cells]
+
+
+def _python_field(cell: str) -> str:
+    """``cell`` as Python's CSV writer writes it as a field (rows ending in CRLF)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow([cell, ""])
+    return out.getvalue()[: -len(",\r\n")]
+
+
+def test_sql_and_python_neutralise_the_same_cells():
+    cells = HOSTILE + _random_cells(5_000)
+    assert _in_sql(export.neutralise_sql("c"), cells) == [neutralise_cell(c) for c in cells]
+
+
+def test_sql_quotes_fields_as_pythons_csv_writer():
+    cells = HOSTILE + _random_cells(5_000)
+    written = _in_sql(export.csv_field_sql(export.neutralise_sql("c")), cells)
+    assert written == [_python_field(neutralise_cell(c)) for c in cells]
+
+
+def test_sql_keeps_null():
+    con = duckdb.connect()
+    try:
+        (got,) = con.execute(
+            f"SELECT {export.csv_field_sql(export.neutralise_sql('CAST(NULL AS VARCHAR)'))}",
+            export.SQL_PARAMETERS).fetchone()
+    finally:
+        con.close()
+    assert got is None

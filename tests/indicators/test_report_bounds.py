@@ -1,10 +1,10 @@
 """`report`'s memory bound and strict JSON.
 
-* The long table is written batch by batch from the wide table (one row per month and
-  department): no more than ``BATCH_ROWS × 24`` output rows exist at a time, and the bytes are
-  exactly those of the whole table written at once.
+* The rows come from DuckDB as Arrow record batches of at most ``BATCH_ROWS`` rows and are
+  written batch by batch: no more than a batch of rows and its text exist at a time, and the
+  bytes are exactly those of the whole table written at once, whatever the batch size.
 * A value that is not finite (three amounts of 1.5e308 sum to inf) is missing: ``null`` in JSON
-  (never ``Infinity``, which is not JSON), empty in CSV.
+  (never ``Infinity``, which is not JSON), empty in CSV — in ``report`` and in ``route``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 import duckdb
 import pytest
 
-from indicators import completeness, report, store
+from indicators import completeness, report, store, stored_indicators
 from indicators.catalog import INDICATOR_IDS
 from indicators.compute import LONG_COLUMNS, facts_table, indicators_from_facts
 from tests.indicators.engine_rows import complaint, insert, make_db, purchase
@@ -42,8 +42,8 @@ def db(tmp_path_factory):
 
 
 def _whole_table_output(db, fmt: str) -> str:
-    """What report printed before batching: the whole long table (with each month and
-    department's ``complete`` flag), written at once."""
+    """The whole long table (with each month and department's ``complete`` flag) computed by
+    the engine and written at once by Python: what ``report --exact`` prints."""
     con = store.connect(db, read_only=True)
     try:
         settings = store.read_settings(con)
@@ -64,45 +64,52 @@ def _whole_table_output(db, fmt: str) -> str:
 
 def _report(db, fmt: str, **filters) -> str:
     out, err = io.StringIO(), io.StringIO()
-    code = report.run_report_cli(db, month=filters.get("month"),
-                                 department=filters.get("department"), fmt=fmt, out=out, err=err)
+    code = report.run_report_cli(db, month=filters.pop("month", None),
+                                 department=filters.pop("department", None), fmt=fmt, out=out,
+                                 err=err, **filters)
     assert code == 0, err.getvalue()
     return out.getvalue()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-@pytest.mark.parametrize("batch", [1, 5, 2_000])
+@pytest.mark.parametrize("batch", [1, 5, 7, 2_000])
 def test_batches_write_the_same_bytes_as_the_whole_table(db, monkeypatch, fmt, batch):
-    monkeypatch.setattr(report, "BATCH_ROWS", batch)
     expected = _whole_table_output(db, fmt)
-    assert _report(db, fmt) == expected
-    assert len(expected.splitlines()) == (1 + WIDE_ROWS * 24 if fmt == "csv" else 1)
+    rounded = _report(db, fmt)
+    monkeypatch.setattr(report, "BATCH_ROWS", batch)
+    got = _report(db, fmt, exact=True)
+    if fmt == "csv":
+        assert got == expected
+        assert len(expected.splitlines()) == 1 + WIDE_ROWS * 24
+    else:
+        assert json.loads(got) == json.loads(expected)
+        assert len(got.splitlines()) == 1
+    assert _report(db, fmt) == rounded
 
 
-def test_no_more_than_a_batch_of_rows_is_built_at_once(db, monkeypatch):
-    """One wide row per batch: every frame written (CSV) or turned into records (JSON) holds
-    24 rows, one per indicator — never the whole table (12 × 24 = 288 rows)."""
-    monkeypatch.setattr(report, "BATCH_ROWS", 1, raising=False)
-    sizes: dict[str, list[int]] = {"csv": [], "json": []}
-    write_csv, records = report.write_csv, report._records
+def test_no_more_than_a_batch_of_rows_is_fetched_at_once(db, monkeypatch):
+    """Five rows per batch: every batch DuckDB hands over holds at most 5 rows, and together
+    they are the whole table (12 × 24 = 288 rows)."""
+    monkeypatch.setattr(report, "BATCH_ROWS", 5)
+    sizes: list[int] = []
+    batches = report._batches
 
-    def counting_csv(frame, out, **kw):
-        sizes["csv"].append(len(frame))
-        return write_csv(frame, out, **kw)
+    def counting(con, sql, parameters):
+        for batch in batches(con, sql, parameters):
+            sizes.append(batch.num_rows)
+            yield batch
 
-    def counting_records(frame):
-        sizes["json"].append(len(frame))
-        return records(frame)
-
-    monkeypatch.setattr(report, "write_csv", counting_csv)
-    monkeypatch.setattr(report, "_records", counting_records)
+    monkeypatch.setattr(report, "_batches", counting)
     _report(db, "csv")
+    assert max(sizes) == 5 and sum(sizes) == WIDE_ROWS * 24
+    sizes.clear()
     _report(db, "json")
-    assert sizes == {"csv": [24] * WIDE_ROWS, "json": [24] * WIDE_ROWS}
+    assert max(sizes) == 5 and sum(sizes) == WIDE_ROWS * 24
 
 
-def test_filters_pick_the_same_rows_from_the_wide_table(db):
-    got = list(csv.reader(io.StringIO(_report(db, "csv", month="2025-02", department="-5"))))
+def test_filters_pick_the_same_rows(db):
+    got = list(csv.reader(io.StringIO(_report(db, "csv", month="2025-02", department="-5"),
+                                      newline="")))
     assert got[0] == [*LONG_COLUMNS, "complete"]
     assert [r[2] for r in got[1:]] == list(INDICATOR_IDS)
     assert {tuple(r[:2]) for r in got[1:]} == {("2025-02", "'-5")}
@@ -110,35 +117,47 @@ def test_filters_pick_the_same_rows_from_the_wide_table(db):
     assert row["purchases"] == "1" and row["revenue"] == "2.5" and row["average_ticket"] == "2.5"
 
 
-def test_a_sum_that_overflows_is_null_in_json_and_empty_in_csv(tmp_path):
+@pytest.fixture
+def overflowing(tmp_path):
     big = 1.5e308  # each is a valid float; three of them sum to inf
     # Amounts are DECIMAL now (their sums can't overflow); a database of the older shape, DOUBLE
     # amounts, is read as it is until its first write upgrades it.
-    db = make_db(tmp_path / "inf.duckdb", {})
+    db = make_db(tmp_path / "inf.duckdb", {"targets": [
+        {"indicator": "revenue", "department": "A", "baseline_month": "2025-01",
+         "target_month": "2025-03", "target": 1.0, "baseline": 2.0}]})
     con = duckdb.connect(str(db))
     con.execute("ALTER TABLE purchases ALTER COLUMN amount SET DATA TYPE DOUBLE")
     insert(con, "purchases", [
         purchase(f"p{i}", "2025-01-05 10:00", f"c{i}", "A", big) for i in range(3)
     ])
+    stored_indicators.rebuild(con)  # rows written by hand: the stored table follows them
     con.close()
-
-    def no_constants(name: str) -> None:
-        raise AssertionError(f"invalid JSON constant {name}")
-
-    records = json.loads(_report(db, "json"), parse_constant=no_constants)
-    values = {(r["department"], r["indicator"]): r["value"] for r in records}
-    assert values[("A", "purchases")] == 3
-    assert values[("A", "revenue")] is None and values[("All", "revenue")] is None
-    assert values[("A", "average_ticket")] is None  # inf / 3
-    rows = list(csv.reader(io.StringIO(_report(db, "csv"))))
-    cells = {(r[1], r[2]): r[3] for r in rows[1:]}
-    assert cells[("A", "purchases")] == "3"
-    assert cells[("A", "revenue")] == "" and cells[("A", "average_ticket")] == ""
+    return db
 
 
-def test_route_json_is_strict_too():
-    out = io.StringIO()
-    report._dump_json({"routes": report._records(
-        __import__("pandas").DataFrame({"actual": [float("inf"), float("-inf"), 1.5]})
-    )}, out)
-    assert out.getvalue() == '{"routes": [{"actual": null}, {"actual": null}, {"actual": 1.5}]}'
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"invalid JSON constant {name}")
+
+
+def test_a_sum_that_overflows_is_null_in_json_and_empty_in_csv(overflowing):
+    for exact in (False, True):
+        records = json.loads(_report(overflowing, "json", exact=exact),
+                             parse_constant=_no_constants)
+        values = {(r["department"], r["indicator"]): r["value"] for r in records}
+        assert values[("A", "purchases")] == 3
+        assert values[("A", "revenue")] is None and values[("All", "revenue")] is None
+        assert values[("A", "average_ticket")] is None  # inf / 3
+        rows = list(csv.reader(io.StringIO(_report(overflowing, "csv", exact=exact))))
+        cells = {(r[1], r[2]): r[3] for r in rows[1:]}
+        assert cells[("A", "purchases")] == "3"
+        assert cells[("A", "revenue")] == "" and cells[("A", "average_ticket")] == ""
+
+
+def test_route_json_is_strict_too(overflowing):
+    out, err = io.StringIO(), io.StringIO()
+    assert report.run_route_cli(overflowing, fmt="json", out=out, err=err) == 0, err.getvalue()
+    doc = json.loads(out.getvalue(), parse_constant=_no_constants)
+    # 2025-01: revenue inf, missing; 2025-02 and 2025-03: no data
+    assert [(r["month"], r["actual"]) for r in doc["routes"]] == [
+        ("2025-01", None), ("2025-02", None), ("2025-03", None)]
+    assert doc["targets"][0]["baseline"] == 2
