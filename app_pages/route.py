@@ -10,8 +10,9 @@ from dashboard import auth, data, links, route_words, widgets
 from dashboard.format import current_currency, format_indicator, md_text
 from indicators import catalog, charts, route
 
+# The first cards' pictures are drawn at once; the others when their expander is opened.
+# (A comment, not a docstring: Streamlit's magic would write a bare string on the page.)
 PICTURES_DRAWN = 2
-"""The first cards' pictures are drawn at once; the others when their expander is opened."""
 
 
 @st.fragment

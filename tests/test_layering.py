@@ -36,3 +36,15 @@ def test_importing_the_engine_loads_no_streamlit_and_opens_no_database(tmp_path)
     )
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,
                    env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+def test_no_page_script_holds_a_bare_string_that_magic_would_draw():
+    """Streamlit's magic writes a page script's bare expressions on the page: a string after a
+    constant (an attribute docstring) would appear as text above the title."""
+    drawn = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]:
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        for node in body[1:] if ast.get_docstring(ast.Module(body=body, type_ignores=[])) else body:
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                drawn.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert drawn == []
