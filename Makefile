@@ -31,7 +31,7 @@ run: install $(DB)
 browser:
 	@test -x /usr/bin/chromium || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
-# Performance at 1 and 10 million purchases (about 3 minutes; see the README's Performance section).
+# Performance at 1 and 10 million purchases (about 5 minutes once the files are written; see the README's Performance section).
 bench: install
 	$(PY) -m bench.run --n 1000000 --n 10000000
 
