@@ -150,7 +150,7 @@ def targets(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
 def row_counts(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
     """Stored rows per dataset, month and department, in scope."""
     with read(path) as con:
-        return in_scope(store.row_counts(con), scope)
+        return in_scope(stored_indicators.row_counts(con), scope)
 
 
 @loader(max_entries=4)
@@ -171,13 +171,11 @@ def undoable(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
 def grid(path: str, version: Version, scope: auth.Scope) -> tuple[list[str], list[str]]:
     """Reported months (newest first) and departments (``All`` first), in scope.
 
-    The same months and departments as the indicator table's, read from the bounds of each
-    dataset and its distinct departments (:func:`indicators.facts.month_grid`).
+    The same months and departments as the indicator table's, read from the stored row
+    counts (:func:`indicators.stored_indicators.grid`).
     """
-    from indicators.facts import month_grid
-
     with read(path) as con:
-        months, named = month_grid(con)
+        months, named = stored_indicators.grid(con)
     if scope is not None:
         named = [d for d in named if d in scope]
     return sorted(months, reverse=True), [catalog.ALL_DEPARTMENTS, *named]

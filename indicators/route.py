@@ -234,9 +234,18 @@ def _float_or_nan(value: object) -> float:
     return _NAN if is_missing(value) else float(value)
 
 
-def _series_by_key(indicators: pd.DataFrame) -> dict[tuple[str, str], pd.Series]:
-    """(indicator, department) → values with data, indexed by month, sorted."""
+def _series_by_key(
+    indicators: pd.DataFrame, keys: set[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], pd.Series]:
+    """(indicator, department) → values with data, indexed by month, sorted; only ``keys``'
+    when given (the targets' series of a table that holds every indicator)."""
     _require(indicators, _INDICATOR_COLUMNS, "indicator table")
+    if keys is not None:
+        wanted = pd.MultiIndex.from_tuples(sorted(keys), names=["indicator", "department"])
+        pairs = pd.MultiIndex.from_arrays(
+            [indicators["indicator"].astype(str), indicators["department"].astype(str)]
+        )
+        indicators = indicators[pairs.isin(wanted)] if len(wanted) else indicators.iloc[:0]
     frame = pd.DataFrame({
         "indicator": indicators["indicator"].astype(str).to_numpy(),
         "department": indicators["department"].astype(str).to_numpy(),
@@ -462,8 +471,9 @@ def _resolved(
     targets: pd.DataFrame, indicators: pd.DataFrame
 ) -> Iterator[tuple[dict, pd.Series, dict]]:
     """Per target, in output order: its plan, its values with data by month, its forecast."""
-    by_key = _series_by_key(indicators)
-    for row in _targets(targets):
+    rows = _targets(targets)
+    by_key = _series_by_key(indicators, {(r["indicator"], r["department"]) for r in rows})
+    for row in rows:
         series = by_key.get((row["indicator"], row["department"]), pd.Series(dtype=float))
         plan = _plan(row, series)
         yield plan, series, _forecast(plan, series)

@@ -136,7 +136,7 @@ def _removed_ddl(dataset: Dataset) -> str:
 UNDO_TABLES: tuple[str, ...] = ("upload_slices", *(REMOVED_PREFIX + name for name in DATASETS))
 """What undo keeps."""
 ADDED_TABLES: tuple[str, ...] = (
-    "complete_months", *UNDO_TABLES, "schema_version", "indicator_values"
+    "complete_months", *UNDO_TABLES, "schema_version", "indicator_values", "slice_rows"
 )
 """Tables added since the first version (issue 15; ``schema_version``, issue 16; the stored
 indicators, issue 17: :mod:`indicators.stored_indicators`): a database made

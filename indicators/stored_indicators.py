@@ -32,6 +32,11 @@ and departments no longer holding any data are deleted.  A settings change rewri
 setting enters: the iceberg factor and the time zone everything, a department's promised minutes
 that department's and ``All``'s promise kept (the ``*`` promise everything).
 
+**Row counts.**  :data:`ROWS_TABLE` keeps the stored rows per dataset, month and department
+the same way (recounted for the slices a load or an undo changed, everything on a rebuild):
+what the pages read for complete months, volumes and the month and department lists
+(:func:`row_counts`, :func:`grid`), instead of a pass over every row.
+
 **Rebuild and check.**  :func:`rebuild` recomputes the whole table (``python -m indicators
 rebuild``, and the migration that adds the table to an older database); :func:`differences`
 compares it with a full recomputation, value for value (NULL = NULL), which ``python -m
@@ -62,6 +67,16 @@ DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
     department VARCHAR NOT NULL,
     indicator VARCHAR NOT NULL,
     value DOUBLE)"""
+
+ROWS_TABLE = "slice_rows"
+ROWS_DDL = f"""CREATE TABLE IF NOT EXISTS {ROWS_TABLE} (
+    dataset VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    department VARCHAR NOT NULL,
+    "rows" BIGINT NOT NULL)"""
+"""The stored rows per dataset, month (``YYYY-MM``) and department: what
+:func:`indicators.store.row_counts` counts, kept with the indicators (the pages' completeness,
+grid and volumes read it instead of a pass over every row)."""
 
 REPEAT_MONTHS_AFTER = 3
 """Months after a complaint's month whose repeats it can change (90 days reach into m+3)."""
@@ -116,6 +131,31 @@ _DATA_DEPARTMENTS = (
     + " UNION ALL ".join(f'SELECT DISTINCT department FROM "{t}"' for t in MONTH_DATASETS)
     + ") ORDER BY department"
 )
+
+
+_COUNT_ALL = {
+    name: f"""INSERT INTO {ROWS_TABLE} SELECT '{name}', strftime("month", '%Y-%m'), department,
+                  count(*) FROM "{name}" GROUP BY ALL"""
+    for name in MONTH_DATASETS
+}
+_COUNT_SLICES = {
+    name: f"""INSERT INTO {ROWS_TABLE} SELECT '{name}', strftime(t."month", '%Y-%m'),
+                  t.department, count(*)
+              FROM "{name}" AS t
+              JOIN (SELECT unnest(CAST($months AS VARCHAR[])) AS m,
+                           unnest(CAST($departments AS VARCHAR[])) AS d) AS s
+                ON strftime(t."month", '%Y-%m') = s.m AND t.department = s.d
+              GROUP BY ALL"""
+    for name in MONTH_DATASETS
+}
+_DELETE_SLICES = f"""DELETE FROM {ROWS_TABLE} AS r USING (
+    SELECT unnest(CAST($months AS VARCHAR[])) AS m, unnest(CAST($departments AS VARCHAR[])) AS d
+) AS s WHERE r.dataset = $dataset AND r.month = s.m AND r.department = s.d"""
+_ROWS_EXISTS = _EXISTS.replace(f"'{TABLE}'", f"'{ROWS_TABLE}'")
+_READ_ROWS = (f'SELECT dataset, month, department, "rows" FROM {ROWS_TABLE} '
+              "ORDER BY dataset, month, department")
+_ROWS_GRID = (f"SELECT min(month), max(month), list(DISTINCT department ORDER BY department) "
+              f"FROM {ROWS_TABLE}")
 
 
 def exists(con: duckdb.DuckDBPyConnection) -> bool:
@@ -214,8 +254,51 @@ def reading(dataset: str) -> tuple[str, ...]:
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the (empty) table: for a new database, whose datasets are empty too."""
+    """Create the (empty) tables: for a new database, whose datasets are empty too."""
     con.execute(DDL)
+    con.execute(ROWS_DDL)
+
+
+def _count_rows(con: duckdb.DuckDBPyConnection, dataset: str,
+                slices: Iterable[tuple[str, str]] | None) -> None:
+    """Recount ``dataset``'s stored rows in ``slices`` (``(YYYY-MM, department)``; None: every
+    one), on ``con`` inside the caller's transaction."""
+    if not con.execute(_ROWS_EXISTS).fetchone()[0]:  # a database stored before the counts
+        con.execute(ROWS_DDL)
+        for name in MONTH_DATASETS:
+            con.execute(_COUNT_ALL[name])
+        return
+    if slices is None:
+        con.execute(f"DELETE FROM {ROWS_TABLE} WHERE dataset = $dataset", {"dataset": dataset})
+        con.execute(_COUNT_ALL[dataset])
+        return
+    pairs = sorted({(m[:7], d) for m, d in slices})
+    keys = {"months": [m for m, _ in pairs], "departments": [d for _, d in pairs]}
+    con.execute(_DELETE_SLICES, {**keys, "dataset": dataset})
+    con.execute(_COUNT_SLICES[dataset], keys)
+
+
+def row_counts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Stored rows per dataset, month and department, as :func:`indicators.store.row_counts`
+    (read from :data:`ROWS_TABLE`; counted when the database has none)."""
+    if not con.execute(_ROWS_EXISTS).fetchone()[0]:
+        from indicators.store import row_counts as counted
+
+        return counted(con)
+    return con.execute(_READ_ROWS).df()
+
+
+def grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """Every reported month and every department, as :func:`indicators.facts.month_grid`
+    (from :data:`ROWS_TABLE`; read from the datasets when the database has none)."""
+    if not con.execute(_ROWS_EXISTS).fetchone()[0]:
+        from indicators.facts import month_grid
+
+        return month_grid(con)
+    first, last, departments = con.execute(_ROWS_GRID).fetchone()
+    if first is None:
+        return [], []
+    return month_labels.span(first, last), list(departments)
 
 
 def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
@@ -242,6 +325,10 @@ def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> 
 
     with transaction(con, joined=in_transaction):
         con.execute(DDL)
+        con.execute(ROWS_DDL)
+        con.execute(f"DELETE FROM {ROWS_TABLE}")
+        for dataset in MONTH_DATASETS:
+            con.execute(_COUNT_ALL[dataset])
         con.execute(f"DELETE FROM {TABLE}")
         return _write(con, Scope())
 
@@ -302,6 +389,7 @@ def refresh(
         return 0  # targets: not an input of the indicators
     if slices is None:
         return rebuild(con, in_transaction=True)
+    _count_rows(con, dataset, slices)
     con.execute(DDL)
     grid_months, grid_departments = _data_grid(con)
     stored_months, stored_departments = con.execute(
@@ -329,7 +417,7 @@ def refresh(
     if any(i is None and _covers(c, first, last, everyone) for c, i in clipped):
         return rebuild(con, in_transaction=True)  # the whole grid: one full pass is cheaper
     written = 0
-    for scope, indicators in clipped:
+    for scope, indicators in _without_covered(clipped, everyone):
         if _covers(scope, first, last, everyone):
             scope = Scope()  # the whole grid for some indicators: the full pass of their parts
         elif scope.departments is None:
@@ -338,6 +426,23 @@ def refresh(
             scope = Scope(scope.months, everyone)
         written += _write(con, scope, indicators)
     return written
+
+
+def _without_covered(
+    work: list[tuple[Scope, tuple[str, ...] | None]], everyone: tuple[str, ...]
+) -> list[tuple[Scope, tuple[str, ...] | None]]:
+    """``work`` without the items that another one, of every indicator, holds whole (a month
+    new to the table rewrites everything the load changed in it)."""
+    def holds(big: Scope, small: Scope) -> bool:
+        lo, hi = big.months or ("0001-01", "9999-12")
+        months = small.months is not None and lo <= small.months[0] and small.months[1] <= hi
+        named = set(big.departments or everyone)
+        return months and set(small.departments or everyone) <= named
+
+    return [(scope, indicators) for i, (scope, indicators) in enumerate(work)
+            if not any(j != i and other_indicators is None and holds(other, scope)
+                       and (indicators is not None or j < i)
+                       for j, (other, other_indicators) in enumerate(work))]
 
 
 def _covers(scope: Scope, first: str, last: str, everyone: tuple[str, ...]) -> bool:
@@ -410,14 +515,22 @@ def check_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     recomputation, else how many cells differ and the first few."""
     if not exists(con):
         return []  # an older database: the table comes with the next write
+    problems = []
+    if con.execute(_ROWS_EXISTS).fetchone()[0]:
+        from indicators.store import row_counts as counted
+
+        stored_counts, counts = row_counts(con), counted(con)
+        if not stored_counts.equals(counts):
+            problems.append("the stored row counts differ from the datasets' rows; run "
+                            "`python -m indicators rebuild`")
     found = differences(con)
     if found.empty:
-        return []
+        return problems
     shown = "; ".join(
         f"{r.month} {r.department} {r.indicator}: stored {r.stored}, computed {r.computed}"
         for r in found.head(3).itertuples()
     )
-    return [f"the stored indicator table differs from a full recomputation in "
+    return [*problems, f"the stored indicator table differs from a full recomputation in "
             f"{len(found):,} cell{'s' if len(found) != 1 else ''} ({shown}); run "
             "`python -m indicators rebuild`"]
 

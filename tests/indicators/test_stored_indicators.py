@@ -59,6 +59,7 @@ def assert_current(con: duckdb.DuckDBPyConnection) -> None:
     """The stored table equals a full recomputation, value for value (NULL = NULL)."""
     found = stored_indicators.differences(con)
     assert found.empty, found.head(10).to_string()
+    pd.testing.assert_frame_equal(stored_indicators.row_counts(con), store.row_counts(con))
 
 
 @pytest.fixture
@@ -380,3 +381,32 @@ def test_each_dataset_rewrites_the_indicators_that_read_it():
     # complaint rate and compensation share read purchases too
     assert {"complaint_rate", "compensation_share"} <= set(stored_indicators.reading("purchases"))
     assert {"complaint_rate", "compensation_share"} <= set(stored_indicators.reading("complaints"))
+
+
+def test_the_stored_row_counts_follow_loads_and_undos(con, tmp_path):
+    first = load(con, write_csv(tmp_path / "a.csv", "purchases", [
+        ("p1", "2025-01-05T10:00:00", "c1", "North", "10"),
+        ("p2", "2025-01-06T10:00:00", "c2", "North", "10"),
+        ("p3", "2025-02-06T10:00:00", "c3", "South", "10"),
+    ]))
+    load(con, write_csv(tmp_path / "b.csv", "surveys", [
+        ("s1", "2025-03-05T10:00:00", "East", "csat", 5),
+    ]))
+    counts = stored_indicators.row_counts(con)
+    assert counts.values.tolist() == [
+        ["purchases", "2025-01", "North", 2], ["purchases", "2025-02", "South", 1],
+        ["surveys", "2025-03", "East", 1],
+    ]
+    pd.testing.assert_frame_equal(counts, store.row_counts(con))
+    assert stored_indicators.grid(con) == (["2025-01", "2025-02", "2025-03"],
+                                           ["East", "North", "South"])
+    # January North replaced by one row, then the first load undone (the purchases go)
+    load(con, write_csv(tmp_path / "c.csv", "purchases", [
+        ("p4", "2025-01-07T10:00:00", "c1", "North", "10"),
+    ]))
+    assert stored_indicators.row_counts(con).values.tolist()[0] == ["purchases", "2025-01", "North", 1]
+    pd.testing.assert_frame_equal(stored_indicators.row_counts(con), store.row_counts(con))
+    assert undo.refusal(con, first) is not None  # the later load replaced its January slice
+    store.write_setting(con, "time_zone", "Pacific/Kiritimati")  # +14: 2025-02 stays
+    pd.testing.assert_frame_equal(stored_indicators.row_counts(con), store.row_counts(con))
+    assert_current(con)
