@@ -130,7 +130,7 @@ def month_status(
     marked = set(marked)
     rows = row_counts[row_counts["rows"] > 0]
     wanted = None if months is None else sorted(set(months))
-    grid = _months.cover([*rows["month"], *(wanted or [])])
+    grid = _months.cover([*pd.unique(rows["month"]), *(wanted or [])])
     departments = sorted(set(rows["department"]))
     if not grid:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATUS_COLUMNS})
@@ -301,9 +301,11 @@ def read_marked(con: duckdb.DuckDBPyConnection) -> frozenset[tuple[str, str]]:
 
 def status_of(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """:func:`month_status` of the database (row counts, the setting and the marks)."""
+    from indicators.stored_indicators import row_counts
+
     settings = store.read_settings(con)
     return month_status(
-        store.row_counts(con),
+        row_counts(con),
         expected=settings.expected_datasets,
         marked=read_marked(con),
         min_volume=settings.min_volume,
