@@ -476,6 +476,8 @@ def _load() -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark loads, pages, report and peers.")
     parser.add_argument("--n", type=int, action="append", help="purchases (repeatable)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a target is not met (default: only when a step failed)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where data and JSON go")
     parser.add_argument("--keep", action="store_true",
                         help="keep the databases afterwards (the CSV files are always kept)")
@@ -534,7 +536,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{passed} of {len(found)} targets met; load average before {load_before}, after "
           f"{report['machine']['load_after']}; {os.cpu_count()} CPUs; "
           f"{report['machine']['wall_seconds']:.0f} s; results in {args.out / 'results.json'}")
-    return 0 if passed == len(found) else 1
+    failed = sorted(step for run in [*results, long] if isinstance(run, dict)
+                    for step, out in run.items() if isinstance(out, dict) and "error" in out)
+    if failed:
+        print(f"steps that failed: {', '.join(failed)}")
+        return 1
+    return 1 if args.strict and passed < len(found) else 0
 
 
 if __name__ == "__main__":
