@@ -29,7 +29,8 @@ rewritten, from only the parts of the facts they read: a month of surveys costs 
 Besides, the grid itself may change: months new to the table (before the first or after the last
 month) get every department's rows, a department new to the table gets every month's, and months
 and departments no longer holding any data are deleted.  A settings change rewrites what the
-setting enters: the iceberg factor and the time zone everything, a department's promised minutes
+setting enters: the time zone everything, the iceberg factor the estimated dissatisfied customers
+everywhere, a department's promised minutes
 that department's and ``All``'s promise kept (the ``*`` promise everything).
 
 **Row counts.**  :data:`ROWS_TABLE` keeps the stored rows per dataset, month and department
@@ -80,8 +81,10 @@ grid and volumes read it instead of a pass over every row)."""
 
 REPEAT_MONTHS_AFTER = 3
 """Months after a complaint's month whose repeats it can change (90 days reach into m+3)."""
-WHOLE_TABLE_SETTINGS: frozenset[str] = frozenset({"iceberg_factor", "time_zone"})
-"""Settings that enter every department's indicators."""
+WHOLE_TABLE_SETTINGS: frozenset[str] = frozenset({"time_zone"})
+"""Settings that enter every indicator (a new zone moves rows to other months)."""
+ORGANISATION_SETTINGS: dict[str, tuple[str, ...]] = {"iceberg_factor": ("estimated_dissatisfied",)}
+"""Settings for every department that enter some indicators: those, everywhere."""
 DEPARTMENT_SETTINGS: frozenset[str] = frozenset({"promised_minutes"})
 """Settings per department: that department's and All's indicators (``*``: every one)."""
 
@@ -467,6 +470,8 @@ def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: st
         return 0
     if key in WHOLE_TABLE_SETTINGS or (key in DEPARTMENT_SETTINGS and department == "*"):
         return rebuild(con, in_transaction=True)
+    if key in ORGANISATION_SETTINGS:
+        return _write(con, Scope(), ORGANISATION_SETTINGS[key])
     if key in DEPARTMENT_SETTINGS:
         stored = [d for (d,) in con.execute(
             f"SELECT DISTINCT department FROM {TABLE} WHERE department = $d", {"d": department}
