@@ -234,13 +234,13 @@ def overview(
     up to ``month``.  How the department compares with the others is a read of its own
     (:func:`compare`).
     """
-    from indicators.facts import shift_month
+    from indicators.months import shift
     from indicators.route import route_summary, route_table
 
     check_department(department, scope)
     stored = targets(path, version, scope)
     mine = stored[stored["department"].isin(target_departments(department))]
-    first = min([shift_month(month, -(TREND_MONTHS - 1)),
+    first = min([shift(month, -(TREND_MONTHS - 1)),
                  *[m for m in mine["baseline_month"].astype("str") if m <= month]])
     with read(path) as con:
         table = stored_indicators.read(

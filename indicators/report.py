@@ -100,7 +100,7 @@ from indicators import completeness, export, store, stored_indicators
 from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS
 from indicators.compute import LONG_COLUMNS
 from indicators.export import neutralise_cell
-from indicators.facts import parse_month
+from indicators.months import parse as parse_month
 from indicators.scope import Scope
 from indicators.units import UNITS, unit_of
 
