@@ -131,7 +131,7 @@ def month_status(
     rows = row_counts[row_counts["rows"] > 0]
     wanted = None if months is None else sorted(set(months))
     grid = _months.cover([*pd.unique(rows["month"]), *(wanted or [])])
-    departments = sorted(set(rows["department"]))
+    departments = sorted(pd.unique(rows["department"]))
     if not grid:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in STATUS_COLUMNS})
     n_dep, n_month, n_ds = len(departments), len(grid), len(MONTH_DATASETS)

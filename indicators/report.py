@@ -5,16 +5,14 @@ Output goes to stdout, messages to stderr.  The database is opened read-only, ex
 ``complete --month``, which marks a month complete by hand (or, with ``--undo``, removes it).
 
 **Written from DuckDB.**  ``report`` reads the stored indicator table through
-:func:`indicators.stored_indicators.select` — the filters' months, department and indicator,
-in the long table's order — and DuckDB writes every value as text (rounded as below) in the
-same statement.  The rows come back as Arrow record batches of :data:`BATCH_ROWS` rows; each
-batch gets its ``department`` cell and its ``complete`` flag by array lookups on its month and
-department (the flags of :func:`indicators.completeness.status_of`, the cells made once per
-department in SQL), and Arrow's string kernels join the cells into lines, written out as bytes.
-No Python object per row, and no SQL join, which would not keep the order and so would need a
-second sort.  ``route`` computes its small tables in pandas, from the stored rows of the
-targets' indicators and departments only, and writes them through the same SQL cells and line
-writer.
+:func:`indicators.stored_indicators.select` — the filters' months, department and indicator —
+and DuckDB makes every row's whole line in one statement (:func:`report_lines_sql`): the value
+as text (rounded as below), the ``department`` cell neutralised and quoted once per department,
+the ``complete`` flag joined from :func:`indicators.completeness.status_of`'s flags, sorted in
+the long table's order.  The lines come back as Arrow record batches of :data:`BATCH_ROWS`
+rows and are written out as the bytes of their string buffer: no Python object per row.
+``route`` computes its small tables in pandas, from the stored rows of the targets'
+indicators and departments only, and writes them through the same SQL cells and line writer.
 
 **Filters** (``report`` and ``route``): ``--month M``, or ``--from A`` and/or ``--to B`` (both
 included; a range must hold a month of the data, its bounds need not), ``--department D``
@@ -70,8 +68,8 @@ summed exactly, as decimals (:mod:`indicators.facts`), every other figure comes 
 per-row values (medians and percentiles take the same order statistics however the rows were
 read), and every output is sorted.
 
-**Memory.**  ``report`` holds one batch of rows and its text at a time (DuckDB itself holds the
-sorted rows of the filters); the completeness flags are one boolean per month and department.
+**Memory.**  ``report`` holds one batch of lines at a time (DuckDB itself holds the sorted
+lines of the filters); the completeness flags are one boolean per month and department.
 
 Exit codes: 0 printed (or marked); 1 nothing to print (no data loaded yet, no targets for
 ``route``, or the database can't be read, or stayed busy); 2 a filter or mark names a month,
@@ -565,100 +563,53 @@ def report_sql(select: str, *, exact: bool) -> tuple[str, dict[str, object]]:
             ), _decimals_parameters()
 
 
-class _Completeness:
-    """Each month and department's ``complete`` flag (:func:`completeness.status_of`), looked
-    up for a batch of rows at once; a month or department the status lacks expects nothing:
-    complete."""
-
-    def __init__(self, status: pd.DataFrame) -> None:
-        self.months = pd.Index(pd.unique(status["month"].astype(str)))
-        self.departments = pd.Index(pd.unique(status["department"].astype(str)))
-        # One row and column more, all True: where an index of -1 (not in the status) lands.
-        self._flags = np.ones((len(self.months) + 1, len(self.departments) + 1), dtype=bool)
-        self._flags[self.months.get_indexer(status["month"].astype(str)),
-                    self.departments.get_indexer(status["department"].astype(str))] = (
-            status["complete"].to_numpy(dtype=bool))
-
-    def flags(self, months: pa.DictionaryArray, departments: pa.DictionaryArray) -> np.ndarray:
-        return self._flags[_positions(months, self.months), _positions(departments,
-                                                                        self.departments)]
+_REPORT_STATUS = "report_month_status"
+"""The name the completeness flags (month, department, complete) are registered under while
+``report`` runs."""
 
 
-def _positions(encoded: pa.DictionaryArray, index: pd.Index) -> np.ndarray:
-    """Each row's position in ``index`` (-1 when not there)."""
-    found = index.get_indexer(encoded.dictionary.to_pylist())
-    return found[encoded.indices.to_numpy(zero_copy_only=False)]
+def report_lines_sql(
+    select: str, *, fmt: str, exact: bool, departments: Sequence[str]
+) -> tuple[str, dict[str, object]]:
+    """The statement giving ``report``'s rows as whole lines (column ``line``: CSV fields with
+    ``,`` between and CRLF after; a JSON object after ``", "``), over the unordered
+    :func:`indicators.stored_indicators.select` ``select`` (bind its parameters too), in the
+    long table's order (:data:`indicators.stored_indicators.ORDER`), and its own parameters.
 
-
-class _DepartmentCells:
-    """Each department's cell as ``report`` writes it (:func:`_text_cell_sql`, in SQL), made
-    once per department."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, fmt: str) -> None:
-        self._con, self._fmt, self._made = con, fmt, {}
-
-    def make(self, names: Iterable[str]) -> None:
-        wanted = sorted({n for n in names if n not in self._made})
-        if not wanted:
-            return
-        parameters: dict[str, object] = {"names": wanted}
-        if self._fmt == "csv":
-            parameters.update(export.SQL_PARAMETERS)
-        cur = self._con.cursor()  # the connection itself may be streaming the report's rows
-        try:
-            self._made.update(cur.execute(
-                f"SELECT d, {_text_cell_sql('d', self._fmt)} "
-                "FROM (SELECT unnest(CAST($names AS VARCHAR[])) AS d)", parameters
-            ).fetchall())
-        finally:
-            cur.close()
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._made
-
-    def __getitem__(self, name: str) -> str:
-        return self._made[name]
-
-
-@dataclass(frozen=True)
-class _ReportLine:
-    """A ``report`` row as five pieces, each with the separators around it, so that a batch's
-    lines are its pieces joined with nothing between: the month, department and indicator
-    pieces are made once per distinct value of the batch (Arrow dictionaries), the value is
-    DuckDB's text, the flag one of two.  JSON rows start with ``", "``: the first one is
-    written without."""
-
-    fmt: str
-
-    def month(self, month: str) -> str:
-        if self.fmt == "csv":
-            return f"{month},"
-        return f', {{"month": {json.dumps(month)}, "department": '
-
-    def department(self, cell: str) -> str:
-        return f"{cell}," if self.fmt == "csv" else cell
-
-    def indicator(self, indicator: str) -> str:
-        if self.fmt == "csv":
-            return f"{indicator},"
-        return f', "indicator": {json.dumps(indicator)}, "value": '
-
-    @property
-    def flags(self) -> pa.Array:
-        """The flag pieces for False and True, in that order."""
-        if self.fmt == "csv":
-            return pa.array([",false\r\n", ",true\r\n"])
-        return pa.array([', "complete": false}', ', "complete": true}'])
-
-    @property
-    def missing(self) -> str:
-        return "" if self.fmt == "csv" else "null"
-
-
-def _by_dictionary(encoded: pa.DictionaryArray, piece: Callable[[str], str]) -> pa.Array:
-    """``piece`` of each row's value, made once per distinct value."""
-    pieces = [piece(v) for v in encoded.dictionary.to_pylist()]
-    return pa.array(pieces, pa.string()).take(encoded.indices)
+    The ``department`` cell is made once per name of ``departments`` (neutralised and quoted
+    for CSV, a JSON string), and in the row for a name not there; ``complete`` is the flag of
+    :data:`_REPORT_STATUS` (registered by the caller), true for a month or department it lacks
+    (nothing expected)."""
+    value, parameters = report_sql(select, exact=exact)
+    parameters = {**parameters, "names": sorted(set(departments))}
+    if fmt == "csv":
+        parameters.update(export.SQL_PARAMETERS)
+    cell = _text_cell_sql("v.department", fmt)
+    if fmt == "csv":
+        pieces = ["v.month", "','", "department_cell", "','", "v.indicator", "','",
+                  "coalesce(v.value, '')",
+                  "CASE WHEN v.complete IS NOT FALSE THEN ',true' ELSE ',false' END",
+                  "chr(13)", "chr(10)"]
+    else:
+        pieces = ["', {\"month\": '", "to_json(v.month)", "', \"department\": '",
+                  "department_cell", "', \"indicator\": '", "to_json(v.indicator)",
+                  "', \"value\": '", "coalesce(v.value, 'null')",
+                  "CASE WHEN v.complete IS NOT FALSE THEN ', \"complete\": true}' "
+                  "ELSE ', \"complete\": false}' END"]
+    sql = f"""WITH names AS (
+            SELECT department, {_text_cell_sql('department', fmt)} AS cell
+            FROM (SELECT unnest(CAST($names AS VARCHAR[])) AS department)),
+        cells AS (
+            SELECT v.month, v.department, v.indicator, v.value, s.complete,
+                   CASE WHEN n.cell IS NULL THEN {cell} ELSE n.cell END AS department_cell
+            FROM ({value}) v
+            LEFT JOIN names n ON n.department = v.department
+            LEFT JOIN {_REPORT_STATUS} s ON s.month = v.month AND s.department = v.department)
+        SELECT line FROM (
+            SELECT v.month, v.department, v.indicator, concat({', '.join(pieces)}) AS line
+            FROM cells v)
+        {stored_indicators.ORDER}"""
+    return sql, parameters
 
 
 def _report(
@@ -668,47 +619,30 @@ def _report(
     status = completeness.status_of(con)
     if status.empty:
         raise _Stop(1, NO_DATA_MESSAGE)
-    complete = _Completeness(status)
-    filters = _checked(options, months=complete.months, departments=complete.departments,
+    months = list(pd.unique(status["month"].astype(str)))
+    departments = list(pd.unique(status["department"].astype(str)))
+    filters = _checked(options, months=months, departments=departments,
                        indicators=INDICATOR_IDS)
-    departments = _DepartmentCells(con, fmt)
-    departments.make(complete.departments if filters.department is None
-                     else [filters.department])
     select, parameters = stored_indicators.select(
-        con, filters.scope(complete.months), indicators=filters.indicators
+        con, filters.scope(months), indicators=filters.indicators, ordered=False
     )
-    sql, more = report_sql(select, exact=exact)
-    reader = _batches(con, sql, {**parameters, **more})
-    line = _ReportLine(fmt)
-    flag_pieces = line.flags
-
-    def department_piece(name: str) -> str:
-        if name not in departments:  # one the status lacks: a table not kept current
-            departments.make([name])
-        return line.department(departments[name])
-
+    sql, more = report_lines_sql(select, fmt=fmt, exact=exact, departments=departments)
+    con.complete()  # a lookup's execute() may have left its result open
+    con.register(_REPORT_STATUS, status[["month", "department", "complete"]])
     sink = _Sink(out)
     try:
+        reader = _batches(con, sql, {**parameters, **more})
         sink.write(b"[" if fmt == "json" else (",".join(REPORT_COLUMNS) + "\r\n").encode())
-        skip = len(", ") if fmt == "json" else 0
+        skip = len(", ") if fmt == "json" else 0  # every object follows ", ": the first without
         for batch in reader:
-            month, department, indicator, value = (
-                batch.column(i) for i in range(batch.num_columns))
-            months, names = pc.dictionary_encode(month), pc.dictionary_encode(department)
-            flags = complete.flags(months, names).astype(np.int8)
-            lines = pc.binary_join_element_wise(
-                _by_dictionary(months, line.month), _by_dictionary(names, department_piece),
-                _by_dictionary(pc.dictionary_encode(indicator), line.indicator), value,
-                flag_pieces.take(flags), "", null_handling="replace",
-                null_replacement=line.missing,
-            )
-            data = _bytes_of(lines)
+            data = _bytes_of(batch.column(0))
             sink.write(data[skip:])
             skip = 0 if len(data) else skip
         if fmt == "json":
             sink.write(b"]\n")
     finally:
         sink.close()
+        con.unregister(_REPORT_STATUS)
 
 
 # --- route --------------------------------------------------------------------------------------

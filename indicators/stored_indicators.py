@@ -111,10 +111,12 @@ _SCOPE_WHERE = (
     f"{_IN_MONTHS} AND {_IN_DEPARTMENTS} AND (CAST($indicators AS VARCHAR[]) IS NULL "
     "OR list_contains(CAST($indicators AS VARCHAR[]), indicator))"
 )
-_ORDER = (
+ORDER = (
     "ORDER BY month, department <> $all, department, "
     "list_position(CAST($order AS VARCHAR[]), indicator)"
 )
+"""The long table's order (:func:`indicators.compute.sort_long`) over columns ``month``,
+``department`` and ``indicator``; binds ``$all`` and ``$order`` (:func:`select`'s parameters)."""
 _INSERT = (
     f"INSERT INTO {TABLE} SELECT month, department, indicator, "
     "CASE WHEN isnan(value) THEN NULL ELSE value END FROM fresh_indicators"
@@ -180,10 +182,13 @@ def select(
     scope: Scope | None = None,
     *,
     indicators: Sequence[str] | None = None,
+    ordered: bool = True,
 ) -> tuple[str, dict[str, object]]:
     """A SELECT statement and its named parameters giving the columns of :data:`LONG_COLUMNS`
     of ``scope`` (``value`` NULL where missing), sorted as :func:`indicators.compute.sort_long`:
-    month, ``All`` first then departments by name, catalog order.  Readable on ``con`` (inside
+    month, ``All`` first then departments by name, catalog order (:data:`ORDER`; with
+    ``ordered=False`` in no order: a statement that joins the rows to others sorts them
+    afterwards by :data:`ORDER`, with the same parameters).  Readable on ``con`` (inside
     ``COPY (…) TO`` or for Arrow batches).
 
     Where the stored table is not there (an older database opened read-only) the table is first
@@ -202,7 +207,7 @@ def select(
             con.unregister("fresh_indicators")
         source = f"temp.{_LIVE}"
     sql = (f"SELECT month, department, indicator, value FROM {source} "
-           f"WHERE {_SCOPE_WHERE} {_ORDER}")
+           f"WHERE {_SCOPE_WHERE} {ORDER if ordered else ''}")
     params = {**_scope_params(scope), "all": ALL_DEPARTMENTS, "order": list(INDICATOR_IDS),
               "indicators": None if indicators is None else list(indicators)}
     return sql, params
