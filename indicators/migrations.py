@@ -132,10 +132,24 @@ def _stored_indicators(con: duckdb.DuckDBPyConnection) -> None:
     stored_indicators.rebuild(con, in_transaction=True)
 
 
+# --- step 4: a target's shape, steps and owner ------------------------------------------------
+
+_TARGET_COLUMNS_ADDED: tuple[str, ...] = ("shape", "steps", "owner")
+
+
+def _target_shapes(con: duckdb.DuckDBPyConnection) -> None:
+    """The targets (and what undo keeps of them) get the columns ``shape``, ``steps`` and
+    ``owner``, empty: every stored target keeps its straight route and has no owner yet."""
+    for table in ("targets", removed_table("targets")):
+        for column in _TARGET_COLUMNS_ADDED:
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{column}" VARCHAR')
+
+
 STEPS: tuple[tuple[int, str, Step], ...] = (
     (1, "instants", _instants),
     (2, "exact money", _money_as_decimal),
     (3, "stored indicators", _stored_indicators),
+    (4, "target shapes and owners", _target_shapes),
 )
 """Every step, in order: (version it brings the database to, name, function)."""
 

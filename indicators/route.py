@@ -83,8 +83,8 @@ import numpy as np
 import pandas as pd
 
 from indicators import catalog, months
-from indicators.schema import ALL_DEPARTMENTS_TARGET, MAX_ROUTE_MONTHS
-from indicators.units import is_missing
+from indicators.schema import ALL_DEPARTMENTS_TARGET, MAX_ROUTE_MONTHS, ROUTE_SHAPES
+from indicators.units import is_missing, unit_of
 
 STATUSES: tuple[str, ...] = ("achieved", "on track", "at risk", "off track", "missed", "no data")
 """Every status: the four of the route to the target month, best first, then ``missed`` (past
@@ -116,10 +116,12 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "indicator", "department", "baseline_month", "baseline", "target_month", "target",
     "tolerance", "latest_month", "latest_actual", "planned_at_latest", "status", "travelled",
     "remaining", "forecast_at_target", "reached_month", "reached_note", "pace_needed",
-    "deadline_actual", "met_month", "note",
+    "deadline_actual", "met_month", "note", "shape", "shape_note", "owner",
 )
-_TEXT_COLUMNS = {"indicator", "department", "month", "baseline_month", "target_month", "status"}
-_NULLABLE_TEXT_COLUMNS = {"latest_month", "reached_month", "reached_note", "met_month", "note"}
+_TEXT_COLUMNS = {"indicator", "department", "month", "baseline_month", "target_month", "status",
+                 "shape"}
+_NULLABLE_TEXT_COLUMNS = {"latest_month", "reached_month", "reached_note", "met_month", "note",
+                          "shape_note", "owner"}
 
 _TARGET_COLUMNS = ("indicator", "department", "baseline_month", "target_month", "target")
 _INDICATOR_COLUMNS = ("month", "department", "indicator", "value")
@@ -284,6 +286,9 @@ def _targets(targets: pd.DataFrame) -> list[dict]:
             "target": _float_or_nan(rec["target"]),
             "baseline": _float_or_nan(rec.get("baseline")),
             "tolerance": _float_or_nan(rec.get("tolerance")),
+            "shape": _shape(rec.get("shape")),
+            "steps": parse_steps(rec.get("steps")),
+            "owner": _text_or_none(rec.get("owner")),
         })
     rows.sort(key=lambda r: (r["indicator"], r["department"]))
     keys = [(r["indicator"], r["department"]) for r in rows]
@@ -291,6 +296,114 @@ def _targets(targets: pd.DataFrame) -> list[dict]:
         if a == b:
             raise ValueError(f"more than one target for {a[0]} in {a[1]}")
     return rows
+
+
+def _text_or_none(value: object) -> str | None:
+    """A text cell stripped; None for a missing or empty one."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value).strip() or None
+
+
+def _shape(value: object) -> str:
+    text = _text_or_none(value)
+    if text is None:
+        return STRAIGHT
+    shape = text.lower()
+    if shape not in ROUTE_SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(ROUTE_SHAPES)}, got {value!r}")
+    return shape
+
+
+def parse_steps(text: object) -> dict[str, float]:
+    """A target's ``steps`` cell (``YYYY-MM=value; …``, as the targets file's rules accept it)
+    as month → planned value; empty for a missing cell.
+
+    >>> parse_steps("2025-03=120; 2025-06 = 150.5;")
+    {'2025-03': 120.0, '2025-06': 150.5}
+    """
+    cell = _text_or_none(text)
+    if cell is None:
+        return {}
+    steps: dict[str, float] = {}
+    for piece in cell.split(";"):
+        if not piece.strip():
+            continue
+        month, _, value = piece.partition("=")
+        steps[months.label(months.parse(month.strip()))] = float(value)
+    return dict(sorted(steps.items()))
+
+
+# --- the planned route's shape ----------------------------------------------------------
+
+STRAIGHT, SEASONAL, STEPS = ROUTE_SHAPES
+MULTIPLICATIVE_UNITS: frozenset[str] = frozenset({"count", "money"})
+"""Units whose seasonal profile is a ratio to the year's mean (a December with twice the
+purchases); every other unit (shares, rates, scores, durations) takes differences."""
+
+
+def seasonal_profile(indicator: str, history: pd.Series, baseline_month: str
+                     ) -> tuple[dict[int, float], str] | None:
+    """The indicator's seasonal profile from the 12 months before ``baseline_month``: per
+    calendar month (1–12) its index, and how it applies (``"ratio"`` or ``"difference"``);
+    None unless all 12 months have a value.
+
+    With ``h(c)`` the value in the calendar month ``c`` of those 12 months and ``h̄`` their mean:
+    counts and sums (:data:`MULTIPLICATIVE_UNITS`) take ``s(c) = h(c) ÷ h̄`` when every
+    ``h(c) > 0``; other units, or a count with a zero month, take ``s(c) = h(c) − h̄``.
+    """
+    year = months.span(months.shift(baseline_month, -12), months.shift(baseline_month, -1))
+    values = [_float_or_nan(history.get(m)) for m in year]
+    if any(math.isnan(v) for v in values):
+        return None
+    mean = sum(values) / 12
+    calendar = [int(m[5:]) for m in year]
+    if unit_of(indicator).name in MULTIPLICATIVE_UNITS and min(values) > 0:
+        return {c: v / mean for c, v in zip(calendar, values, strict=True)}, "ratio"
+    return {c: v - mean for c, v in zip(calendar, values, strict=True)}, "difference"
+
+
+def _seasonal_planned(plan: dict, month: str, straight: float, k: int) -> float:
+    """The straight route bent by the profile, still through the baseline and the target:
+    ``planned = straight × s(m) ÷ s_line(m)`` (ratio) or ``straight + s(m) − s_line(m)``
+    (difference), with ``s_line(m) = s(b) + (s(t) − s(b)) × k ÷ n`` the profile's own straight
+    line between the baseline month ``b`` and the target month ``t``."""
+    profile, how = plan["profile"]
+    s_b = profile[int(plan["baseline_month"][5:])]
+    s_t = profile[int(plan["target_month"][5:])]
+    s_m = profile[int(month[5:])]
+    line = s_b + (s_t - s_b) * k / plan["n"]
+    value = straight * s_m / line if how == "ratio" else straight + s_m - line
+    return catalog.clamp(plan["indicator"], value)
+
+
+def _step_planned(plan: dict, month: str) -> float:
+    """The planned value of the latest step at or before ``month`` (the baseline before the
+    first step)."""
+    value = plan["baseline"]
+    for step_month, planned in plan["steps"].items():
+        if step_month > month:
+            break
+        value = planned
+    return value
+
+
+def _resolve_shape(plan: dict, series: pd.Series) -> dict:
+    """The shape drawn and why it is not the one asked for (``shape_note``)."""
+    asked = plan["shape"]
+    if asked == SEASONAL:
+        profile = seasonal_profile(plan["indicator"], series, plan["baseline_month"])
+        if profile is None:
+            first = months.shift(plan["baseline_month"], -12)
+            last = months.shift(plan["baseline_month"], -1)
+            return {"shape": STRAIGHT, "profile": None, "shape_note": (
+                f"seasonal route needs a value in each of the 12 months before the baseline "
+                f"({first} … {last}); drawn straight")}
+        return {"shape": SEASONAL, "profile": profile, "shape_note": None}
+    if asked == STEPS and not plan["steps"]:
+        return {"shape": STRAIGHT, "profile": None,
+                "shape_note": "no steps given; drawn straight"}
+    return {"shape": asked, "profile": None, "shape_note": None}
 
 
 # --- one target ------------------------------------------------------------------------
@@ -326,16 +439,26 @@ def _plan(row: dict, series: pd.Series) -> dict:
     drawable = (
         direction is not None and 0 < n <= MAX_ROUTE_MONTHS and not math.isnan(target + baseline)
     )
-    return {**row, "baseline": baseline, "tolerance": tolerance, "direction": direction,
+    plan = {**row, "baseline": baseline, "tolerance": tolerance, "direction": direction,
             "n": n, "drawable": drawable, "note": note}
+    if direction is None:
+        return {**plan, "shape": STRAIGHT, "profile": None, "shape_note": None}
+    return {**plan, **_resolve_shape(plan, series)}
 
 
 def _planned(plan: dict, month: str) -> float:
-    """The straight route up to the target month; the target itself after it."""
+    """The route of the target's shape up to the target month; the target itself after it."""
     if not plan["drawable"]:
         return _NAN
     k = min(months.months_between(plan["baseline_month"], month), plan["n"])
-    return plan["baseline"] + (plan["target"] - plan["baseline"]) * k / plan["n"]
+    if k >= plan["n"]:
+        return plan["target"]
+    straight = plan["baseline"] + (plan["target"] - plan["baseline"]) * k / plan["n"]
+    if plan["shape"] == SEASONAL and k > 0:
+        return _seasonal_planned(plan, month, straight, k)
+    if plan["shape"] == STEPS:
+        return _step_planned(plan, month)
+    return straight
 
 
 def _travelled(plan: dict, actual: float) -> float:
@@ -551,5 +674,8 @@ def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFra
             "travelled": travelled,
             "remaining": 100 - travelled,
             "note": _note(plan, series),
+            "shape": plan["shape"],
+            "shape_note": plan["shape_note"],
+            "owner": plan["owner"],
         })
     return _frame(records, SUMMARY_COLUMNS)

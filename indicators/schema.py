@@ -52,6 +52,10 @@ MAX_MONEY: Decimal = Decimal("99999999999999.9999")
 cell is rejected.  10^9 purchases of up to 10^9 each sum to 10^18, far inside a sum's
 ``DECIMAL(38,4)`` (up to 10^34)."""
 
+ROUTE_SHAPES: tuple[str, ...] = ("straight", "seasonal", "steps")
+"""A target's planned route: a straight line from baseline to target, the indicator's own
+seasonal profile, or planned values given month by month (:mod:`indicators.route`)."""
+
 MAX_ROUTE_MONTHS: int = 120
 """A target's route, baseline month to target month, spans at most this many months (ten
 years): the route is drawn month by month, and a mistyped year (``0001``) must not make it
@@ -95,6 +99,12 @@ class Column:
     """With ``not_before`` (a month column): at most this many months after it."""
     range_by: tuple[str, dict[str, tuple[int, int]]] | None = None
     """Inclusive range that depends on another column's value, e.g. score by survey kind."""
+    only_when: tuple[str, str] | None = None
+    """``(column, value)``: a cell is required when that column of the row holds ``value``,
+    and must be empty otherwise (a target's steps, with ``shape`` = ``steps``)."""
+    steps_between: tuple[str, str] | None = None
+    """``(first, last)`` month columns: the cell is a list of planned values
+    ``YYYY-MM=value; …`` for months after ``first`` and before ``last``, each month once."""
     description: str = ""
 
     @property
@@ -282,6 +292,22 @@ DATASETS: dict[str, Dataset] = {
                     "tolerance", "number", required=False, allow_empty=True, minimum=0,
                     description="how far worse than planned still counts as at risk, in the "
                     "indicator's unit; else 10 % of |target − baseline|",
+                ),
+                Column(
+                    "shape", "choice", required=False, allow_empty=True, choices=ROUTE_SHAPES,
+                    description="the planned route: straight (empty = straight), seasonal (the "
+                    "indicator's profile of the 12 months before the baseline) or steps",
+                ),
+                Column(
+                    "steps", "text", required=False, allow_empty=True,
+                    only_when=("shape", "steps"),
+                    steps_between=("baseline_month", "target_month"),
+                    description="with shape steps: planned values YYYY-MM=value; … for months "
+                    "after baseline_month and before target_month (each holds until the next)",
+                ),
+                Column(
+                    "owner", "text", required=False, allow_empty=True,
+                    description="who answers for the target: a name or an e-mail",
                 ),
             ),
             month_column=None,

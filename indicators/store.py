@@ -1056,15 +1056,32 @@ def stored_rows(con: duckdb.DuckDBPyConnection) -> int:
     return int(total)
 
 
+TARGET_TEXT_COLUMNS: tuple[str, ...] = ("shape", "steps", "owner")
+"""The targets' columns added by migration step 4: missing (read as empty) in an older
+database opened read-only."""
+
+
 def read_targets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Stored targets with months as ``YYYY-MM`` text."""
-    return con.execute(
-        """SELECT indicator, department,
+    """Stored targets with months as ``YYYY-MM`` text; ``shape``, ``steps`` and ``owner`` empty
+    (None) where not given."""
+    (present,) = con.execute(
+        "SELECT list(column_name) FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'targets'"
+    ).fetchone()
+    added = ", ".join(
+        f'"{c}"' if c in (present or []) else f'CAST(NULL AS VARCHAR) AS "{c}"'
+        for c in TARGET_TEXT_COLUMNS
+    )
+    frame = con.execute(
+        f"""SELECT indicator, department,
                   strftime(baseline_month, '%Y-%m') AS baseline_month,
                   strftime(target_month, '%Y-%m') AS target_month,
-                  target, baseline, tolerance
+                  target, baseline, tolerance, {added}
            FROM targets ORDER BY indicator, department"""
     ).df()
+    for column in TARGET_TEXT_COLUMNS:  # None, never NaN, for a missing text
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
 
 
 def departments(con: duckdb.DuckDBPyConnection) -> list[str]:

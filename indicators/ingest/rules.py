@@ -370,6 +370,65 @@ def _range_by(c: _Cell) -> list[Rule]:
     return rules
 
 
+def _only_when(c: _Cell) -> list[Rule]:
+    """Required when another column holds a value, and empty otherwise (a target's steps)."""
+    if c.column.only_when is None:
+        return []
+    other, value = c.column.only_when
+    if not c.has(other):
+        return [c.rule(f"{c.t} IS NOT NULL",
+                       f"given only when {other} is {value}: add a {other} column")]
+    p = c.params()
+    mine, q = c.value_of(other), c.params()
+    return [
+        c.rule(f"{mine} = {p(value)} AND {c.t} IS NULL", f"required when {other} is {value}", p,
+               other=other),
+        c.rule(f"{c.t} IS NOT NULL AND {mine} IS DISTINCT FROM {q(value)}",
+               f"given only when {other} is {value}", q, other=other),
+    ]
+
+
+STEP_PATTERN = r"\s*\d{4}-\d{2}\s*=\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*(;\s*\d{4}-\d{2}\s*=\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*)*;?\s*"
+"""A target's steps: ``YYYY-MM=value`` pairs separated by ``;`` (spaces allowed, a decimal
+point, no exponent)."""
+
+
+def step_months_sql(text: str) -> str:
+    """SQL: the months (``YYYY-MM`` text) of a steps cell that matches :data:`STEP_PATTERN`."""
+    return (f"list_transform(list_filter(string_split({text}, ';'), lambda x: trim(x) <> ''), "
+            "lambda x: trim(split_part(x, '=', 1)))")
+
+
+def _steps(c: _Cell) -> list[Rule]:
+    """A target's planned values: readable pairs, real months after the first month column and
+    before the last, each month once."""
+    if c.column.steps_between is None:
+        return []
+    first, last = c.column.steps_between
+    p = c.params()
+    readable = f"regexp_full_match({c.t}, {p(STEP_PATTERN)})"
+    months = step_months_sql(c.t)
+    rules = [
+        c.rule(f"{c.t} IS NOT NULL AND NOT {readable}",
+               "not steps: write YYYY-MM=value pairs separated by ;, e.g. "
+               "2025-03=120; 2025-06=150", p),
+        c.rule(f"{c.t} IS NOT NULL AND {readable} AND list_bool_or(list_transform({months}, "
+               "lambda m: TRY_STRPTIME(m || '-01', '%Y-%m-%d') IS NULL))",
+               "a step's month is not a valid month written YYYY-MM", p),
+        c.rule(f"{c.t} IS NOT NULL AND {readable} AND "
+               f"len(list_distinct({months})) < len({months})",
+               "a month appears more than once in the steps", p),
+    ]
+    if c.has(first) and c.has(last):
+        lo = f"strftime({c.value_of(first)}, '%Y-%m')"
+        hi = f"strftime({c.value_of(last)}, '%Y-%m')"
+        rules.append(c.rule(
+            f"{c.t} IS NOT NULL AND {readable} AND list_bool_or(list_transform({months}, "
+            f"lambda m: m <= {lo} OR m >= {hi}))",
+            f"a step's month must be after {first} and before {last}", p, other=first))
+    return rules
+
+
 RULE_BUILDERS: tuple[RuleBuilder, ...] = (
     _required,
     _reserved,
@@ -388,6 +447,8 @@ RULE_BUILDERS: tuple[RuleBuilder, ...] = (
     _months_after,
     _not_after,
     _range_by,
+    _only_when,
+    _steps,
 )
 """Every row rule, each a builder of the rules one column of the file gets (none when the rule
 does not apply to it).  A cell breaks at most one of the reading rules (offset, two-digit year, unreadable,

@@ -214,8 +214,11 @@ def test_targets_load_by_indicator_and_department(con, tmp_path):
     result = load(con, tmp_path, "targets.csv", text)
     assert result.slices == [("complaint_rate", "Sales"), ("csat", "*")]
     assert con.execute("SELECT * FROM targets ORDER BY indicator").fetchall() == [
-        ("complaint_rate", "Sales", dt.date(2025, 1, 1), dt.date(2025, 6, 1), 1.5, None, None),
-        ("csat", "*", dt.date(2025, 1, 1), dt.date(2025, 12, 1), 90.0, 80.0, 2.0),
+        # shape, steps and owner: not in the file, empty
+        ("complaint_rate", "Sales", dt.date(2025, 1, 1), dt.date(2025, 6, 1), 1.5, None, None,
+         None, None, None),
+        ("csat", "*", dt.date(2025, 1, 1), dt.date(2025, 12, 1), 90.0, 80.0, 2.0,
+         None, None, None),
     ]
     assert log_rows(con)[-1][2] == "complaint_rate Sales; csat *"
 

@@ -214,8 +214,8 @@ def test_empty_values_are_not_dates(con):
 
 def test_targets_get_no_date_warnings(con):
     con.execute(
-        "INSERT INTO targets VALUES ('revenue', '*', DATE '1970-01-01', DATE '2030-01-01', 1, NULL, "
-        "NULL)"
+        "INSERT INTO targets (indicator, department, baseline_month, target_month, target) "
+        "VALUES ('revenue', '*', DATE '1970-01-01', DATE '2030-01-01', 1)"
     )
     assert warnings_of(con, "targets", -1) == []
 

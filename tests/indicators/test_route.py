@@ -524,7 +524,8 @@ def test_works_on_targets_as_read_from_the_store():
     con = duckdb.connect()
     store.init_db(con)
     con.execute(
-        "INSERT INTO targets VALUES ('csat', '*', DATE '2025-01-01', DATE '2025-07-01', 80, "
+        "INSERT INTO targets (indicator, department, baseline_month, target_month, target, "
+        "baseline, tolerance) VALUES ('csat', '*', DATE '2025-01-01', DATE '2025-07-01', 80, "
         "NULL, NULL), ('complaint_rate', 'Sales', DATE '2025-01-01', DATE '2025-06-01', 2, 5, 0.5)"
     )
     targets = store.read_targets(con)
