@@ -65,6 +65,19 @@ edited = st.data_editor(
         "target": st.column_config.NumberColumn(labels["target"]),
         "baseline": st.column_config.NumberColumn(labels["baseline"], help="Empty = measured"),
         "tolerance": st.column_config.NumberColumn(labels["tolerance"], min_value=0.0),
+        "shape": st.column_config.SelectboxColumn(
+            labels["shape"], options=list(targets_editor.SHAPES),
+            help="Empty = straight. Seasonal: the indicator's profile of the 12 months before "
+            "the baseline month. Steps: the planned values in the Steps column.",
+        ),
+        "steps": st.column_config.TextColumn(
+            labels["steps"], max_chars=2000,
+            help="With shape steps: YYYY-MM=value; … for months after the baseline month and "
+            "before the target month, e.g. 2025-03=120; 2025-06=150",
+        ),
+        "owner": st.column_config.TextColumn(
+            labels["owner"], max_chars=200, help="Who answers for the target: a name or e-mail",
+        ),
     },
 )
 rows = targets_editor.from_editor(edited, currency=currency_text)

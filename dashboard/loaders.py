@@ -229,19 +229,19 @@ def overview(
 ) -> Overview:
     """What the scorecard of one department and month reads (:class:`Overview`).
 
-    The department's indicators for the 12 months to ``month`` and the baseline months of its
-    targets (the route of a target starts at its baseline), so the route rows cover the months
-    up to ``month``.  How the department compares with the others is a read of its own
+    The department's indicators for the 12 months to ``month`` and the months its targets'
+    routes read (:func:`indicators.route.first_month_read`: from the baseline month, a year
+    earlier for a seasonal route), so the route rows cover the months up to ``month``.  How the department compares with the others is a read of its own
     (:func:`compare`).
     """
     from indicators.months import shift
-    from indicators.route import route_summary, route_table
+    from indicators.route import first_month_read, route_summary, route_table
 
     check_department(department, scope)
     stored = targets(path, version, scope)
     mine = stored[stored["department"].isin(target_departments(department))]
-    first = min([shift(month, -(TREND_MONTHS - 1)),
-                 *[m for m in mine["baseline_month"].astype("str") if m <= month]])
+    reads = [first_month_read(t) for t in mine.to_dict("records")]
+    first = min([shift(month, -(TREND_MONTHS - 1)), *[m for m in reads if m <= month]])
     with read(path) as con:
         table = stored_indicators.read(
             con, Scope(months=(first, month), departments=(department,))

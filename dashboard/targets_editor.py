@@ -40,14 +40,20 @@ import pandas as pd
 
 from dashboard.format import format_indicator, is_missing, md_text
 from indicators import catalog
-from indicators.schema import ALL_DEPARTMENTS_TARGET
+from indicators.schema import ALL_DEPARTMENTS_TARGET, ROUTE_SHAPES
+
+SHAPES: tuple[str, ...] = ROUTE_SHAPES
+"""The route shapes a target may take (empty = straight)."""
 
 COLUMNS: tuple[str, ...] = (
     "indicator", "department", "baseline_month", "target_month", "target", "baseline", "tolerance",
+    "shape", "steps", "owner",
 )
 """The targets table's columns, in the editor's order (the targets dataset's contract)."""
 
-TEXT_COLUMNS: tuple[str, ...] = ("indicator", "department", "baseline_month", "target_month")
+TEXT_COLUMNS: tuple[str, ...] = (
+    "indicator", "department", "baseline_month", "target_month", "shape", "steps", "owner",
+)
 NUMBER_COLUMNS: tuple[str, ...] = ("target", "baseline", "tolerance")
 
 REQUIRED: dict[str, str] = {
@@ -191,6 +197,9 @@ COLUMN_LABELS: dict[str, str] = {
     "target": "Target",
     "baseline": "Baseline",
     "tolerance": "Tolerance",
+    "shape": "Route shape",
+    "steps": "Steps",
+    "owner": "Owner",
 }
 """The editor's column headers."""
 

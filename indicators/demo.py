@@ -595,19 +595,27 @@ def _surveys(rng: np.random.Generator, sales: _Purchases) -> pd.DataFrame:
     return _events("survey_id", "S-", answered, columns)
 
 
-_TARGETS: tuple[tuple[str, str, str, str, str, str, str], ...] = (
-    # indicator, department, baseline_month, target_month, target, baseline, tolerance
-    ("complaint_rate", ALL_DEPARTMENTS_TARGET, "2024-06", "2025-12", "1.5", "", ""),
-    ("complaint_rate", IMPROVING, "2024-06", "2025-12", "2", "", ""),
-    ("complaint_rate", SLIPPING, "2024-12", "2026-06", "2", "4.5", "0.3"),
-    ("csat", ALL_DEPARTMENTS_TARGET, "2024-01", "2025-12", "80", "", "6"),
-    ("nps", IMPROVING, "2024-06", "2026-03", "40", "-20", "5"),
-    ("promise_kept_rate", PROMISE_SLIPPING, "2024-06", "2025-12", "95", "", ""),
-    ("response_time_median", ALL_DEPARTMENTS_TARGET, "2024-06", "2026-06", "30", "", "5"),
-    ("retention_rate", SLIPPING, "2024-01", "2025-12", "98", "", "0.5"),
-    ("unresolved_complaints_rate", ALL_DEPARTMENTS_TARGET, "2024-06", "2025-06", "2", "5", ""),
-    ("discount_rate", "Retail stores", "2025-01", "2025-12", "3", "", ""),
-    ("revenue_growth_yoy", ALL_DEPARTMENTS_TARGET, "2025-01", "2026-03", "12", "5", ""),
+_TARGETS: tuple[tuple[str, ...], ...] = (
+    # indicator, department, baseline_month, target_month, target, baseline, tolerance,
+    # shape, steps, owner
+    ("complaint_rate", ALL_DEPARTMENTS_TARGET, "2024-06", "2025-12", "1.5", "", "", "", "",
+     "Head of service"),
+    ("complaint_rate", IMPROVING, "2024-06", "2025-12", "2", "", "", "", "", ""),
+    ("complaint_rate", SLIPPING, "2024-12", "2026-06", "2", "4.5", "0.3", "steps",
+     "2025-06=3.8; 2025-12=3", "field.lead@example.com"),
+    ("csat", ALL_DEPARTMENTS_TARGET, "2024-01", "2025-12", "80", "", "6", "", "", ""),
+    ("nps", IMPROVING, "2024-06", "2026-03", "40", "-20", "5", "", "", ""),
+    ("promise_kept_rate", PROMISE_SLIPPING, "2024-06", "2025-12", "95", "", "", "", "", ""),
+    ("purchases", "Online store", "2025-01", "2025-12", "1600", "", "", "seasonal", "",
+     "online.lead@example.com"),
+    ("response_time_median", ALL_DEPARTMENTS_TARGET, "2024-06", "2026-06", "30", "", "5", "",
+     "", ""),
+    ("retention_rate", SLIPPING, "2024-01", "2025-12", "98", "", "0.5", "", "", ""),
+    ("unresolved_complaints_rate", ALL_DEPARTMENTS_TARGET, "2024-06", "2025-06", "2", "5", "",
+     "", "", ""),
+    ("discount_rate", "Retail stores", "2025-01", "2025-12", "3", "", "", "", "", ""),
+    ("revenue_growth_yoy", ALL_DEPARTMENTS_TARGET, "2025-01", "2026-03", "12", "5", "", "", "",
+     ""),
 )
 
 
@@ -620,6 +628,9 @@ def _targets() -> pd.DataFrame:
         "target",
         "baseline",
         "tolerance",
+        "shape",
+        "steps",
+        "owner",
     )
     table = np.array(_TARGETS)
     return pd.DataFrame({name: _text(table[:, i]) for i, name in enumerate(names)})

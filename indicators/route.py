@@ -77,7 +77,7 @@ is ``missed`` now.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -404,6 +404,15 @@ def _resolve_shape(plan: dict, series: pd.Series) -> dict:
         return {"shape": STRAIGHT, "profile": None,
                 "shape_note": "no steps given; drawn straight"}
     return {"shape": asked, "profile": None, "shape_note": None}
+
+
+def first_month_read(target: Mapping[str, object]) -> str:
+    """The first month of data a target's route reads (``YYYY-MM``): its baseline month, or the
+    12 months before it for a seasonal route's profile."""
+    baseline_month = months.label(months.parse(str(target["baseline_month"])))
+    if _shape(target.get("shape")) == SEASONAL:
+        return months.shift(baseline_month, -12)
+    return baseline_month
 
 
 # --- one target ------------------------------------------------------------------------
