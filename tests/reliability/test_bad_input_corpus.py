@@ -324,7 +324,9 @@ MANIFEST: dict[str, Load | Reject] = {
     "targets_unreadable_target.csv": Reject([(3, "target", "forty", NUMBER)], "targets"),
     "targets_target_month_years_ahead.csv": Load(
         # The future-date rule is for data rows: a target may lie years ahead.
-        "targets", [("csat", "*", dt.date(2025, 1, 1), dt.date(2030, 12, 1), 95.0, 80.0, 2.0)]
+        # The optional shape, steps and owner columns are absent, so stored as NULL.
+        "targets",
+        [("csat", "*", dt.date(2025, 1, 1), dt.date(2030, 12, 1), 95.0, 80.0, 2.0, None, None, None)],
     ),
 }
 
