@@ -31,23 +31,26 @@ At and after the deadline the headline is the verdict (the status of the latest 
   target 2.0) — now 2.7"``.
 
 "Pace needed" is among the figures only while the target is open and not yet achieved; the
-projected value at the target month only while it is open.
+projected value at the target month, its 80 % range and the chance of reaching the target by then
+(whole percent; "under 1 %" / "over 99 %" for what is neither impossible nor certain) only while
+it is open.
 
 Examples
 --------
 >>> row = {"indicator": "csat", "baseline_month": "2025-01", "baseline": 50.0,
 ...        "target_month": "2025-07", "target": 80.0, "tolerance": 3.0, "status": "at risk",
 ...        "latest_month": "2025-03", "latest_actual": 62.0, "travelled": 40.0,
-...        "remaining": 60.0, "forecast_at_target": 74.0, "reached_month": "2025-09",
-...        "reached_note": "reached in 2025-09", "pace_needed": 4.5,
+...        "remaining": 60.0, "forecast_at_target": 74.0, "forecast_low": 70.0,
+...        "forecast_high": 78.0, "reach_probability": 0.12, "forecast_method": "least squares",
+...        "reached_month": "2025-09", "reached_note": "expected in 2025-09", "pace_needed": 4.5,
 ...        "deadline_actual": float("nan"), "met_month": None, "note": None}
 >>> words = route_words(row)
 >>> words.headline, words.progress
 ('40 % of the route travelled, 60 % to go', 0.4)
 >>> words.figures
-(('Latest (2025-03)', '62.0 %'), ('Projected for 2025-07', '74.0 %'), ('Pace needed', '+4.5 pp per month'))
+(('Latest (2025-03)', '62.0 %'), ('Projected for 2025-07', '74.0 %'), ('80 % range', '70.0 % – 78.0 %'), ('Chance of reaching the target', '12 %'), ('Pace needed', '+4.5 pp per month'))
 >>> words.forecast
-'At the current pace: reached in 2025-09, after the deadline.'
+'Forecast (least squares): expected in 2025-09, after the deadline.'
 >>> after = {**row, "status": "missed", "latest_month": "2025-09", "latest_actual": 78.0,
 ...          "deadline_actual": 81.0, "met_month": "2025-06", "pace_needed": float("nan")}
 >>> route_words(after).headline
@@ -64,8 +67,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from dashboard.format import MISSING, format_delta, format_indicator
-from indicators import catalog, units
-from indicators.route import ALREADY_ACHIEVED, NOT_AT_CURRENT_PACE, NOT_ENOUGH_DATA
+from indicators import catalog, months, units
+from indicators.route import ALREADY_ACHIEVED, NOT_ENOUGH_DATA
 from indicators.units import is_missing
 
 Phase = Literal["open", "deadline", "after"]
@@ -88,9 +91,11 @@ class RouteWords:
     figures: tuple[tuple[str, str], ...]
     """``(label, value)`` pairs, values written for people."""
     forecast: str | None
-    """Where the current pace leads, while that is still worth saying."""
+    """Where the forecast leads, while that is still worth saying."""
     baseline: str
     """Where the route starts, and the tolerance."""
+    shape: str | None = None
+    """How the planned route is drawn, when it is not straight."""
 
 
 def status_rank(status: object) -> int:
@@ -184,23 +189,50 @@ def verdict(row: Mapping[str, Any]) -> str | None:
     return f"missed ({at_deadline}, target {target}) — now {now}"
 
 
+def chance_words(probability: object) -> str:
+    """The chance of reaching a target, for people: whole percent, never a false 0 or 100.
+
+    >>> chance_words(0.374), chance_words(0.004), chance_words(0.9999), chance_words(1.0)
+    ('37 %', 'under 1 %', 'over 99 %', '100 %')
+    """
+    if is_missing(probability):
+        return MISSING
+    p = float(probability)  # type: ignore[arg-type]
+    if 0 < p < 0.01:
+        return "under 1 %"
+    if 0.99 < p < 1:
+        return "over 99 %"
+    return f"{round(p * 100):d} %"
+
+
 def _forecast(row: Mapping[str, Any], when: Phase) -> str | None:
     note, reached = row.get("reached_note"), row.get("reached_month")
+    method = row.get("forecast_method")
+    lead = f"Forecast ({method})" if isinstance(method, str) else "Forecast"
     if when == "open":
         if note == ALREADY_ACHIEVED:
             return "Already at or better than the target."
-        if note == NOT_AT_CURRENT_PACE:
-            return "Not reached at the current pace."
         if note == NOT_ENOUGH_DATA:
             return "Not enough data for a forecast (three months at least)."
         if isinstance(reached, str):
             late = reached > str(row["target_month"])
-            return (f"At the current pace: reached in {reached}, "
+            return (f"{lead}: expected in {reached}, "
                     f"{'after the deadline' if late else 'in time'}.")
+        if isinstance(note, str):
+            return f"{lead}: {note}."
         return None
-    if row.get("status") == "missed" and isinstance(reached, str) and note != ALREADY_ACHIEVED:
-        return f"At the current pace: reached in {reached}."
+    if row.get("status") == "missed" and note != ALREADY_ACHIEVED and isinstance(note, str) \
+            and note != NOT_ENOUGH_DATA:
+        return f"{lead}: {note}."
     return None
+
+
+def _band(row: Mapping[str, Any], indicator: str) -> str:
+    low, high = row.get("forecast_low"), row.get("forecast_high")
+    if is_missing(low) or is_missing(high):
+        return MISSING
+    low_text, high_text = format_indicator(low, indicator), format_indicator(high, indicator)
+    return low_text if low_text == high_text else f"{low_text} – {high_text}"
 
 
 def _figures(row: Mapping[str, Any], when: Phase) -> tuple[tuple[str, str], ...]:
@@ -216,6 +248,10 @@ def _figures(row: Mapping[str, Any], when: Phase) -> tuple[tuple[str, str], ...]
     figures = [(f"Latest ({latest if isinstance(latest, str) else MISSING})", value),
                (f"Projected for {target_month}",
                 format_indicator(row.get("forecast_at_target"), indicator))]
+    if not is_missing(row.get("forecast_at_target")):
+        figures.append(("80 % range", _band(row, indicator)))
+    if not is_missing(row.get("reach_probability")) and row.get("status") != "achieved":
+        figures.append(("Chance of reaching the target", chance_words(row["reach_probability"])))
     pace = format_delta(0.0, row.get("pace_needed"), catalog.get(indicator).unit)
     if pace is not None and row.get("status") != "achieved":
         figures.append(("Pace needed", f"{pace} per month"))
@@ -233,6 +269,25 @@ def _baseline(row: Mapping[str, Any]) -> str:
             f"{row['baseline_month']}, tolerance {size}.")
 
 
+def shape_words(row: Mapping[str, Any]) -> str | None:
+    """The planned route's shape in words; ``None`` for a straight one (or one drawn straight).
+
+    >>> shape_words({"shape": "seasonal", "baseline_month": "2025-01"})
+    'Planned route: follows the season of 2024-01 … 2024-12 (the 12 months before the baseline).'
+    >>> shape_words({"shape": "steps", "baseline_month": "2025-01"})
+    'Planned route: in steps, each planned value held until the next.'
+    """
+    shape = row.get("shape")
+    if shape == "seasonal":
+        first = months.shift(str(row["baseline_month"]), -12)
+        last = months.shift(str(row["baseline_month"]), -1)
+        return (f"Planned route: follows the season of {first} … {last} "
+                "(the 12 months before the baseline).")
+    if shape == "steps":
+        return "Planned route: in steps, each planned value held until the next."
+    return None
+
+
 def route_words(row: Mapping[str, Any]) -> RouteWords:
     """Everything a person reads about one target (see the module docstring)."""
     when = phase(row)
@@ -245,6 +300,7 @@ def route_words(row: Mapping[str, Any]) -> RouteWords:
         figures=_figures(row, when),
         forecast=_forecast(row, when),
         baseline=_baseline(row),
+        shape=shape_words(row),
     )
 
 
@@ -291,7 +347,8 @@ def ordered(
 
 TABLE_COLUMNS: tuple[str, ...] = (
     "Indicator", "Department", "Status", "Where it stands", "Latest month", "Latest value",
-    "Target", "Target month", "Projected for the target month", "Pace needed per month",
+    "Target", "Target month", "Projected for the target month", "80 % range",
+    "Chance of reaching the target", "Pace needed per month",
 )
 
 
@@ -316,6 +373,9 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
             "Target month": str(row["target_month"]),
             "Projected for the target month": figures.get(
                 f"Projected for {row['target_month']}", MISSING),
+            "80 % range": figures.get("80 % range", MISSING),
+            "Chance of reaching the target": figures.get("Chance of reaching the target",
+                                                         MISSING),
             "Pace needed per month": figures.get("Pace needed", MISSING).removesuffix(
                 " per month"),
         })

@@ -82,7 +82,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from indicators import catalog, months
+from indicators import catalog, forecast, months
 from indicators.schema import ALL_DEPARTMENTS_TARGET, MAX_ROUTE_MONTHS, ROUTE_SHAPES
 from indicators.units import is_missing, unit_of
 
@@ -93,35 +93,37 @@ the target month and worse than the target) and ``no data``."""
 PAST_DEADLINE_MONTHS = MAX_ROUTE_MONTHS
 """After the target month the route follows the data for at most this many months."""
 
-FORECAST_WINDOW = 6
+FORECAST_WINDOW = forecast.LINE_WINDOW
 """The forecast line goes through at most this many latest months with data."""
-FORECAST_MIN_POINTS = 3
+FORECAST_MIN_POINTS = forecast.LINE_MIN_POINTS
 """Fewer months with data than this: no forecast."""
-FORECAST_HORIZON_MONTHS = 1200
-"""A target the line reaches only further away than this (100 years) is 'not at the current pace'."""
+EXPECTED_WITHIN_MONTHS = 24
+"""How far past the target month (or the latest month, if later) the forecast looks for the first
+month the target is expected; a target not met by then is 'not expected by' that month."""
 
 DEFAULT_TOLERANCE_SHARE = 0.1
 """The default tolerance: this share of |target − baseline|."""
 
-REACHED_IN = "reached in {month}"
+EXPECTED_IN = "expected in {month}"
 ALREADY_ACHIEVED = "already achieved"
-NOT_AT_CURRENT_PACE = "not at the current pace"
+NOT_EXPECTED_BY = "not expected by {month}"
 NOT_ENOUGH_DATA = "not enough data for a forecast"
 
 ROUTE_COLUMNS: tuple[str, ...] = (
     "indicator", "department", "month", "actual", "planned", "travelled", "remaining", "status",
-    "forecast",
+    "forecast", "forecast_low", "forecast_high",
 )
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "indicator", "department", "baseline_month", "baseline", "target_month", "target",
     "tolerance", "latest_month", "latest_actual", "planned_at_latest", "status", "travelled",
-    "remaining", "forecast_at_target", "reached_month", "reached_note", "pace_needed",
+    "remaining", "forecast_at_target", "forecast_low", "forecast_high", "forecast_method",
+    "reach_probability", "reached_month", "reached_note", "pace_needed",
     "deadline_actual", "met_month", "note", "shape", "shape_note", "owner",
 )
 _TEXT_COLUMNS = {"indicator", "department", "month", "baseline_month", "target_month", "status",
                  "shape"}
 _NULLABLE_TEXT_COLUMNS = {"latest_month", "reached_month", "reached_note", "met_month", "note",
-                          "shape_note", "owner"}
+                          "shape_note", "owner", "forecast_method"}
 
 _TARGET_COLUMNS = ("indicator", "department", "baseline_month", "target_month", "target")
 _INDICATOR_COLUMNS = ("month", "department", "indicator", "value")
@@ -513,13 +515,21 @@ def _met_month(plan: dict, series: pd.Series, sign: int) -> str | None:
     return met
 
 
+def _until(plan: dict, latest: str) -> str:
+    """The last month the forecast looks at: :data:`EXPECTED_WITHIN_MONTHS` after the target month
+    or the latest month, whichever is later (9999-12 at the latest)."""
+    last = months.index(max(plan["target_month"], latest)) + EXPECTED_WITHIN_MONTHS
+    return months.from_index(min(last, months.LAST_INDEX))
+
+
 def _forecast(plan: dict, series: pd.Series) -> dict:
-    """Latest month, forecast at the target month, when the target is reached, pace needed, and
-    the deadline's value and when it was met."""
+    """Latest month, forecast at the target month with its band and the chance of meeting the
+    target there, when the target is expected, pace needed, and the deadline's value and when it
+    was met (:mod:`indicators.forecast`)."""
     out = {"latest_month": None, "latest_actual": _NAN, "forecast_at_target": _NAN,
-           "reached_month": None, "reached_note": NOT_ENOUGH_DATA, "pace_needed": _NAN,
-           "deadline_actual": _NAN, "met_month": None,
-           "slope": _NAN, "x_mean": _NAN, "y_mean": _NAN}
+           "forecast_low": _NAN, "forecast_high": _NAN, "forecast_method": None,
+           "reach_probability": _NAN, "reached_month": None, "reached_note": NOT_ENOUGH_DATA,
+           "pace_needed": _NAN, "deadline_actual": _NAN, "met_month": None, "projection": None}
     if plan["direction"] is None or math.isnan(plan["target"]):
         out["reached_note"] = None
         return out
@@ -528,35 +538,41 @@ def _forecast(plan: dict, series: pd.Series) -> dict:
     if upto.empty:
         return out
     latest, latest_actual = str(upto.index[-1]), float(upto.iloc[-1])
-    target, sign = plan["target"], _sign(plan["direction"])
+    target, sign, direction = plan["target"], _sign(plan["direction"]), plan["direction"]
     months_left = months.months_between(latest, plan["target_month"])
     out.update(latest_month=latest, latest_actual=latest_actual,
                deadline_actual=_float_or_nan(upto.get(plan["target_month"])),
                met_month=_met_month(plan, upto, sign))
     if months_left > 0:
         out["pace_needed"] = (target - latest_actual) / months_left
-    window = upto.iloc[-FORECAST_WINDOW:]
-    fit = _fit(list(window.index), list(window.to_numpy()))
-    if fit is not None:
-        slope, x_mean, y_mean = fit
-        out.update(slope=slope, x_mean=x_mean, y_mean=y_mean)
+    until = _until(plan, latest)
+    projection = forecast.project(plan["indicator"], upto, until=until)
+    if projection is not None:
+        out.update(projection=projection, forecast_method=projection.method)
         if months_left >= 0:
-            at_target = y_mean + slope * (months.index(plan["target_month"]) - x_mean)
-            out["forecast_at_target"] = catalog.clamp(plan["indicator"], at_target)
+            low, high = projection.band_at(plan["target_month"])
+            out.update(forecast_at_target=projection.mean_at(plan["target_month"]),
+                       forecast_low=low, forecast_high=high)
+        if months_left > 0:
+            out["reach_probability"] = projection.probability(plan["target_month"], target,
+                                                              direction)
     if _met(latest_actual, target, sign):
         out.update(reached_month=latest, reached_note=ALREADY_ACHIEVED)
-    elif fit is not None:
-        out.update(_reached(fit, target, sign, months.index(latest) + 1))
+    elif projection is not None:
+        first = projection.first_met(target, direction)
+        if first is None:
+            out["reached_note"] = NOT_EXPECTED_BY.format(month=until)
+        else:
+            out.update(reached_month=first, reached_note=EXPECTED_IN.format(month=first))
     return out
 
 
-def _forecast_value(plan: dict, fc: dict, month: str) -> float:
-    """The forecast line's value in ``month``, from the latest month to the target month."""
-    latest = fc["latest_month"]
-    if latest is None or not latest <= month <= plan["target_month"]:
-        return _NAN
-    value = fc["y_mean"] + fc["slope"] * (months.index(month) - fc["x_mean"])
-    return catalog.clamp(plan["indicator"], value)
+def _forecast_values(plan: dict, fc: dict, month: str) -> tuple[float, float, float]:
+    """The forecast and its band in ``month``, from the latest month to the target month."""
+    latest, projection = fc["latest_month"], fc["projection"]
+    if projection is None or latest is None or not latest <= month <= plan["target_month"]:
+        return _NAN, _NAN, _NAN
+    return (projection.mean_at(month), *projection.band_at(month))
 
 
 def _note(plan: dict, series: pd.Series) -> str | None:
@@ -568,22 +584,6 @@ def _note(plan: dict, series: pd.Series) -> str | None:
         return (f"data after {horizon} ({PAST_DEADLINE_MONTHS} months past the target month) is "
                 "not followed")
     return None
-
-
-def _reached(fit: tuple[float, float, float], target: float, sign: int, first: int) -> dict:
-    """The first month index ≥ ``first`` where the line is at or better than ``target``."""
-    slope, x_mean, y_mean = fit
-    if sign * slope <= 0:
-        return {"reached_note": NOT_AT_CURRENT_PACE}
-    crossing = x_mean + (target - y_mean) / slope
-    if not crossing - first < FORECAST_HORIZON_MONTHS:
-        return {"reached_note": NOT_AT_CURRENT_PACE}
-    index = max(first, math.ceil(crossing))
-    line_before = y_mean + slope * (index - 1 - x_mean)
-    if index > first and sign * (line_before - target) >= -_slack(line_before, target):
-        index -= 1
-    month = months.from_index(index)
-    return {"reached_month": month, "reached_note": REACHED_IN.format(month=month)}
 
 
 def _frame(records: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -636,11 +636,12 @@ def route_table(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame
             actual = _float_or_nan(series.get(month))
             planned = _planned(plan, month)
             travelled = _travelled(plan, actual)
+            mean, low, high = _forecast_values(plan, fc, month)
             records.append({
                 "indicator": plan["indicator"], "department": plan["department"], "month": month,
                 "actual": actual, "planned": planned, "travelled": travelled,
                 "remaining": 100 - travelled, "status": _status(plan, month, actual, planned),
-                "forecast": _forecast_value(plan, fc, month),
+                "forecast": mean, "forecast_low": low, "forecast_high": high,
             })
     return _frame(records, ROUTE_COLUMNS)
 
@@ -675,7 +676,9 @@ def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFra
             **{c: plan[c] for c in ("indicator", "department", "baseline_month", "baseline",
                                     "target_month", "target", "tolerance")},
             **{c: fc[c] for c in ("latest_month", "latest_actual", "forecast_at_target",
-                                  "reached_month", "reached_note", "pace_needed",
+                                  "forecast_low", "forecast_high", "forecast_method",
+                                  "reach_probability", "reached_month", "reached_note",
+                                  "pace_needed",
                                   "deadline_actual", "met_month")},
             "planned_at_latest": planned,
             "status": _status(plan, latest, fc["latest_actual"], planned)

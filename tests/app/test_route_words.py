@@ -94,10 +94,12 @@ def test_no_travelled_without_a_value():
 def test_open_target_shows_latest_projection_and_pace():
     # 50, 53, 56 climb 3 a month: 56 + 3 × 4 = 68 by 2025-07; pace (80 − 56) ÷ 4 = 6 pp a month
     w = words(target(), values({"2025-01": 50.0, "2025-02": 53.0, "2025-03": 56.0}))
+    # an exact line has no spread: the range is the value itself, and 68 < 80 is certain to miss
     assert w.figures == (("Latest (2025-03)", "56.0 %"), ("Projected for 2025-07", "68.0 %"),
+                         ("80 % range", "68.0 %"), ("Chance of reaching the target", "0 %"),
                          ("Pace needed", "+6.0 pp per month"))
     # 56 + 3 × k ≥ 80 at k = 8: 2025-11, after the deadline
-    assert w.forecast == "At the current pace: reached in 2025-11, after the deadline."
+    assert w.forecast == "Forecast (least squares): expected in 2025-11, after the deadline."
     assert w.baseline == "Baseline 50.0 % in 2025-01, tolerance 3.0 pp."
 
 

@@ -244,7 +244,7 @@ def test_forecast_on_an_exact_straight_line_higher_is_better():
     assert summary["forecast_at_target"] == pytest.approx(59 + 3 * 8)
     # 59 + 3 × k ≥ 80 first at k = 7 months after 2025-04 (exactly on the target)
     assert summary["reached_month"] == months.shift("2025-04", 7) == "2025-11"
-    assert summary["reached_note"] == "reached in 2025-11"
+    assert summary["reached_note"] == "expected in 2025-11"
 
 
 def test_forecast_on_an_exact_straight_line_lower_is_better():
@@ -271,23 +271,24 @@ def test_forecast_reached_month_between_whole_months_rounds_up():
     [[60.0, 60.0, 60.0, 60.0], [60.0, 58.0, 56.0, 54.0]],
     ids=["flat", "wrong direction"],
 )
-def test_flat_or_wrong_direction_line_is_not_at_the_current_pace(values):
+def test_flat_or_wrong_direction_line_is_not_expected(values):
     span = months.span("2025-01", "2025-04")
     summary = one_summary(make_targets({"target_month": "2025-12"}),
                           make_indicators(dict(zip(span, values, strict=True))))
-    assert summary["reached_note"] == "not at the current pace"
+    # the forecast looks 24 months past the target month
+    assert summary["reached_note"] == "not expected by " + months.shift("2025-12", 24)
     assert summary["reached_month"] is None
     slope = (values[-1] - values[0]) / 3
     assert summary["forecast_at_target"] == pytest.approx(values[-1] + slope * 8)
 
 
 @pytest.mark.parametrize("step", [1e-3, 1e-300], ids=["a century away", "near flat"])
-def test_a_line_that_reaches_the_target_only_after_a_century_is_not_at_the_current_pace(step):
-    # step × k ≥ 20 needs k = 20 ÷ step months, beyond the 1200-month horizon
+def test_a_line_that_reaches_the_target_only_after_a_century_is_not_expected(step):
+    # step × k ≥ 20 needs k = 20 ÷ step months, beyond 24 months after the target month
     span = months.span("2025-01", "2025-03")
     indicators = make_indicators({m: step * k for k, m in enumerate(span)})
     summary = one_summary(make_targets({"baseline": 0.0, "target": 20.0}), indicators)
-    assert summary["reached_note"] == "not at the current pace"
+    assert summary["reached_note"] == "not expected by 2027-07"
     assert summary["reached_month"] is None
 
 
@@ -295,7 +296,7 @@ def test_wrong_direction_for_a_lower_is_better_indicator():
     indicators = make_indicators({"2025-01": 4.0, "2025-02": 4.5, "2025-03": 5.0},
                                  indicator="complaint_rate")
     targets = make_targets({"indicator": "complaint_rate", "target": 2.0})
-    assert one_summary(targets, indicators)["reached_note"] == "not at the current pace"
+    assert one_summary(targets, indicators)["reached_note"] == "not expected by 2027-07"
 
 
 def test_fewer_than_three_months_with_data_give_no_forecast():

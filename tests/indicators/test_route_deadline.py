@@ -195,7 +195,7 @@ def test_nps_heading_to_minus_120_is_projected_at_minus_100():
     v = values({"2025-01": 0.0, "2025-02": -20.0, "2025-03": -40.0}, indicator="nps")
     assert -40 - 20 * 4 == -120
     assert summary(t, v)["forecast_at_target"] == -100.0
-    assert summary(t, v)["reached_note"] == "not at the current pace"
+    assert summary(t, v)["reached_note"] == "not expected by 2027-07"
 
 
 def test_a_forecast_within_the_bounds_is_unchanged():
