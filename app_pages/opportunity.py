@@ -44,8 +44,10 @@ with left:
 with right:
     st.markdown("**Promise kept, month by month**")
     widgets.chart(
-        charts.make_trend_figure(table, "promise_kept_rate", chosen.department, title=None,
-                                 currency=current_currency()),
+        charts.make_trend_figure(
+            table, "promise_kept_rate", chosen.department, title=None,
+            currency=current_currency(),
+            notes=family.note_marks(data.event_notes(), "promise_kept_rate", chosen.department)),
         f"promise-kept-{chosen.department}",
         key="promise-kept",
     )

@@ -6,7 +6,7 @@ when its expander is opened (a Plotly chart per card costs the browser a few ten
 
 import streamlit as st
 
-from dashboard import auth, data, links, route_words, widgets
+from dashboard import auth, checkins_panel, data, links, route_words, widgets
 from dashboard.format import current_currency, format_indicator, md_text
 from indicators import catalog, charts, route
 
@@ -16,20 +16,26 @@ PICTURES_DRAWN = 2
 
 
 @st.fragment
-def route_picture(rows, row, *, currency, drawn):
+def route_picture(rows, row, *, currency, drawn, marks):
     """The route chart of one card, or (``drawn`` false) an expander that draws it once opened.
 
     A fragment: opening it reruns this card's picture alone, from the rows it was given.
+    ``marks``: ``(check-ins, notes)`` to mark on it.
     """
     name = f"route-{row['indicator']}-{row['department']}"
+
+    def figure():
+        return charts.make_route_figure(rows, row, currency=currency, checkins=marks[0],
+                                        notes=marks[1])
+
     if drawn:
-        widgets.chart(charts.make_route_figure(rows, row, currency=currency), name, key=name)
+        widgets.chart(figure(), name, key=name)
         return
     opened = st.expander("The route in a picture", icon=":material/show_chart:",
                          key=f"picture-{name}", on_change="rerun")
     if opened.open:
         with opened:
-            widgets.chart(charts.make_route_figure(rows, row, currency=currency), name, key=name)
+            widgets.chart(figure(), name, key=name)
 
 
 def route_numbers(words, row):
@@ -45,6 +51,10 @@ def route_numbers(words, row):
     if words.forecast:
         st.caption(md_text(words.forecast))
     st.caption(md_text(words.baseline))
+    if words.shape:
+        st.caption(md_text(words.shape))
+    if row["shape_note"]:
+        st.warning(md_text(row["shape_note"]), icon=":material/timeline:")
     if row["note"]:
         st.warning(md_text(row["note"]))
 
@@ -92,11 +102,13 @@ if cards.empty:
     st.info("No target has the statuses chosen above.")
 
 st.markdown(
-    "Dashed grey: the planned straight route from the baseline to the target. Blue: where the "
-    "indicator actually went. Orange dots: where it is heading at the pace of the last six "
-    "months. Green star: the target, at its deadline."
+    "Dashed grey: the planned route from the baseline to the target (straight, following the "
+    "season, or in steps). Blue: where the indicator actually went. Orange dots: the forecast, "
+    "with its 80 % range shaded. Green star: the target, at its deadline. Purple diamond: the "
+    "latest check-in; grey triangles: notes on events."
 )
 currency = current_currency()
+all_checkins, all_notes = data.checkins(), data.event_notes()
 for position, row in enumerate(cards.to_dict("records")):
     ind = catalog.get(row["indicator"])
     is_focused = focused == (ind.id, row["department"])
@@ -112,16 +124,27 @@ for position, row in enumerate(cards.to_dict("records")):
         picture, numbers = st.columns([3, 2])
         rows = route_rows[(route_rows["indicator"] == ind.id)
                           & (route_rows["department"] == row["department"])]
+        history = checkins_panel.of_target(all_checkins, ind.id, row["department"])
+        notes = checkins_panel.notes_for(all_notes, ind.id, row["department"])
         with picture:
             # Below the first screen a picture is drawn when asked for (see route_picture).
             route_picture(rows, row, currency=currency,
-                          drawn=position < PICTURES_DRAWN or is_focused)
+                          drawn=position < PICTURES_DRAWN or is_focused,
+                          marks=checkins_panel.marks(history, notes))
         with numbers:
             route_numbers(route_words.route_words(row), row)
+        checkins_panel.story(row, history, notes,
+                             computed=dict(zip(rows["month"], rows["status"], strict=True)),
+                             months=checkins_panel.route_months(rows))
 
 st.subheader("All targets")
 everything = route_words.ordered(summary, sort=sort_by or route_words.SORTS[0])
 widgets.table(
     route_words.summary_table(everything), "route-summary",
-    export_frame=everything[list(route.SUMMARY_COLUMNS)],
+    export_frame=checkins_panel.with_latest_checkin(everything[list(route.SUMMARY_COLUMNS)],
+                                                    all_checkins),
 )
+if not all_checkins.empty or not all_notes.empty:
+    st.subheader("Check-ins and notes")
+    story_table, story_name = checkins_panel.story_table(all_checkins, all_notes)
+    widgets.table(story_table, story_name)

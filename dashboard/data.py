@@ -55,6 +55,8 @@ from dashboard.loaders import (
 )
 from dashboard.writes import (
     Upload,
+    add_checkin,
+    add_note,
     clear_expected_datasets,
     ingest_uploads,
     mark_month_complete,
@@ -67,7 +69,7 @@ from indicators import store
 from indicators.units import Currency
 
 __all__ = [
-    "CACHE_TTL_SECONDS", "LOAD_IN_PROGRESS", "OTHER_DEPARTMENTS", "WRITE_REFUSED",
+    "CACHE_TTL_SECONDS", "LOAD_IN_PROGRESS", "add_checkin", "add_note", "checkins", "event_notes", "OTHER_DEPARTMENTS", "WRITE_REFUSED",
     "WRITE_WAIT_SECONDS", "DataState", "DatabaseBusy", "DatabaseUnavailable",
     "DatabaseUnreadable", "Overview", "Upload", "Version", "available", "clear_caches",
     "clear_expected_datasets", "compare", "complaint_mix", "completeness", "currency",
@@ -222,6 +224,16 @@ def currency() -> Currency:
         return Currency()
     chosen = settings()
     return Currency(symbol=chosen.currency_symbol, code=chosen.currency_code)
+
+
+def checkins() -> pd.DataFrame:
+    """Every check-in on a target in the user's scope (:func:`indicators.checkins.read_checkins`)."""
+    return loaders.checkins(*_key(), _scope())
+
+
+def event_notes() -> pd.DataFrame:
+    """Every note on an event in the user's scope (:func:`indicators.checkins.read_notes`)."""
+    return loaders.event_notes(*_key(), _scope())
 
 
 def route() -> tuple[pd.DataFrame, pd.DataFrame]:

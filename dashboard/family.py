@@ -37,7 +37,7 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from dashboard import auth, data, filters, scorecard, widgets
+from dashboard import auth, checkins_panel, data, filters, scorecard, widgets
 from dashboard.format import current_currency, md_text
 from indicators import catalog, charts, units
 from indicators.completeness import indicator_not_loaded
@@ -329,10 +329,13 @@ def indicator_section(
     min_volume: int = 0,
     show_all: bool = False,
     currency: units.Currency | None = None,
+    notes: pd.DataFrame | None = None,
 ) -> None:
     """Trend for the department against All (with its target), and the month's ranking.
 
-    ``currency``: the money unit (by default the current run's, :func:`current_currency`).
+    ``currency``: the money unit (by default the current run's, :func:`current_currency`);
+    ``notes``: the event notes in scope (:func:`dashboard.data.event_notes`), those that belong
+    on the trend marked on it.
     """
     ind = catalog.get(indicator_id)
     target = target_for(summary, indicator_id, chosen.department)
@@ -352,6 +355,7 @@ def indicator_section(
                     target_month=None if target is None else str(target["target_month"]),
                     title=None,
                     currency=currency,
+                    notes=note_marks(notes, indicator_id, chosen.department),
                 ),
                 f"{indicator_id}-trend",
                 key=f"trend-{indicator_id}",
@@ -397,6 +401,17 @@ def header(family: str, *, intro: str | None = None) -> filters.Filters:
     return chosen
 
 
+def note_marks(
+    notes: pd.DataFrame | None, indicator_id: str, department: str
+) -> list[tuple[str, str]]:
+    """``(month, text)`` of the event notes that belong on ``indicator_id``'s chart of
+    ``department`` (:func:`dashboard.checkins_panel.notes_for`)."""
+    if notes is None or notes.empty:
+        return []
+    mine = checkins_panel.notes_for(notes, indicator_id, department)
+    return [(str(m), str(n)) for m, n in zip(mine["month"], mine["note"], strict=True)]
+
+
 def sections(family: str, chosen: filters.Filters) -> None:
     """The month's table by department, then every indicator over time and side by side
     (:func:`over_time`: a tab per indicator)."""
@@ -424,7 +439,7 @@ def sections(family: str, chosen: filters.Filters) -> None:
     over_time(
         table, summary, ids, chosen, family=family,
         month_rows=scorecard.month_rows(row_counts, chosen.month), min_volume=min_volume,
-        many=named > 2 * TOP_N, currency=current_currency(),
+        many=named > 2 * TOP_N, currency=current_currency(), notes=data.event_notes(),
     )
 
 
@@ -440,6 +455,7 @@ def over_time(
     min_volume: int,
     many: bool,
     currency: units.Currency,
+    notes: pd.DataFrame | None = None,
 ) -> None:
     """One tab per indicator; only the open one draws its two charts.
 
@@ -465,6 +481,7 @@ def over_time(
                 indicator_section(
                     table, summary, indicator_id, chosen, month_rows=month_rows,
                     min_volume=min_volume, show_all=show_all, currency=currency,
+                    notes=notes,
                 )
 
 

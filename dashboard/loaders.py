@@ -287,6 +287,24 @@ def compare(
 
 
 @loader(max_entries=16)
+def checkins(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
+    """Every check-in on a target in scope (All's targets for everyone)."""
+    from indicators import checkins as stored
+
+    with read(path) as con:
+        return in_scope(stored.read_checkins(con), scope)
+
+
+@loader(max_entries=16)
+def event_notes(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
+    """Every note on an event in scope: notes for All (every department) and the scope's."""
+    from indicators import checkins as stored
+
+    with read(path) as con:
+        return in_scope(stored.read_notes(con), scope)
+
+
+@loader(max_entries=16)
 def route(path: str, version: Version, scope: auth.Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(route_table, route_summary)`` of every stored target in scope."""
     from indicators.route import route_summary, route_table

@@ -184,3 +184,34 @@ def clear_expected_datasets(department: str) -> None:
     auth.require_editor()
     with write() as con:
         store.delete_setting(con, "expected_datasets", department=department)
+
+
+def _access() -> tuple[str, tuple[str, ...] | None, str]:
+    who = auth.current()
+    return who.role, who.departments, who.user
+
+
+def add_checkin(*, indicator: str, department: str, month: str, status: str, note: str) -> int:
+    """Store a check-in on a target; the role rule is :func:`indicators.checkins.
+    may_write_checkin` (analysts; team leads for their departments; a target's owner), checked
+    where it is written.  :class:`indicators.checkins.CheckinError` (nothing written) names a
+    bad field; :class:`indicators.checkins.CheckinForbidden` a refused user."""
+    from indicators import checkins
+
+    role, departments, user = _access()
+    with write() as con:
+        return checkins.add_checkin(con, indicator=indicator, department=department, month=month,
+                                    status=status, note=note, author=user,
+                                    access=(role, departments, user))
+
+
+def add_note(*, month: str, note: str, indicator: str | None, department: str) -> int:
+    """Store a note on an event (``indicator`` None: every indicator; ``department`` ``*``:
+    every department); analysts, and team leads for their own departments."""
+    from indicators import checkins
+
+    role, departments, user = _access()
+    with write() as con:
+        return checkins.add_note(con, month=month, note=note, indicator=indicator,
+                                 department=department, author=user,
+                                 access=(role, departments, user))

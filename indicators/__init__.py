@@ -59,6 +59,10 @@ module                               what a user imports from it
 :mod:`indicators.units`              ``Unit``, ``UNITS``, ``unit_of``, ``number_text``,
                                      ``change_text``, ``is_missing``, ``Currency``
 :mod:`indicators.route`              ``route_table``, ``route_summary``: targets → the route
+:mod:`indicators.forecast`           ``project``: the forecast with its 80 % band and the
+                                     probability of a target
+:mod:`indicators.checkins`           target check-ins and notes on events: rules, rights,
+                                     stored rows
 :mod:`indicators.completeness`       which months are complete, per department
 :mod:`indicators.charts`             ``make_*_figure(...)``: Plotly figures (pure)
 :mod:`indicators.store`              ``connect``, ``init_db``, settings, targets, the upload log
@@ -70,7 +74,8 @@ module                               what a user imports from it
 :mod:`indicators.export`             CSV that a spreadsheet cannot turn into a formula
 :mod:`indicators.demo`               the bundled demo dataset
 ``python -m indicators``             the command line: ``ingest``, ``demo``, ``report``,
-                                     ``route``, ``rebuild``, ``check``, ``complete``, ``undo``
+                                     ``route``, ``rebuild``, ``check``, ``complete``, ``undo``,
+                                     ``checkin``, ``note``
 ===================================  ===========================================================
 
 Examples

@@ -10,13 +10,21 @@
     python -m indicators complete --db PATH [--department NAME] [--format csv|json]
     python -m indicators complete --db PATH --month YYYY-MM [--department NAME] [--undo] [--wait S]
     python -m indicators undo   --db PATH [--wait S] [--user U] LOAD_ID
+    python -m indicators checkin add  --db PATH --indicator ID --department NAME --month YYYY-MM
+                                      --status STATUS --note TEXT [--user U] [--wait S]
+    python -m indicators checkin list --db PATH [--indicator ID] [--department NAME] [--format csv|json]
+    python -m indicators note add     --db PATH --month YYYY-MM --note TEXT [--indicator ID]
+                                      [--department NAME] [--user U] [--wait S]
+    python -m indicators note list    --db PATH [--indicator ID] [--department NAME] [--format csv|json]
 
 Exit codes: 0 success; 1 a file was rejected (ingest), the database stayed busy, the disk
 filled up (the load was rolled back), the data is unusable (a damaged database: DuckDB cannot
 open or read it), the check found a problem (a table that does not read whole, a stored
-indicator table that differs from a full recomputation) or an undo was refused (``undo``: the reason on
-stderr, nothing changed); 2 usage error — a FILE that is a directory or does not exist, and a
-``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file (CSV, Parquet …), a
+indicator table that differs from a full recomputation), an undo was refused (``undo``: the
+reason on stderr, nothing changed) or a check-in or note broke a rule (``checkin add``, ``note
+add``: the field, the value and the rule on stderr, nothing written; a missing database is not
+created: :mod:`indicators.checkins_cli`); 2 usage error — a FILE that is a directory or does not
+exist, and a ``--db`` (or ``$SERVICE_DB``) that names no DuckDB database: a data file (CSV, Parquet …), a
 folder, an empty file, whatever its name, or a new name not ending in ``.duckdb`` / ``.db``
 (:func:`indicators.store.database_file_problem`); nothing is created then.
 
@@ -146,6 +154,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default=None, help="who is undoing, for the upload log")
     wait_option(p, store.DEFAULT_WAIT_SECONDS)
     p.add_argument("load_id", type=int, metavar="LOAD_ID", help="the upload's # in the upload log")
+
+    from indicators.checkins_cli import add_subcommands
+
+    add_subcommands(sub, db_option=db_option, wait_option=wait_option)
     return parser
 
 
@@ -214,6 +226,8 @@ def _not_loaded(args: argparse.Namespace) -> str:
     """What a full disk left unloaded: the load in progress was rolled back."""
     if args.command == "undo":
         return "nothing was undone"
+    if args.command in ("checkin", "note"):
+        return "nothing was written"
     if len(getattr(args, "files", ())) > 1:
         return "the file in progress and the ones after it were not loaded"
     return "nothing was loaded"
@@ -272,6 +286,10 @@ def _run(args: argparse.Namespace) -> int:
         from indicators.undo import run_cli as run_undo_cli
 
         return run_undo_cli(args.db, args.load_id, user=args.user, wait=args.wait)
+    if args.command in ("checkin", "note"):
+        from indicators.checkins_cli import run_cli as run_checkins_cli
+
+        return run_checkins_cli(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -35,7 +35,7 @@ Examples
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -51,6 +51,10 @@ HIGHLIGHT_COLOUR = "#1f5fa8"
 PLANNED_COLOUR = "#8a94a3"
 FORECAST_COLOUR = "#e07b39"
 TARGET_COLOUR = "#3a9d5d"
+BAND_FILL = "rgba(224, 123, 57, 0.18)"
+"""The forecast's 80 % band: the forecast colour, faint."""
+NOTE_COLOUR = "#5b6472"
+CHECKIN_COLOUR = "#7b5ea7"
 PROMISE_COLOUR = "#c2413b"
 
 COMPONENT_COLOURS: dict[str, str] = {
@@ -179,12 +183,15 @@ def make_trend_figure(
     title: str | None = "",
     height: int = 300,
     currency: Currency = NO_CURRENCY,
+    notes: Sequence[tuple[str, str]] = (),
 ) -> go.Figure:
     """One indicator over the months: the chosen department, *All* for reference, the target.
 
     Missing months stay gaps (``connectgaps=False``): a missing ratio is not a zero.
     ``title`` defaults to the catalog label; ``None`` leaves the figure untitled.  The hover
-    reads ``2025-06: 74.9 %`` (the value rounded as on the cards, with its month).
+    reads ``2025-06: 74.9 %`` (the value rounded as on the cards, with its month).  ``notes``
+    (``(month, text)``: event notes) are drawn as markers on the department's line, with a
+    faint vertical line, and read on hover.
     """
     ind = catalog.get(indicator_id)
     fig = go.Figure()
@@ -225,6 +232,9 @@ def make_trend_figure(
             annotation_position="top left",
             annotation_font_color=TARGET_COLOUR,
         )
+    chosen = dict(zip(series[department]["month"], series[department]["value"], strict=True))
+    add_marks(fig, notes, name="Notes", symbol="triangle-up", colour=NOTE_COLOUR,
+              at=lambda m: chosen.get(m), fallback=drawn, axis=axis)
     _month_axis(fig)
     _base_layout(fig, title=ind.label if title == "" else title, y_title=axis.title, height=height)
     axis.apply(fig.update_yaxes)
@@ -449,18 +459,24 @@ def make_route_figure(
     *,
     height: int = 320,
     currency: Currency = NO_CURRENCY,
+    notes: Sequence[tuple[str, str]] = (),
+    checkins: Sequence[tuple[str, str]] = (),
 ) -> go.Figure:
-    """The route to one target: planned straight line, actual path, forecast, target marker.
+    """The route to one target: planned route, actual path, forecast and its band, target marker,
+    check-ins and event notes.
 
     ``route`` holds one target's rows of the route table (``month``, ``planned``, ``actual``,
-    optionally ``forecast``), past the target month too when there is data after it;
-    ``summary`` is that target's row of the route summary (``indicator``, ``target``,
-    ``target_month``, ``latest_month``, ``latest_actual``, ``forecast_at_target``).
+    optionally ``forecast``, ``forecast_low``, ``forecast_high``), past the target month too
+    when there is data after it; ``summary`` is that target's row of the route summary
+    (``indicator``, ``target``, ``target_month``, ``latest_month``, ``latest_actual``,
+    ``forecast_at_target``, optionally ``shape`` and ``forecast_method``).
 
-    The planned route ends at the target month, marked by the star; after it the actual path
-    goes on beside a flat target line.  The forecast is kept within the indicator's value
-    bounds (:func:`catalog.clamp`).  Hover: each value rounded as on the cards, with its month
-    (``2025-06: actual 74.9 %``).
+    The planned route follows the target's shape (a ``steps`` route is drawn as steps, each
+    planned value held until the next) and ends at the target month, marked by the star; after
+    it the actual path goes on beside a flat target line.  The forecast and its 80 % band are
+    kept within the indicator's value bounds (:func:`catalog.clamp`).  ``checkins`` and
+    ``notes`` (``(month, text)``) are markers read on hover.  Hover: each value rounded as on
+    the cards, with its month (``2025-06: actual 74.9 %``).
     """
     indicator_id = str(summary["indicator"])
     rows = route.sort_values("month")
@@ -468,8 +484,10 @@ def make_route_figure(
     target_month = str(summary["target_month"])
     target = float(summary["target"])  # type: ignore[arg-type]
     forecast = _forecast_points(rows, summary)
+    band = _band_points(rows, indicator_id)
     drawn = [*rows["planned"].tolist(), *rows["actual"].tolist(), target,
-             *(forecast[1] if forecast is not None else [])]
+             *(forecast[1] if forecast is not None else []),
+             *(band[1] + band[2] if band is not None else [])]
     axis = value_axis(indicator_id, drawn, currency=currency)
 
     def hover(what: str, at: list[str], values: list[float]) -> list[str]:
@@ -484,12 +502,23 @@ def make_route_figure(
 
     fig = go.Figure()
     planned = rows[rows["month"] <= target_month]
-    line("Planned route", planned["month"].astype(str).tolist(), planned["planned"].tolist(),
-         "planned", mode="lines", line={"color": PLANNED_COLOUR, "dash": "dash", "width": 2})
+    shape = summary.get("shape")
+    line(PLANNED_NAMES.get(str(shape), "Planned route"), planned["month"].astype(str).tolist(),
+         planned["planned"].tolist(), "planned", mode="lines",
+         line={"color": PLANNED_COLOUR, "dash": "dash", "width": 2,
+               "shape": "hv" if shape == "steps" else "linear"})
     line("Actual", months, rows["actual"].tolist(), "actual", mode="lines+markers",
          connectgaps=False, line={"color": HIGHLIGHT_COLOUR, "width": 3})
+    if band is not None:
+        at, low, high = band
+        line("80 % range, low", at, low, "80 % range from", mode="lines", showlegend=False,
+             line={"width": 0, "color": FORECAST_COLOUR})
+        line("80 % range", at, high, "80 % range to", mode="lines", fill="tonexty",
+             fillcolor=BAND_FILL, line={"width": 0, "color": FORECAST_COLOUR})
     if forecast is not None:
-        line("Forecast at current pace", forecast[0], forecast[1], "forecast", mode="lines",
+        method = summary.get("forecast_method")
+        name = f"Forecast ({method})" if isinstance(method, str) else "Forecast"
+        line(name, forecast[0], forecast[1], "forecast", mode="lines",
              line={"color": FORECAST_COLOUR, "dash": "dot", "width": 2})
     star_text = plotly_text(f"Target {value_text(target, indicator_id, currency=currency)}")
     fig.add_trace(
@@ -512,10 +541,82 @@ def make_route_figure(
     if len(past) > 1:
         line("Target, after the deadline", past, [target] * len(past), "target", mode="lines",
              line={"color": TARGET_COLOUR, "dash": "dash", "width": 1})
+    actual = dict(zip(months, rows["actual"].tolist(), strict=True))
+    planned_at = dict(zip(months, rows["planned"].tolist(), strict=True))
+
+    def at(month: str) -> float | None:
+        value = actual.get(month)
+        return planned_at.get(month) if is_missing(value) else value
+
+    add_marks(fig, checkins, name="Check-in", symbol="diamond", colour=CHECKIN_COLOUR, at=at,
+              fallback=drawn, axis=axis, size=13)
+    add_marks(fig, notes, name="Notes", symbol="triangle-up", colour=NOTE_COLOUR, at=at,
+              fallback=drawn, axis=axis)
     _month_axis(fig)
     _base_layout(fig, title=None, y_title=axis.title, height=height)
     axis.apply(fig.update_yaxes)
     return fig
+
+
+PLANNED_NAMES: dict[str, str] = {
+    "straight": "Planned route", "seasonal": "Planned route (seasonal)",
+    "steps": "Planned route (steps)",
+}
+"""The planned line's legend name by the target's shape."""
+
+
+def add_marks(
+    fig: go.Figure,
+    marks: Sequence[tuple[str, str]],
+    *,
+    name: str,
+    symbol: str,
+    colour: str,
+    at: Callable[[str], float | None],
+    fallback: Iterable[float],
+    axis: ValueAxis,
+    size: int = 11,
+) -> None:
+    """``marks`` (``(month, text)``) as one trace of markers, each on the value ``at`` its month
+    (else at the lowest value drawn), with a faint vertical line; the text on hover, escaped.
+    Several marks in one month share the marker, their texts one per line."""
+    by_month: dict[str, list[str]] = {}
+    for month, text in marks:
+        by_month.setdefault(str(month), []).append(str(text))
+    if not by_month:
+        return
+    floor = min((float(v) for v in fallback if not is_missing(v)), default=0.0)
+    labels = sorted(by_month)
+    ys = []
+    for month in labels:
+        value = at(month)
+        ys.append(floor if value is None or is_missing(value) else float(value))
+    for month in labels:
+        fig.add_vline(x=month_dates([month])[0], line={"color": colour, "dash": "dot",
+                                                       "width": 1})
+    fig.add_trace(go.Scatter(
+        x=month_dates(labels), y=axis.plotted(ys), name=name, mode="markers",
+        marker={"symbol": symbol, "size": size, "color": colour,
+                "line": {"color": "white", "width": 1}},
+        customdata=["<br>".join(plotly_text(f"{month}: {t}") for t in by_month[month])
+                    for month in labels],
+        hovertemplate="%{customdata}<extra></extra>",
+    ))
+
+
+def _band_points(
+    rows: pd.DataFrame, indicator_id: str
+) -> tuple[list[str], list[float], list[float]] | None:
+    """The forecast's 80 % band (months, low, high), when the route table has one that is wider
+    than a line somewhere."""
+    if "forecast_low" not in rows.columns or "forecast_high" not in rows.columns:
+        return None
+    band = rows[rows["forecast_low"].notna() & rows["forecast_high"].notna()]
+    if len(band) < 2 or (band["forecast_high"] - band["forecast_low"]).abs().max() == 0:
+        return None
+    low = [catalog.clamp(indicator_id, float(v)) for v in band["forecast_low"]]
+    high = [catalog.clamp(indicator_id, float(v)) for v in band["forecast_high"]]
+    return band["month"].astype(str).tolist(), low, high
 
 
 def _forecast_points(

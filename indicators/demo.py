@@ -728,4 +728,45 @@ def _load_demo_files(con: duckdb.DuckDBPyConnection, db: str, paths: list[Path])
             continue
         ok = False
         print(_rejection(path.stem, result), file=sys.stderr)
+    if ok and _write_story(con):
+        print(f"check-ins and notes: {len(CHECKINS)} check-ins, {len(NOTES)} notes", flush=True)
     return ok
+
+
+CHECKINS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    # indicator, department, month, status asserted, note, author (the target's owner)
+    ("complaint_rate", SLIPPING, "2025-12", "off track",
+     "Two field engineers on leave since October; two hires start in March.",
+     "field.lead@example.com"),
+    ("purchases", "Online store", "2025-11", "on track",
+     "November is the usual lull before the December peak: the seasonal route expects it.",
+     "online.lead@example.com"),
+)
+"""The demo's check-ins: what two target owners said about their month."""
+NOTES: tuple[tuple[str, str | None, str, str], ...] = (
+    # month, indicator (None: every one), department (*: every one), note
+    ("2025-03", None, SLIPPING, "New ticket system: complaints are logged more completely."),
+    ("2025-11", None, ALL_DEPARTMENTS_TARGET, "Black Friday campaign."),
+)
+"""The demo's notes on events, drawn on the charts they belong to."""
+
+
+def _write_story(con: duckdb.DuckDBPyConnection) -> bool:
+    """Add the demo's check-ins and notes once (a second ``demo`` run finds them and adds none);
+    whether they were added."""
+    from indicators import checkins
+
+    (written,) = con.execute(
+        f"SELECT count(*) FROM {checkins.CHECKINS_TABLE} WHERE author = ?",
+        [CHECKINS[0][5]],
+    ).fetchone()
+    if written:
+        return False
+    with store.transaction(con):
+        for indicator, department, month, status, note, author in CHECKINS:
+            checkins.add_checkin(con, indicator=indicator, department=department, month=month,
+                                 status=status, note=note, author=author)
+        for month, indicator, department, note in NOTES:
+            checkins.add_note(con, month=month, note=note, indicator=indicator,
+                              department=department, author="demo")
+    return True

@@ -259,6 +259,9 @@ CENTS = 2
 SHARE_COLUMNS: frozenset[str] = frozenset({"travelled", "remaining"})
 """``route`` columns in percent of the route, whatever the indicator's unit: ``%``'s decimals."""
 SHARE_DECIMALS = UNITS["%"].decimals
+PROBABILITY_COLUMNS: frozenset[str] = frozenset({"reach_probability"})
+"""``route`` columns that are a probability (0–1): :data:`PROBABILITY_DECIMALS` decimals."""
+PROBABILITY_DECIMALS = 3
 _WHOLE_FROM = 2**53
 """From this size on a double has no fraction: it is written as it is."""
 
@@ -277,7 +280,7 @@ def decimals_of(indicator_id: str) -> int:
 
 
 _ALL_DECIMALS: tuple[int, ...] = tuple(
-    sorted({decimals_of(i) for i in INDICATOR_IDS} | {SHARE_DECIMALS})
+    sorted({decimals_of(i) for i in INDICATOR_IDS} | {SHARE_DECIMALS, PROBABILITY_DECIMALS})
 )
 
 
@@ -649,16 +652,23 @@ def _report(
 
 ROUTE_OUTPUT_COLUMNS: tuple[str, ...] = (
     "indicator", "department", "month", "actual", "planned", "travelled", "remaining", "status",
-    "forecast", "complete",
+    "forecast", "forecast_low", "forecast_high", "complete", "notes",
 )
-"""The month rows printed by ``route``; ``forecast`` is the forecast line's value that month,
-``complete`` whether the month is complete for the target's department (empty past the data)."""
+"""The month rows printed by ``route``; ``forecast`` is the forecast's value that month and
+``forecast_low`` … ``forecast_high`` its 80 % band, ``complete`` whether the month is complete for
+the target's department (empty past the data), ``notes`` the event notes of that month that
+belong on the target's chart (:func:`indicators.checkins.read_notes`), one a line."""
 
 ROUTE_TARGET_COLUMNS: tuple[str, ...] = (
-    "forecast_at_target", "reached_month", "reached_note", "pace_needed", "latest_month",
-    "latest_month_complete",
+    "shape", "shape_note", "owner", "forecast_method", "forecast_at_target",
+    "forecast_low_at_target", "forecast_high_at_target", "reach_probability", "reached_month",
+    "reached_note", "pace_needed", "latest_month", "latest_month_complete",
+    "checkin_month", "checkin_status", "checkin_note", "checkin_author",
 )
-"""Per-target figures repeated on each of its month rows in CSV, so the output is one table."""
+"""Per-target figures repeated on each of its month rows in CSV, so the output is one table
+(the summary's ``forecast_low`` / ``forecast_high``, the band at the target month, are named
+``…_at_target`` there so as not to clash with the month rows' band)."""
+_AT_TARGET = {"forecast_low": "forecast_low_at_target", "forecast_high": "forecast_high_at_target"}
 _FLAG_COLUMNS = ("complete", "latest_month_complete")
 _FRAME = "route_output_rows"
 """The name a ``route`` table is registered under while DuckDB writes its cells."""
@@ -688,7 +698,7 @@ def _route(
     con: duckdb.DuckDBPyConnection, options: dict[str, str | None], *, fmt: str, exact: bool,
     out: TextIO, err: TextIO,
 ) -> None:
-    from indicators import route
+    from indicators import checkins, route
 
     targets = store.read_targets(con)
     if targets.empty:
@@ -700,11 +710,13 @@ def _route(
     flags = _complete_flags(completeness.status_of(con))
     routes = route.route_table(targets, indicators)
     routes = routes.assign(complete=_flags_of(flags, routes["month"], routes["department"]))
+    notes = checkins.read_notes(con)
+    routes = routes.assign(notes=_notes_of(notes, routes))
     routes = routes[[c for c in ROUTE_OUTPUT_COLUMNS if c in routes.columns]]
     summary = route.route_summary(targets, indicators)
-    summary = summary.assign(
+    summary = _with_latest_checkin(summary.assign(
         latest_month_complete=_flags_of(flags, summary["latest_month"], summary["department"])
-    )
+    ), checkins.latest_checkins(con))
     filters = _checked(options, months=sorted(set(routes["month"])),
                        departments=list(dict.fromkeys(summary["department"])),
                        indicators=list(dict.fromkeys(summary["indicator"])))
@@ -716,13 +728,67 @@ def _route(
             _write_frame(con, routes, sink, fmt=fmt, exact=exact)
             sink.write(b', "targets": ')
             _write_frame(con, summary, sink, fmt=fmt, exact=exact)
+            sink.write(b', "checkins": ')
+            _write_frame(con, _story(checkins.read_checkins(con), summary), sink, fmt=fmt,
+                         exact=exact)
+            sink.write(b', "notes": ')
+            _write_frame(con, _story(notes, summary, notes=True), sink, fmt=fmt, exact=exact)
             sink.write(b"}\n")
         else:
-            per_target = summary[["indicator", "department", *ROUTE_TARGET_COLUMNS]]
+            per_target = summary.rename(columns=_AT_TARGET)[
+                ["indicator", "department", *ROUTE_TARGET_COLUMNS]]
             table = routes.merge(per_target, on=["indicator", "department"], how="left")
             _write_frame(con, table, sink, fmt=fmt, exact=exact)
     finally:
         sink.close()
+
+
+def _notes_of(notes: pd.DataFrame, routes: pd.DataFrame) -> pd.Series:
+    """Per route row, the notes of its month that belong on its target's chart, one a line
+    (``None``: none): the note's indicator is the row's or none, its department the row's or
+    All (every department)."""
+    texts: dict[tuple[str, str, str], list[str]] = {}
+    for note in notes.to_dict("records"):
+        texts.setdefault((str(note["month"]), note["indicator"] or "", note["department"]),
+                         []).append(str(note["note"]))
+    cells = []
+    for month, indicator, department in zip(routes["month"], routes["indicator"],
+                                            routes["department"], strict=True):
+        found = [text for i in ("", indicator) for d in dict.fromkeys((ALL_DEPARTMENTS, department))
+                 for text in texts.get((month, i, d), [])]
+        cells.append("\n".join(found) if found else None)
+    return pd.Series(cells, index=routes.index, dtype=object)
+
+
+def _with_latest_checkin(summary: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` with each target's latest check-in: ``checkin_month``, ``checkin_status``,
+    ``checkin_note``, ``checkin_author`` (missing without one)."""
+    picked = latest.rename(columns={c: f"checkin_{c}" for c in ("month", "status", "note",
+                                                                 "author")})
+    picked = picked[["indicator", "department", "checkin_month", "checkin_status",
+                     "checkin_note", "checkin_author"]]
+    merged = summary.merge(picked, on=["indicator", "department"], how="left")
+    for column in picked.columns[2:]:
+        merged[column] = merged[column].astype(object).where(merged[column].notna(), None)
+    return merged
+
+
+def _story(frame: pd.DataFrame, summary: pd.DataFrame, *, notes: bool = False) -> pd.DataFrame:
+    """Check-ins of the targets in ``summary``, or (``notes``) the notes that belong on one of
+    their charts, as printed: no id, the time written as ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
+    pairs = set(zip(summary["indicator"], summary["department"], strict=True))
+    if notes:
+        keep = [any((i is None or i == ti) and d in (ALL_DEPARTMENTS, td) for ti, td in pairs)
+                for i, d in zip(frame["indicator"], frame["department"], strict=True)]
+    else:
+        keep = [(i, d) in pairs for i, d in zip(frame["indicator"], frame["department"],
+                                                strict=True)]
+    frame = frame[np.array(keep, dtype=bool)]
+    written = frame["written_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M:%S"))
+    frame = frame.drop(columns=["id"]).assign(written_at=written.astype(object))
+    if "indicator" in frame and frame["indicator"].isna().any():
+        frame = frame.assign(indicator=frame["indicator"].astype(object))
+    return frame.reset_index(drop=True)
 
 
 def frame_sql(frame: pd.DataFrame, *, fmt: str, exact: bool) -> tuple[str, dict[str, object]]:
@@ -731,7 +797,10 @@ def frame_sql(frame: pd.DataFrame, *, fmt: str, exact: bool) -> tuple[str, dict[
     writes them, rounded by the row's indicator (:data:`SHARE_COLUMNS` as ``%``) unless
     ``exact``; flags ``true``/``false``/missing; text by :func:`_text_cell_sql`; in ``_row``
     order."""
-    parameters: dict[str, object] = {} if exact else _decimals_parameters()
+    numeric = [name for name in frame.columns if name not in _FLAG_COLUMNS
+               and not pd.api.types.is_bool_dtype(frame[name].dtype)
+               and pd.api.types.is_numeric_dtype(frame[name].dtype)]
+    parameters: dict[str, object] = {} if exact or not numeric else _decimals_parameters()
     cells = []
     for name in frame.columns:
         column = f'"{name}"'
@@ -742,6 +811,7 @@ def frame_sql(frame: pd.DataFrame, *, fmt: str, exact: bool) -> tuple[str, dict[
             value = f"CAST({column} AS DOUBLE)"
             if not exact:
                 decimals = (str(SHARE_DECIMALS) if name in SHARE_COLUMNS
+                            else str(PROBABILITY_DECIMALS) if name in PROBABILITY_COLUMNS
                             else _ROW_DECIMALS.format(indicator='"indicator"'))
                 value = rounded_sql(value, decimals)
             cell = number_text_sql(f"({value})")

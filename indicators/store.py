@@ -103,12 +103,34 @@ _META_DDL = (
         dataset VARCHAR NOT NULL,
         k0 VARCHAR,
         k1 VARCHAR)""",
+    "CREATE SEQUENCE IF NOT EXISTS target_checkins_id",
+    """CREATE TABLE IF NOT EXISTS target_checkins (
+        id BIGINT PRIMARY KEY DEFAULT nextval('target_checkins_id'),
+        indicator VARCHAR NOT NULL,
+        department VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        status VARCHAR NOT NULL,
+        note VARCHAR NOT NULL,
+        author VARCHAR,
+        written_at TIMESTAMP NOT NULL)""",
+    "CREATE SEQUENCE IF NOT EXISTS event_notes_id",
+    """CREATE TABLE IF NOT EXISTS event_notes (
+        id BIGINT PRIMARY KEY DEFAULT nextval('event_notes_id'),
+        month DATE NOT NULL,
+        indicator VARCHAR,
+        department VARCHAR NOT NULL,
+        note VARCHAR NOT NULL,
+        author VARCHAR,
+        written_at TIMESTAMP NOT NULL)""",
 )
 """The tables besides the datasets'.  ``upload_log.undoes``: the load an ``undo`` entry undid;
 ``upload_log.warnings``: what an accepted file loaded with looked wrong, one warning a line
 (NULL: none; the message ends with them too, ``; warning: …``).
 ``upload_slices``: the slices (slice key values as text) each accepted load replaced, while
-its removed rows are kept (``k0`` NULL: it replaced the whole table); see :mod:`indicators.undo`."""
+its removed rows are kept (``k0`` NULL: it replaced the whole table); see :mod:`indicators.undo`.
+``target_checkins`` (``department`` ``*``: the All target, as in ``targets``) and ``event_notes``
+(``indicator`` NULL: every indicator; ``department`` ``*``: every department): what people wrote
+about a target's month and about a month's events; see :mod:`indicators.checkins`."""
 
 REMOVED_PREFIX = "removed_"
 """``removed_<dataset>``: the rows each kept load removed, with its ``load_id``."""
@@ -136,10 +158,12 @@ def _removed_ddl(dataset: Dataset) -> str:
 UNDO_TABLES: tuple[str, ...] = ("upload_slices", *(REMOVED_PREFIX + name for name in DATASETS))
 """What undo keeps."""
 ADDED_TABLES: tuple[str, ...] = (
-    "complete_months", *UNDO_TABLES, "schema_version", "indicator_values", "slice_rows"
+    "complete_months", *UNDO_TABLES, "schema_version", "indicator_values", "slice_rows",
+    "target_checkins", "event_notes",
 )
 """Tables added since the first version (issue 15; ``schema_version``, issue 16; the stored
-indicators, issue 17: :mod:`indicators.stored_indicators`): a database made
+indicators, issue 17: :mod:`indicators.stored_indicators`; check-ins and event notes, issue 18:
+:mod:`indicators.checkins`): a database made
 before gets them at its next write (any connection that
 is not read-only); until then :func:`check` does not count their absence as a problem."""
 
@@ -595,8 +619,9 @@ def init_db(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_names() -> tuple[str, ...]:
-    """Every table the store keeps: settings, the upload log, one per dataset, the months marked
-    complete and what undo keeps (:data:`UNDO_TABLES`)."""
+    """Every table the store keeps: settings, the upload log, one per dataset and the tables
+    added since (:data:`ADDED_TABLES`: the months marked complete, what undo keeps, the schema
+    version, the stored indicators, check-ins and event notes)."""
     return ("settings", "upload_log", *DATASETS, *ADDED_TABLES)
 
 

@@ -53,6 +53,9 @@ UNDO_KEEP_LOADS: int = 20
 """The rows removed by this many of the newest accepted loads are kept, so these can be undone."""
 UNDO_OUTCOME = "undo"
 """The ``upload_log`` outcome of an undo's own entry."""
+STORY_OUTCOMES: tuple[str, ...] = ("check-in", "note")
+"""The outcomes of the log rows a check-in or an event note writes
+(:mod:`indicators.checkins`): not loads, so nothing to undo."""
 SHOWN_SLICES = 3
 """Slices named in a refusal; more are counted."""
 
@@ -246,6 +249,9 @@ def refusal(con: duckdb.DuckDBPyConnection, load_id: int) -> str | None:
             f"{head}: it is itself an undo (of #{entry.undoes}), and an undo cannot be undone; "
             "upload the file again to redo it"
         )
+    if entry.outcome in STORY_OUTCOMES:
+        return (f"{head}: it is a {entry.outcome}, not a load; check-ins and notes stay as "
+                "written")
     if entry.outcome != "accepted":
         return f"{head}: it was {entry.outcome}, so it changed nothing and there is nothing to undo"
     (undone_by,) = con.execute(

@@ -254,8 +254,8 @@ def test_route_pictures_below_the_first_cards_are_drawn_when_opened(fixture_db, 
     app.switch_page("app_pages/route.py").run()
     assert not app.exception, [e.value for e in app.exception]
     assert len(app.get("plotly_chart")) == 2
-    (closed,) = app.expander
-    assert closed.label == "The route in a picture"
+    # each card has its story's expander too; one picture's expander, the third card's
+    (closed,) = [e for e in app.expander if e.label == "The route in a picture"]
     (key,) = [k for k in (f"picture-route-{i}-North" for i in ("csat", "purchases", "revenue"))
               if k in app.session_state]  # the third card's, whichever the order puts third
     assert app.session_state[key] is False

@@ -230,7 +230,9 @@ def test_the_download_keeps_the_summary_in_full_and_snake_case(route_db, monkeyp
     monkeypatch.setattr(widgets, "download", recording)
     app = open_page()
     export = downloads["route-summary"]
-    assert list(export.columns) == list(SUMMARY_COLUMNS)
+    # the summary, then each target's latest check-in (none here)
+    assert list(export.columns) == [*SUMMARY_COLUMNS, "checkin_month", "checkin_status",
+                                    "checkin_note", "checkin_author"]
     charlie = export[export["department"] == "Charlie"].iloc[0]
     # least squares through 2, 4, 6, 7 (2025-01 … 04): slope 8.5 ÷ 5 = 1.7 around the mean
     # 4.75 at 1.5 months in; 2025-06 is 5 months in

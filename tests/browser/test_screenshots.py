@@ -104,3 +104,26 @@ def test_every_page_renders_and_is_photographed(server, browser, name, width):
         context.close()
     shot = ARTIFACTS / f"{name}-{width}.png"
     assert shot.stat().st_size > 10_000  # a picture of a page, not of an empty frame
+
+
+@pytest.mark.parametrize("width", list(SIZES))
+def test_the_route_of_a_seasonal_target_with_its_check_in(server, browser, width):
+    """The demo's Online store purchases target follows its season and has its owner's
+    check-in: linked from the scorecard, its card comes first with its picture drawn."""
+    context = browser.new_context(**SIZES[width])
+    try:
+        pg = context.new_page()
+        pg.goto(f"{server}/route?target=purchases@Online%20store")
+        settled(pg)
+        assert_rendered(pg, "Route to targets")
+        card = pg.locator(".st-key-route-focused")
+        text = card.inner_text().replace("\u2060", "")  # md_text's invisible word joiners
+        assert "Planned route: follows the season of 2024-01 … 2024-12" in text
+        assert "Latest check-in: 2025-11 · on track" in text
+        assert "Owner: online.lead@example.com" in text
+        legend = " ".join(card.locator(".legend text.legendtext").all_text_contents())
+        assert "Planned route (seasonal)" in legend and "Check-in" in legend
+        full_page_shot(pg, f"route-seasonal-checkin-{width}")
+    finally:
+        context.close()
+    assert (ARTIFACTS / f"route-seasonal-checkin-{width}.png").stat().st_size > 10_000

@@ -105,10 +105,11 @@ def test_route_has_plan_actual_forecast_and_target():
         "forecast": [NAN, NAN, 64.0, 66.0],
     })
     summary = {"indicator": "csat", "target": 70.0, "target_month": "2025-04",
-               "latest_month": "2025-03", "latest_actual": 64.0, "forecast_at_target": 66.0}
+               "latest_month": "2025-03", "latest_actual": 64.0, "forecast_at_target": 66.0,
+               "forecast_method": "least squares"}
     fig = charts.make_route_figure(route, summary)
     names = [t.name for t in fig.data]
-    assert names == ["Planned route", "Actual", "Forecast at current pace", "Target"]
+    assert names == ["Planned route", "Actual", "Forecast (least squares)", "Target"]
     assert list(fig.data[0].y) == [60.0, 63.0, 66.0, 70.0]
     assert list(fig.data[2].x) == ["2025-03-01", "2025-04-01"]
     assert list(fig.data[2].y) == [64.0, 66.0]
@@ -121,7 +122,48 @@ def test_route_without_forecast_column_uses_the_summary():
     summary = {"indicator": "complaint_rate", "target": 2.0, "target_month": "2025-06",
                "latest_month": "2025-02", "latest_actual": 1.5, "forecast_at_target": NAN}
     fig = charts.make_route_figure(route, summary)
-    assert "Forecast at current pace" not in [t.name for t in fig.data]
+    assert not [t.name for t in fig.data if t.name.startswith("Forecast")]
+
+
+def test_route_draws_the_band_steps_check_ins_and_notes():
+    route = pd.DataFrame({
+        "month": ["2025-01", "2025-02", "2025-03", "2025-04"],
+        "planned": [60.0, 60.0, 65.0, 70.0],
+        "actual": [60.0, 61.0, NAN, NAN],
+        "forecast": [NAN, 61.0, 63.0, 65.0],
+        "forecast_low": [NAN, 61.0, 60.0, 58.0],
+        "forecast_high": [NAN, 61.0, 66.0, 72.0],
+    })
+    summary = {"indicator": "csat", "target": 70.0, "target_month": "2025-04",
+               "latest_month": "2025-02", "latest_actual": 61.0, "forecast_at_target": 65.0,
+               "forecast_method": "seasonal", "shape": "steps"}
+    fig = charts.make_route_figure(
+        route, summary, checkins=[("2025-02", "off track: <b>two</b> agents on leave")],
+        notes=[("2025-03", "new ticket system"), ("2025-03", "=1+1")])
+    by_name = {t.name: t for t in fig.data}
+    assert by_name["Planned route (steps)"].line.shape == "hv"
+    low, high = by_name["80 % range, low"], by_name["80 % range"]
+    assert list(low.y) == [61.0, 60.0, 58.0] and list(high.y) == [61.0, 66.0, 72.0]
+    assert high.fill == "tonexty" and low.showlegend is False
+    assert "Forecast (seasonal)" in by_name
+    # the check-in sits on the actual value of its month; the notes on the planned value (no data)
+    checkin, notes = by_name["Check-in"], by_name["Notes"]
+    assert (list(checkin.x), list(checkin.y)) == (["2025-02-01"], [61.0])
+    assert (list(notes.x), list(notes.y)) == (["2025-03-01"], [65.0])
+    assert checkin.customdata[0] == "2025-02: off track: &lt;b&gt;two&lt;/b&gt; agents on leave"
+    assert notes.customdata[0] == "2025-03: new ticket system<br>2025-03: =1+1"
+    assert len([s for s in fig.layout.shapes if s.x0 in ("2025-02-01", "2025-03-01")]) == 2
+
+
+def test_trend_notes_sit_on_the_department_line_or_the_floor():
+    table = pd.DataFrame({"month": ["2025-01", "2025-02", "2025-01", "2025-02"],
+                          "department": ["North", "North", "All", "All"],
+                          "indicator": "csat", "value": [70.0, 72.0, 60.0, 65.0]})
+    fig = charts.make_trend_figure(table, "csat", "North",
+                                   notes=[("2025-02", "new survey"), ("2025-05", "later")])
+    notes = next(t for t in fig.data if t.name == "Notes")
+    # 2025-05 has no value: the marker sits at the lowest value drawn, 60
+    assert (list(notes.x), list(notes.y)) == (["2025-02-01", "2025-05-01"], [72.0, 60.0])
 
 
 @pytest.mark.parametrize("name", ["csat trend", "Ünïcode / slash"])

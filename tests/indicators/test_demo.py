@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -330,11 +331,22 @@ def test_run_cli_loads_every_generated_row_and_is_idempotent(frames, tmp_path: P
 
     assert demo.run_cli(str(db)) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in lines[:-1]] == list(schema.DATASET_NAMES)
+    assert [line.split(":")[0] for line in lines[:-1]] == [*schema.DATASET_NAMES,
+                                                            "check-ins and notes"]
     assert _stored_counts(db) == expected
 
     assert demo.run_cli(str(db)) == 0
     assert _stored_counts(db) == expected
+    # the check-ins and notes are written once: a second run adds none
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == list(schema.DATASET_NAMES)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        counts = [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("target_checkins", "event_notes")]
+    finally:
+        con.close()
+    assert counts == [len(demo.CHECKINS), len(demo.NOTES)] == [2, 2]
 
 
 def test_run_cli_reports_a_rejected_file_and_returns_1(tmp_path: Path, capsys, monkeypatch):

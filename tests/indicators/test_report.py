@@ -192,7 +192,8 @@ def test_route_json(db_with_target: Path) -> None:
     code, out, _ = _route(db_with_target, "json")
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"routes", "targets"}
+    assert set(doc) == {"routes", "targets", "checkins", "notes"}
+    assert (doc["checkins"], doc["notes"]) == ([], [])  # none written
     assert [r["actual"] for r in doc["routes"]] == [2, 0, None]
     assert doc["targets"][0]["target"] == 4
 
