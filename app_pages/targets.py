@@ -10,7 +10,7 @@ from dashboard import data, targets_editor, widgets
 from dashboard.format import current_currency, md_text
 from dashboard.route_words import route_words
 from indicators import charts, store, units
-from indicators.route import route_summary, route_table
+from indicators.route import route_tables
 
 st.title("Targets and settings")
 widgets.freshness_line()
@@ -120,8 +120,8 @@ with st.container(border=True, key="target-preview"):
         one = rows.iloc[[pick]]
         indicator_table = data.indicators()
         try:
-            preview_rows = route_table(one, indicator_table)
-            preview = route_summary(one, indicator_table).iloc[0].to_dict()
+            preview_rows, preview_summary = route_tables(one, indicator_table)
+            preview = preview_summary.iloc[0].to_dict()
         except ValueError as exc:
             st.info(f"Row {pick + 1} cannot be drawn yet: {md_text(exc)}")
         else:

@@ -235,7 +235,7 @@ def overview(
     (:func:`compare`).
     """
     from indicators.months import shift
-    from indicators.route import first_month_read, route_summary, route_table
+    from indicators.route import first_month_read, route_tables
 
     check_department(department, scope)
     stored = targets(path, version, scope)
@@ -246,7 +246,7 @@ def overview(
         table = stored_indicators.read(
             con, Scope(months=(first, month), departments=(department,))
         )
-    return Overview(table, route_table(mine, table), route_summary(mine, table))
+    return Overview(table, *route_tables(mine, table))
 
 
 @loader(max_entries=8)
@@ -307,12 +307,12 @@ def event_notes(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
 @loader(max_entries=16)
 def route(path: str, version: Version, scope: auth.Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(route_table, route_summary)`` of every stored target in scope."""
-    from indicators.route import route_summary, route_table
+    from indicators.route import route_tables
 
     # Scoped inputs give a scoped route: "*" targets are All's, the others are in scope.
     chosen = targets(path, version, scope)
     table = indicators(path, version, scope)
-    return route_table(chosen, table), route_summary(chosen, table)
+    return route_tables(chosen, table)
 
 
 # --- other reads of the stored rows --------------------------------------------------------

@@ -39,7 +39,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -205,10 +204,8 @@ def _line(
     return centre, scale, float(n - 2)
 
 
-@lru_cache(maxsize=512)
 def _seasonal(values: tuple[float, ...], horizon: int) -> tuple[list[float], list[float]]:
-    """ETS(A,A,A) forecasts 1 … ``horizon`` months ahead and their standard errors (cached: the
-    scorecard, the route page and the CLI ask for the same series)."""
+    """ETS(A,A,A) forecasts 1 … ``horizon`` months ahead and their standard errors."""
     if horizon == 0:
         return [], []
     from scipy import stats

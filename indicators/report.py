@@ -708,12 +708,11 @@ def _route(
     if store.stored_rows(con) == 0:
         print(f"warning: {NO_DATA_MESSAGE}; every month is 'no data'", file=err)
     flags = _complete_flags(completeness.status_of(con))
-    routes = route.route_table(targets, indicators)
+    routes, summary = route.route_tables(targets, indicators)
     routes = routes.assign(complete=_flags_of(flags, routes["month"], routes["department"]))
     notes = checkins.read_notes(con)
     routes = routes.assign(notes=_notes_of(notes, routes))
     routes = routes[[c for c in ROUTE_OUTPUT_COLUMNS if c in routes.columns]]
-    summary = route.route_summary(targets, indicators)
     summary = _with_latest_checkin(summary.assign(
         latest_month_complete=_flags_of(flags, summary["latest_month"], summary["department"])
     ), checkins.latest_checkins(con))

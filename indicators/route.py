@@ -627,23 +627,7 @@ def route_table(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame
     :data:`schema.MAX_ROUTE_MONTHS`, has no rows (:func:`route_summary` says why); the months
     after the target month are at most :data:`PAST_DEADLINE_MONTHS`.
     """
-    records = []
-    for plan, series, fc in _resolved(targets, indicators):
-        if not 0 < plan["n"] <= MAX_ROUTE_MONTHS:
-            continue
-        last = max(plan["target_month"], fc["latest_month"] or plan["target_month"])
-        for month in months.span(plan["baseline_month"], last):
-            actual = _float_or_nan(series.get(month))
-            planned = _planned(plan, month)
-            travelled = _travelled(plan, actual)
-            mean, low, high = _forecast_values(plan, fc, month)
-            records.append({
-                "indicator": plan["indicator"], "department": plan["department"], "month": month,
-                "actual": actual, "planned": planned, "travelled": travelled,
-                "remaining": 100 - travelled, "status": _status(plan, month, actual, planned),
-                "forecast": mean, "forecast_low": low, "forecast_high": high,
-            })
-    return _frame(records, ROUTE_COLUMNS)
+    return route_tables(targets, indicators)[0]
 
 
 def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
@@ -666,28 +650,60 @@ def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFra
     The forecast and the pace needed do not depend on the baseline, so they are given even when
     the route can't be drawn.
     """
-    records = []
+    return route_tables(targets, indicators)[1]
+
+
+def route_tables(
+    targets: pd.DataFrame, indicators: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(route_table(…), route_summary(…))`` from one pass: each target's forecast is worked out
+    once for both (the seasonal model's fit is the costly part)."""
+    rows, summaries = [], []
     for plan, series, fc in _resolved(targets, indicators):
-        latest = fc["latest_month"]
-        in_route = latest is not None and latest >= plan["baseline_month"]
-        planned = _planned(plan, latest) if in_route else _NAN
-        travelled = _travelled(plan, fc["latest_actual"]) if in_route else _NAN
+        rows += _month_records(plan, series, fc)
+        summaries.append(_summary_record(plan, series, fc))
+    return _frame(rows, ROUTE_COLUMNS), _frame(summaries, SUMMARY_COLUMNS)
+
+
+def _month_records(plan: dict, series: pd.Series, fc: dict) -> list[dict]:
+    if not 0 < plan["n"] <= MAX_ROUTE_MONTHS:
+        return []
+    records = []
+    last = max(plan["target_month"], fc["latest_month"] or plan["target_month"])
+    for month in months.span(plan["baseline_month"], last):
+        actual = _float_or_nan(series.get(month))
+        planned = _planned(plan, month)
+        travelled = _travelled(plan, actual)
+        mean, low, high = _forecast_values(plan, fc, month)
         records.append({
-            **{c: plan[c] for c in ("indicator", "department", "baseline_month", "baseline",
-                                    "target_month", "target", "tolerance")},
-            **{c: fc[c] for c in ("latest_month", "latest_actual", "forecast_at_target",
-                                  "forecast_low", "forecast_high", "forecast_method",
-                                  "reach_probability", "reached_month", "reached_note",
-                                  "pace_needed",
-                                  "deadline_actual", "met_month")},
-            "planned_at_latest": planned,
-            "status": _status(plan, latest, fc["latest_actual"], planned)
-            if in_route else "no data",
-            "travelled": travelled,
-            "remaining": 100 - travelled,
-            "note": _note(plan, series),
-            "shape": plan["shape"],
-            "shape_note": plan["shape_note"],
-            "owner": plan["owner"],
+            "indicator": plan["indicator"], "department": plan["department"], "month": month,
+            "actual": actual, "planned": planned, "travelled": travelled,
+            "remaining": 100 - travelled, "status": _status(plan, month, actual, planned),
+            "forecast": mean, "forecast_low": low, "forecast_high": high,
         })
-    return _frame(records, SUMMARY_COLUMNS)
+    return records
+
+
+def _summary_record(plan: dict, series: pd.Series, fc: dict) -> dict:
+    latest = fc["latest_month"]
+    in_route = latest is not None and latest >= plan["baseline_month"]
+    planned = _planned(plan, latest) if in_route else _NAN
+    travelled = _travelled(plan, fc["latest_actual"]) if in_route else _NAN
+    return {
+        **{c: plan[c] for c in ("indicator", "department", "baseline_month", "baseline",
+                                "target_month", "target", "tolerance")},
+        **{c: fc[c] for c in ("latest_month", "latest_actual", "forecast_at_target",
+                              "forecast_low", "forecast_high", "forecast_method",
+                              "reach_probability", "reached_month", "reached_note",
+                              "pace_needed",
+                              "deadline_actual", "met_month")},
+        "planned_at_latest": planned,
+        "status": _status(plan, latest, fc["latest_actual"], planned)
+        if in_route else "no data",
+        "travelled": travelled,
+        "remaining": 100 - travelled,
+        "note": _note(plan, series),
+        "shape": plan["shape"],
+        "shape_note": plan["shape_note"],
+        "owner": plan["owner"],
+    }
