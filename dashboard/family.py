@@ -39,7 +39,7 @@ from pandas.io.formats.style import Styler
 
 from dashboard import auth, checkins_panel, data, filters, scorecard, widgets
 from dashboard.format import current_currency, md_text
-from indicators import catalog, charts, units
+from indicators import catalog, charts, store, units
 from indicators.completeness import indicator_not_loaded
 
 TOP_N = 10
@@ -286,10 +286,12 @@ def month_table(
 
 
 def target_for(summary: pd.DataFrame, indicator_id: str, department: str) -> pd.Series | None:
-    """The route-summary row of the target for this indicator and department, if any."""
+    """The target row (``target``, ``target_month``) for this indicator and department, if any:
+    from stored targets (department ``*`` is All's) or a route summary."""
     if summary.empty:
         return None
-    hit = summary[(summary["indicator"] == indicator_id) & (summary["department"] == department)]
+    shown = summary["department"].replace({store.ANY_DEPARTMENT: catalog.ALL_DEPARTMENTS})
+    hit = summary[(summary["indicator"] == indicator_id) & (shown == department)]
     return None if hit.empty else hit.iloc[0]
 
 
@@ -416,7 +418,8 @@ def sections(family: str, chosen: filters.Filters) -> None:
     """The month's table by department, then every indicator over time and side by side
     (:func:`over_time`: a tab per indicator)."""
     table = data.indicators()
-    _, summary = data.route()
+    # The trends draw each target's value and month: the stored targets, no route computed.
+    summary = data.targets()
     ids = [i.id for i in catalog.by_family(family)]
     row_counts = data.row_counts()
     min_volume = data.settings().min_volume

@@ -246,7 +246,8 @@ def overview(
         table = stored_indicators.read(
             con, Scope(months=(first, month), departments=(department,))
         )
-    return Overview(table, *route_tables(mine, table))
+    # The scorecard shows where each target stands, not where it is heading: no forecast.
+    return Overview(table, *route_tables(mine, table, forecast=False))
 
 
 @loader(max_entries=8)

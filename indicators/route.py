@@ -522,7 +522,7 @@ def _until(plan: dict, latest: str) -> str:
     return months.from_index(min(last, months.LAST_INDEX))
 
 
-def _forecast(plan: dict, series: pd.Series) -> dict:
+def _forecast(plan: dict, series: pd.Series, *, project: bool = True) -> dict:
     """Latest month, forecast at the target month with its band and the chance of meeting the
     target there, when the target is expected, pace needed, and the deadline's value and when it
     was met (:mod:`indicators.forecast`)."""
@@ -546,6 +546,9 @@ def _forecast(plan: dict, series: pd.Series) -> dict:
     if months_left > 0:
         out["pace_needed"] = (target - latest_actual) / months_left
     until = _until(plan, latest)
+    if not project:
+        out["reached_note"] = None
+        return out
     projection = forecast.project(plan["indicator"], upto, until=until)
     if projection is not None:
         out.update(projection=projection, forecast_method=projection.method)
@@ -600,7 +603,7 @@ def _frame(records: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _resolved(
-    targets: pd.DataFrame, indicators: pd.DataFrame
+    targets: pd.DataFrame, indicators: pd.DataFrame, *, forecast: bool = True
 ) -> Iterator[tuple[dict, pd.Series, dict]]:
     """Per target, in output order: its plan, its values with data by month, its forecast."""
     rows = _targets(targets)
@@ -608,7 +611,7 @@ def _resolved(
     for row in rows:
         series = by_key.get((row["indicator"], row["department"]), pd.Series(dtype=float))
         plan = _plan(row, series)
-        yield plan, series, _forecast(plan, series)
+        yield plan, series, _forecast(plan, series, project=forecast)
 
 
 # --- public tables ---------------------------------------------------------------------
@@ -654,12 +657,14 @@ def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFra
 
 
 def route_tables(
-    targets: pd.DataFrame, indicators: pd.DataFrame
+    targets: pd.DataFrame, indicators: pd.DataFrame, *, forecast: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(route_table(…), route_summary(…))`` from one pass: each target's forecast is worked out
-    once for both (the seasonal model's fit is the costly part)."""
+    once for both (the seasonal model's fit is the costly part).  ``forecast=False`` leaves the
+    forecast out (its columns missing, ``reached_note`` None) for a reader that shows only
+    where targets stand (the scorecard's status strip): the rest is the same."""
     rows, summaries = [], []
-    for plan, series, fc in _resolved(targets, indicators):
+    for plan, series, fc in _resolved(targets, indicators, forecast=forecast):
         rows += _month_records(plan, series, fc)
         summaries.append(_summary_record(plan, series, fc))
     return _frame(rows, ROUTE_COLUMNS), _frame(summaries, SUMMARY_COLUMNS)

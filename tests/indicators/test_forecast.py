@@ -188,3 +188,20 @@ def test_no_probability_once_the_target_month_is_measured():
                              "tolerance": float("nan")}])
     summary = route_summary(targets, _table([50, 53, 56], "2025-01", "csat")).iloc[0]
     assert math.isnan(summary["reach_probability"])
+
+
+def test_without_the_forecast_everything_else_is_the_same():
+    targets, table = _targets(target=150.0), _table(SEASON * 3)
+    routes, summary = route_table(targets, table), route_summary(targets, table)
+    from indicators.route import route_tables
+
+    bare_routes, bare = route_tables(targets, table, forecast=False)
+    forecast_columns = ["forecast_at_target", "forecast_low", "forecast_high",
+                        "forecast_method", "reach_probability", "reached_month", "reached_note"]
+    assert bare[forecast_columns].isna().all().all()
+    kept = [c for c in summary.columns if c not in forecast_columns]
+    pd.testing.assert_frame_equal(bare[kept], summary[kept])
+    month_columns = ["forecast", "forecast_low", "forecast_high"]
+    assert bare_routes[month_columns].isna().all().all()
+    pd.testing.assert_frame_equal(bare_routes.drop(columns=month_columns),
+                                  routes.drop(columns=month_columns))
