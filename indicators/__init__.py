@@ -63,6 +63,8 @@ module                               what a user imports from it
                                      probability of a target
 :mod:`indicators.checkins`           target check-ins and notes on events: rules, rights,
                                      stored rows
+:mod:`indicators.explain`            what moved an indicator: its change split by
+                                     department or component, mix and rate effects
 :mod:`indicators.completeness`       which months are complete, per department
 :mod:`indicators.charts`             ``make_*_figure(...)``: Plotly figures (pure)
 :mod:`indicators.store`              ``connect``, ``init_db``, settings, targets, the upload log
@@ -75,7 +77,7 @@ module                               what a user imports from it
 :mod:`indicators.demo`               the bundled demo dataset
 ``python -m indicators``             the command line: ``ingest``, ``demo``, ``report``,
                                      ``route``, ``rebuild``, ``check``, ``complete``, ``undo``,
-                                     ``checkin``, ``note``
+                                     ``checkin``, ``note``, ``explain``
 ===================================  ===========================================================
 
 Examples

@@ -10,6 +10,9 @@
     python -m indicators complete --db PATH [--department NAME] [--format csv|json]
     python -m indicators complete --db PATH --month YYYY-MM [--department NAME] [--undo] [--wait S]
     python -m indicators undo   --db PATH [--wait S] [--user U] LOAD_ID
+    python -m indicators explain --db PATH --indicator ID --month YYYY-MM [--department D]
+                                 [--by department|component|channel] [--against previous|year]
+                                 [--format csv|json]
     python -m indicators checkin add  --db PATH --indicator ID --department NAME --month YYYY-MM
                                       --status STATUS --note TEXT [--user U] [--wait S]
     python -m indicators checkin list --db PATH [--indicator ID] [--department NAME] [--format csv|json]
@@ -155,6 +158,17 @@ def _parser() -> argparse.ArgumentParser:
     wait_option(p, store.DEFAULT_WAIT_SECONDS)
     p.add_argument("load_id", type=int, metavar="LOAD_ID", help="the upload's # in the upload log")
 
+    p = sub.add_parser("explain", help="what moved an indicator: its change split by segment")
+    db_option(p)
+    p.add_argument("--indicator", required=True, help="a catalog id")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month explained")
+    p.add_argument("--department", default=None,
+                   help="with --by component: this department (default All)")
+    p.add_argument("--by", choices=("department", "component", "channel"), default="department")
+    p.add_argument("--against", choices=("previous", "year"), default="previous",
+                   help="the previous month (default) or the same month a year earlier")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+
     from indicators.checkins_cli import add_subcommands
 
     add_subcommands(sub, db_option=db_option, wait_option=wait_option)
@@ -286,6 +300,12 @@ def _run(args: argparse.Namespace) -> int:
         from indicators.undo import run_cli as run_undo_cli
 
         return run_undo_cli(args.db, args.load_id, user=args.user, wait=args.wait)
+    if args.command == "explain":
+        from indicators.explain_cli import run_cli as run_explain_cli
+
+        return run_explain_cli(args.db, indicator=args.indicator, month=args.month,
+                               department=args.department, by=args.by, against=args.against,
+                               fmt=args.format)
     if args.command in ("checkin", "note"):
         from indicators.checkins_cli import run_cli as run_checkins_cli
 

@@ -177,6 +177,12 @@ def _run(db: str | Path, write: Callable[[duckdb.DuckDBPyConnection], None], err
     return done
 
 
+Stop = _Stop
+"""For other read-only commands (:mod:`indicators.explain_cli`): raise to exit with a message."""
+run_read_only = _run
+"""For other read-only commands: ``run_read_only(db, body, err)`` as ``report`` runs."""
+
+
 def format_number(value: object) -> str:
     """A number as CSV text: empty when missing or not finite, whole numbers without ``.0``,
     else ``repr``.
