@@ -237,10 +237,11 @@ def _family_reads(department: str, month: str) -> None:
     data.not_loaded(department, month)
     data.complaint_mix()
     data.indicators()
-    data.route()
+    data.targets()
     data.row_counts()
     data.settings()
     data.completeness()
+    data.event_notes()
 
 
 def _route_reads(department: str, month: str) -> None:
@@ -249,6 +250,8 @@ def _route_reads(department: str, month: str) -> None:
     data.state()
     _caption()
     data.route()
+    data.checkins()
+    data.event_notes()
 
 
 PAGE_READS: dict[str, Callable[[str, str], None]] = {

@@ -25,10 +25,13 @@ Formulas, for every month ``m`` from ``baseline_month`` to ``target_month`` incl
 * ``tolerance``  = the given one, else ``|target − baseline| ÷ 10``
 * ``status(m)``  = :func:`status_for` (``achieved`` / ``on track`` / ``at risk`` / ``off track`` /
   ``no data``)
-* forecast: the least-squares line (:func:`forecast_line`) through the last six months with data
-  up to the latest month (at least three), evaluated at ``target_month`` and clamped to the
-  indicator's value bounds (:func:`catalog.clamp`: a share never projects past 100 %, NPS past
-  ±100); given only while the latest month is at or before ``target_month``
+* forecast: :func:`indicators.forecast.project` — with 24 consecutive months of data the seasonal
+  model, else the least-squares line (:func:`forecast_line`) through the last six months with
+  data up to the latest month (at least three) — evaluated at ``target_month`` with its 80 %
+  band and the probability of meeting the target there, clamped to the indicator's value bounds
+  (:func:`catalog.clamp`: a share never projects past 100 %, NPS past ±100); given only while the
+  latest month is before ``target_month`` (after it, for a missed target, only the month the
+  target is expected)
 * ``pace_needed  = (target − latest_actual) ÷ months_between(latest_month, target_month)``, only
   while the target month is still ahead of the latest month
 
@@ -108,6 +111,7 @@ EXPECTED_IN = "expected in {month}"
 ALREADY_ACHIEVED = "already achieved"
 NOT_EXPECTED_BY = "not expected by {month}"
 NOT_ENOUGH_DATA = "not enough data for a forecast"
+NOT_AFTER_DEADLINE = "measured at the target month: no forecast"
 
 ROUTE_COLUMNS: tuple[str, ...] = (
     "indicator", "department", "month", "actual", "planned", "travelled", "remaining", "status",
@@ -546,8 +550,14 @@ def _forecast(plan: dict, series: pd.Series, *, project: bool = True) -> dict:
     if months_left > 0:
         out["pace_needed"] = (target - latest_actual) / months_left
     until = _until(plan, latest)
-    if not project:
-        out["reached_note"] = None
+    met = _met(latest_actual, target, sign)
+    if not project or (months_left <= 0 and (met or months_left == 0)):
+        # Nothing to foresee: at the target month the value itself is the verdict, and after
+        # it a met target needs no forecast; only a missed one is told when it may be met.
+        out["reached_note"] = (None if not project else ALREADY_ACHIEVED if met
+                               else NOT_AFTER_DEADLINE)
+        if met and project:
+            out["reached_month"] = latest
         return out
     projection = forecast.project(plan["indicator"], upto, until=until)
     if projection is not None:
@@ -559,7 +569,7 @@ def _forecast(plan: dict, series: pd.Series, *, project: bool = True) -> dict:
         if months_left > 0:
             out["reach_probability"] = projection.probability(plan["target_month"], target,
                                                               direction)
-    if _met(latest_actual, target, sign):
+    if met:
         out.update(reached_month=latest, reached_note=ALREADY_ACHIEVED)
     elif projection is not None:
         first = projection.first_met(target, direction)
@@ -642,10 +652,15 @@ def route_summary(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFra
     ``latest_actual``, ``planned_at_latest`` (the target itself after the target month),
     ``status`` / ``travelled`` / ``remaining`` at the latest month (``no data`` / missing when it
     is not within the route; after the target month the status is ``achieved`` or ``missed``),
-    ``forecast_at_target`` (clamped to the indicator's bounds; missing once the latest month is
-    after the target month), ``reached_month`` (``YYYY-MM`` or ``None``), ``reached_note``
-    (``reached in YYYY-MM``, ``already achieved``, ``not at the current pace`` or ``not enough
-    data for a forecast``), ``pace_needed`` (change per month from the latest month to reach the
+    ``forecast_at_target`` with its 80 % band ``forecast_low`` … ``forecast_high`` (clamped to
+    the indicator's bounds; given only while the target month is ahead of the latest month),
+    ``forecast_method`` (``seasonal`` or ``least squares``: :mod:`indicators.forecast`),
+    ``reach_probability`` (0–1, of meeting the target in the target month; while it is ahead),
+    ``reached_month`` (``YYYY-MM`` or ``None``), ``reached_note`` (``expected in YYYY-MM``,
+    ``not expected by YYYY-MM`` — :data:`EXPECTED_WITHIN_MONTHS` after the target month or the
+    latest month —, ``already achieved``, ``measured at the target month: no forecast`` (at the
+    target month, not met) or ``not enough data for a forecast``), ``shape``, ``shape_note``
+    (why a seasonal or steps route is drawn straight), ``owner``, ``pace_needed`` (change per month from the latest month to reach the
     target on time; missing unless the target month is still ahead of the latest month),
     ``deadline_actual`` (the value in the target month), ``met_month`` (see the module
     docstring) and ``note`` (why something could not be worked out, else ``None``).
