@@ -16,6 +16,8 @@ card = scorecard.scorecard(
     table, chosen.department, chosen.month, targets=summary, route=route_rows,
     not_loaded=not_loaded,
 )
+notes = data.event_notes()
+card = scorecard.with_notes(card, notes, chosen.department)
 comparing = chosen.department != catalog.ALL_DEPARTMENTS
 values = card.set_index("indicator")["value"]
 
@@ -45,6 +47,9 @@ with st.container(border=True, key="status-strip"):
             st.caption(f"Of {strip.targets} targets: " + " · ".join(left_out) + ".")
         for item in strip.attention:
             links.route_link(item["indicator"], item["department"], item["text"])
+
+for note in scorecard.general_notes(notes, chosen.department, chosen.month):
+    st.info(f"Note for {chosen.month}: {md_text(note)}", icon=":material/change_history:")
 
 promise = data.settings().promise_for(chosen.department)
 head = st.columns(2, border=True)

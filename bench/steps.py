@@ -222,6 +222,7 @@ def _scorecard_reads(department: str, month: str) -> None:
     data.completeness()
     _caption()
     data.settings()
+    data.event_notes()
     data.not_loaded(department, month)
     data.promise_summary(month, department)
     if department != ALL_DEPARTMENTS:

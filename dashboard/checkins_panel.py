@@ -34,14 +34,8 @@ def of_target(frame: pd.DataFrame, indicator: str, department: str) -> pd.DataFr
     return frame[keep].reset_index(drop=True)
 
 
-def notes_for(frame: pd.DataFrame, indicator: str, department: str) -> pd.DataFrame:
-    """The event notes that belong on a chart of ``indicator`` in ``department``: those for it or
-    for every indicator (no indicator), in it or in every department (All)."""
-    if frame.empty:
-        return frame
-    indicator_ok = frame["indicator"].isna() | (frame["indicator"] == indicator)
-    department_ok = (frame["department"] == ALL) | (frame["department"] == department)
-    return frame[indicator_ok & department_ok].reset_index(drop=True)
+notes_for = checkins.notes_applying
+"""The event notes that belong on a chart of an indicator in a department."""
 
 
 def checkin_line(row: Mapping[str, Any], computed: str | None) -> str:

@@ -71,6 +71,7 @@ from dashboard.format import (
     is_missing,
 )
 from indicators import catalog
+from indicators.checkins import notes_applying
 from indicators.route import STATUSES
 
 TREND_MONTHS = 12
@@ -575,6 +576,7 @@ SPARK_WIDTH = 120
 SPARK_PAD = 4.0
 """Units kept free above and below the line, so a dot at the top or bottom is not cut."""
 SPARK_TARGET_COLOUR = "#808495"
+SPARK_NOTE_COLOUR = "#5b6472"
 
 
 @dataclass(frozen=True)
@@ -591,6 +593,8 @@ class Sparkline:
     """The line's colour (:data:`SPARK_COLOURS` of the row's ``trend_colour``)."""
     title: str
     """What hovering the sparkline says: its months and values as the card writes them."""
+    notes: tuple[float, ...] = ()
+    """Where a month with a note on an event sits across (a small grey triangle at the foot)."""
 
 
 def sparkline(row: Mapping[str, Any]) -> Sparkline | None:
@@ -631,12 +635,45 @@ def sparkline(row: Mapping[str, Any]) -> Sparkline | None:
               for m, v in zip(row["trend_months"], values, strict=True)]
     if target is not None:
         lines.append(f"Target {format_value(target, unit)} (dashed)")
+    noted = [m for m in (row.get("note_months") or ()) if m in list(row["trend_months"])]
+    if noted:
+        # Months only: the notes' own text is the user's, and is written by the card's caption.
+        lines.append(f"Notes on events (triangles): {', '.join(noted)}")
+    at = {m: SPARK_PAD + i * step for i, m in enumerate(row["trend_months"])}
     return Sparkline(
         runs=runs,
         target_y=None if target is None else y(target),
         colour=SPARK_COLOURS.get(str(row["trend_colour"]), SPARK_COLOURS["gray"]),
         title="\n".join(lines),
+        notes=tuple(at[m] for m in noted),
     )
+
+
+def general_notes(notes: pd.DataFrame, department: str, month: str) -> list[str]:
+    """The texts of ``month``'s notes on every indicator that apply in ``department``."""
+    if notes.empty:
+        return []
+    mine = notes_applying(notes, "", department)
+    return [str(n) for m, i, n in zip(mine["month"], mine["indicator"], mine["note"], strict=True)
+            if m == month and pd.isna(i)]
+
+
+def with_notes(card: pd.DataFrame, notes: pd.DataFrame, department: str) -> pd.DataFrame:
+    """``card`` with ``note_months`` (the months of its sparkline with a note on an event that
+    belongs on the indicator's chart in ``department``) and ``notes_now`` (the texts of the
+    chosen month's notes on that indicator alone: a note on every indicator is said once for the
+    page, :func:`general_notes`) per row."""
+    months_of, now = [], []
+    for row in card.to_dict("records"):
+        mine = notes_applying(notes, str(row["indicator"]), department)
+        shown = set(row["trend_months"])
+        months_of.append(sorted({str(m) for m in mine["month"] if m in shown})
+                         if len(mine) else [])
+        now.append([str(n) for m, i, n in zip(mine["month"], mine["indicator"], mine["note"],
+                                              strict=True)
+                    if m == row["month"] and not pd.isna(i)] if len(mine) else [])
+    return card.assign(note_months=pd.Series(months_of, index=card.index, dtype=object),
+                       notes_now=pd.Series(now, index=card.index, dtype=object))
 
 
 def sparkline_svg(spark: Sparkline) -> str:
@@ -665,6 +702,9 @@ def sparkline_svg(spark: Sparkline) -> str:
                      f'stroke-linejoin="round" {stroke}/>')
     parts.append(f'<path d="{dots}" stroke="{spark.colour}" stroke-width="5" '
                  f'stroke-opacity="0.7" {stroke}/>')
+    for x in spark.notes:
+        parts.append(f'<path d="M{x - 2.5:.2f},{SPARK_HEIGHT} L{x + 2.5:.2f},{SPARK_HEIGHT} '
+                     f'L{x:.2f},{SPARK_HEIGHT - 5} Z" fill="{SPARK_NOTE_COLOUR}"/>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -703,5 +743,5 @@ def display_frame(card: pd.DataFrame) -> pd.DataFrame:
 def export_frame(card: pd.DataFrame) -> pd.DataFrame:
     """The scorecard as a plain table for CSV: full precision, snake_case, no sparkline lists."""
     out = card.drop(columns=["trend", "trend_months", "trend_colour", "value_text", "delta_text",
-                             "compare_text"])
+                             "compare_text", "note_months", "notes_now"], errors="ignore")
     return out.rename(columns={"previous": "previous_month_value"})

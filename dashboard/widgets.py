@@ -231,6 +231,8 @@ def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> 
         spark = scorecard.sparkline_html(row)
         if spark is not None:
             st.html(spark)
+        for note in row.get("notes_now") or ():
+            st.caption(f":material/change_history: Note for {row['month']}: {md_text(note)}")
         if target_text:
             cols = st.columns([3, 2], vertical_alignment="center")
             cols[0].caption(target_text)

@@ -507,3 +507,14 @@ def read_notes(
         "t.indicator NULLS FIRST, t.department <> $any, t.department, t.written_at, t.id"
     )
     return _frame(con, NOTES_TABLE, sql, params, NOTE_COLUMNS)
+
+
+def notes_applying(notes: pd.DataFrame, indicator: str, department: str) -> pd.DataFrame:
+    """The rows of ``notes`` (as :func:`read_notes` gives them) that belong on a chart of
+    ``indicator`` in ``department``: for it or for every indicator (no indicator), in it or in
+    every department (``All``); in their order.  Pure: for notes already read."""
+    if notes.empty:
+        return notes
+    indicator_ok = notes["indicator"].isna() | (notes["indicator"] == indicator)
+    department_ok = (notes["department"] == ALL_DEPARTMENTS) | (notes["department"] == department)
+    return notes[indicator_ok & department_ok].reset_index(drop=True)

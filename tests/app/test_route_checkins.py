@@ -171,3 +171,36 @@ def test_the_export_carries_each_targets_latest_check_in():
     from indicators import export
 
     assert re.search(rb"'=1\+1", export.to_csv_bytes(out))
+
+
+def test_a_scorecard_card_marks_the_months_with_notes_and_says_this_months():
+    from dashboard import scorecard
+
+    card = pd.DataFrame({
+        "indicator": ["csat", "revenue"], "month": ["2025-03", "2025-03"],
+        "trend_months": [["2025-01", "2025-02", "2025-03"]] * 2,
+    })
+    notes = pd.DataFrame({
+        "month": ["2025-02", "2025-03", "2025-03", "2024-12"],
+        "indicator": [None, "csat", "revenue", None],
+        "department": ["North", "All", "South", "All"],
+        "note": ["system change", HOSTILE, "south only", "too early"],
+    })
+    out = scorecard.with_notes(card, notes, "North").set_index("indicator")
+    # csat: North's note for every indicator (2025-02) and All's csat note (2025-03)
+    assert out.at["csat", "note_months"] == ["2025-02", "2025-03"]
+    assert out.at["csat", "notes_now"] == [HOSTILE]
+    # a note on every indicator is said once for the page, not on each card
+    assert scorecard.general_notes(notes, "North", "2025-02") == ["system change"]
+    assert scorecard.general_notes(notes, "North", "2025-03") == []
+    # revenue: only the North note; South's is another department's
+    assert (out.at["revenue", "note_months"], out.at["revenue", "notes_now"]) == (
+        ["2025-02"], [])
+    # the sparkline draws one triangle per noted month and its hover names the months only
+    row = {"label": "CSAT", "unit": "%", "trend": [60.0, 70.0, 80.0], "target": float("nan"),
+           "trend_colour": "green", "trend_months": ["2025-01", "2025-02", "2025-03"],
+           "note_months": out.at["csat", "note_months"]}
+    spark = scorecard.sparkline(row)
+    assert len(spark.notes) == 2
+    assert spark.title.endswith("Notes on events (triangles): 2025-02, 2025-03")
+    assert scorecard.sparkline_svg(spark).count(f'fill="{scorecard.SPARK_NOTE_COLOUR}"') == 2
