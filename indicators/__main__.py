@@ -11,7 +11,7 @@
     python -m indicators complete --db PATH --month YYYY-MM [--department NAME] [--undo] [--wait S]
     python -m indicators undo   --db PATH [--wait S] [--user U] LOAD_ID
     python -m indicators explain --db PATH --indicator ID --month YYYY-MM [--department D]
-                                 [--by department|component|channel] [--against previous|year]
+                                 [--by department|component|channel] [--against previous|year|target]
                                  [--format csv|json]
     python -m indicators checkin add  --db PATH --indicator ID --department NAME --month YYYY-MM
                                       --status STATUS --note TEXT [--user U] [--wait S]
@@ -165,8 +165,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--department", default=None,
                    help="with --by component: this department (default All)")
     p.add_argument("--by", choices=("department", "component", "channel"), default="department")
-    p.add_argument("--against", choices=("previous", "year"), default="previous",
-                   help="the previous month (default) or the same month a year earlier")
+    p.add_argument("--against", choices=("previous", "year", "target"), default="previous",
+                   help="the previous month (default), the same month a year earlier, or the "
+                        "planned value of the indicator's target in the month")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
 
     from indicators.checkins_cli import add_subcommands

@@ -44,14 +44,17 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from indicators import catalog, months, store
+from indicators import catalog, months, store, stored_indicators
 from indicators.catalog import ALL_DEPARTMENTS, SERVICE_COMPONENTS, UNCLASSIFIED
 from indicators.facts import facts_table
 
 BY = ("department", "component", "channel")
 """What a change can be split by (``channel`` once channels are a dimension: issue 19)."""
-AGAINST = ("previous", "year")
-"""The month compared with: the previous month, or the same month a year earlier."""
+AGAINST = ("previous", "year", "target")
+"""What the month is compared with: the previous month, the same month a year earlier, or the
+planned value of the indicator's target in that month (its route)."""
+OTHERS = "other departments"
+"""The one segment that stands for every department a reader may not see (:func:`merge_others`)."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,75 @@ def numerator_parts(
             for p in sum_parts(before, after)]
 
 
+def gap_sum_parts(
+    baseline: Mapping[str, float], after: Mapping[str, float], planned: float,
+    *, scale: float = 1.0, denominator: float = 1.0,
+) -> list[Part]:
+    """Each segment's share of the gap between ``scale × Σ after ÷ denominator`` and the planned
+    value: the plan is shared out as the segments shared the baseline month
+    (``plan_s = planned × b_s ÷ Σb``), and segment ``s`` contributes ``scale × a_s ÷ denominator −
+    plan_s``.  :class:`ExplainError` when the baseline month has nothing to share by.
+
+    >>> [(p.segment, p.before, p.contribution) for p in gap_sum_parts({"A": 3, "B": 1},
+    ...                                                               {"A": 5, "B": 1}, 8)]
+    [('A', 6.0, -1.0), ('B', 2.0, -1.0)]
+    """
+    whole = sum(float(v) for v in baseline.values())
+    if whole == 0:
+        raise ExplainError("the target's baseline month has nothing to share the plan by")
+    parts = []
+    for segment in sorted(set(baseline) | set(after)):
+        plan = planned * float(baseline.get(segment, 0.0)) / whole
+        actual = scale * float(after.get(segment, 0.0)) / denominator
+        parts.append(Part(segment, plan, actual, actual - plan))
+    return parts
+
+
+def gap_ratio_parts(
+    after: Mapping[str, tuple[float, float]], planned: float, *, scale: float,
+) -> list[Part]:
+    """Each segment's share of the gap between ``R′ = scale × Σn ÷ Σd`` and the planned rate
+    ``P``: its weight times how far its own rate is from the plan, ``w_s′ × (r_s′ − P)``
+    (``Σ w_s′ = 1``, so the parts add up to ``R′ − P``).  The plan has no mix of its own: the
+    whole gap is rate (``rate_effect``), the mix effect 0.
+
+    >>> [(p.segment, p.contribution) for p in gap_ratio_parts({"A": (9, 10), "B": (5, 10)}, 80,
+    ...                                                        scale=100)]
+    [('A', 5.0), ('B', -15.0)]
+    """
+    total = sum(d for _, d in after.values())
+    if total == 0:
+        raise ExplainError("the indicator has no value in the month (nothing to divide by)")
+    parts = []
+    for segment in sorted(after):
+        n, d = after[segment]
+        if d == 0:
+            continue
+        rate = scale * n / d
+        gap = d / total * (rate - planned)
+        parts.append(Part(segment, planned, rate, gap, 0.0, gap))
+    return parts
+
+
+def merge_others(parts: list[Part], allowed: frozenset[str] | None) -> list[Part]:
+    """The parts of departments outside ``allowed`` as one segment, :data:`OTHERS` (its before
+    and after missing, its effects summed), so a team lead sees their departments' parts and
+    only the rest's total; ``None`` = every department may be seen.
+
+    >>> [(p.segment, p.contribution) for p in merge_others(
+    ...     [Part("A", 1, 2, 1.0), Part("B", 1, 3, 2.0), Part("C", 1, 0, -1.0)], frozenset("A"))]
+    [('A', 1.0), ('other departments', 1.0)]
+    """
+    if allowed is None:
+        return parts
+    mine = [p for p in parts if p.segment in allowed]
+    rest = [p for p in parts if p.segment not in allowed]
+    if not rest:
+        return mine
+    return [*mine, Part(OTHERS, math.nan, math.nan, sum(p.contribution for p in rest),
+                        sum(p.mix_effect for p in rest), sum(p.rate_effect for p in rest))]
+
+
 # --- reading the segments ------------------------------------------------------------------
 
 
@@ -230,12 +302,40 @@ def _value(facts: pd.DataFrame, indicator: str, department: str, factor: float) 
     return math.nan if d == 0 else ratio.scale * float(_column(row, ratio.numerator).iloc[0]) / d
 
 
+def planned_value(
+    con: duckdb.DuckDBPyConnection, indicator: str, department: str, month: str
+) -> tuple[float, str]:
+    """``(planned value in month, baseline month)`` of the target for ``indicator`` in
+    ``department`` (its route's shape: :mod:`indicators.route`); :class:`ExplainError` without a
+    target, or for a month outside its route."""
+    from indicators import route
+    from indicators.scope import Scope
+
+    targets = store.read_targets(con)
+    stored_as = store.ANY_DEPARTMENT if department == ALL_DEPARTMENTS else department
+    mine = targets[(targets["indicator"] == indicator) & (targets["department"] == stored_as)]
+    if mine.empty:
+        raise ExplainError(f"there is no target for {indicator} in {department}")
+    table = stored_indicators.read(con, Scope(departments=(department,)), indicators=(indicator,))
+    rows, summary = route.route_tables(mine, table, forecast=False)
+    at = rows[rows["month"] == month]
+    target = summary.iloc[0]
+    if at.empty or pd.isna(at["planned"].iloc[0]):
+        raise ExplainError(
+            f"{month} is not on the route of the target for {indicator} in {department} "
+            f"({target['baseline_month']} … {target['target_month']})")
+    return float(at["planned"].iloc[0]), str(target["baseline_month"])
+
+
 def explain(
     con: duckdb.DuckDBPyConnection, *, indicator: str, month: str,
     department: str = ALL_DEPARTMENTS, by: str = "department", against: str = "previous",
+    allowed: frozenset[str] | None = None,
 ) -> Explanation:
-    """The change of ``indicator`` in ``department`` from the month compared with to ``month``,
-    split ``by`` department (``department`` must be All) or component (module docstring)."""
+    """The change of ``indicator`` in ``department`` from what ``month`` is compared with to
+    ``month``, split ``by`` department (``department`` must be All) or component (module
+    docstring); against a target, the gap to its planned value.  ``allowed``: the departments
+    the reader may see one by one (the rest is one segment, :data:`OTHERS`); None = all."""
     try:
         catalog.get(indicator)
     except KeyError:
@@ -247,36 +347,92 @@ def explain(
                            "department or component")
     if against not in AGAINST:
         raise ExplainError(f"--against must be one of {', '.join(AGAINST)}; got {against!r}")
-    if indicator in WHY_NOT or (indicator not in SUMS and indicator not in RATIOS
-                                and indicator not in SCALED_SUMS):
-        reason = WHY_NOT.get(indicator, "it is not a sum or a ratio of sums")
-        raise ExplainError(f"{indicator} can't be split into parts: {reason}")
+    refusal = why_not(indicator, by)
+    if refusal:
+        raise ExplainError(refusal)
     if by == "department" and department != ALL_DEPARTMENTS:
         raise ExplainError("a split by department explains All's change: leave out "
                            "--department, or split one department by component")
-    if by == "component" and indicator not in COMPONENT_INDICATORS:
-        raise ExplainError(f"only {', '.join(COMPONENT_INDICATORS)} carry a component")
     month = months.label(months.parse(month))
-    earlier = months.shift(month, -1 if against == "previous" else -12)
+    factor = float(store.read_settings(con).iceberg_factor)
+    if against == "target":
+        planned, earlier = planned_value(con, indicator, department, month)
+    else:
+        earlier = months.shift(month, -1 if against == "previous" else -12)
     before, after = _facts(con, earlier), _facts(con, month)
     for label, facts in ((earlier, before), (month, after)):
         if department not in facts.index:
             raise ExplainError(f"no data for {department} in {label}")
-    factor = float(store.read_settings(con).iceberg_factor)
-    value_before = _value(before, indicator, department, factor)
     value_after = _value(after, indicator, department, factor)
+    value_before = planned if against == "target" else _value(before, indicator, department,
+                                                              factor)
     if math.isnan(value_before) or math.isnan(value_after):
         raise ExplainError(f"{indicator} has no value in {department} in "
                            f"{earlier if math.isnan(value_before) else month}")
-    parts = _parts(con, indicator, department, by, (earlier, month), (before, after), factor)
+    if against == "target":
+        parts = _gap_parts(con, indicator, department, by, (earlier, month), (before, after),
+                           factor, planned)
+    else:
+        parts = _parts(con, indicator, department, by, (earlier, month), (before, after), factor)
+    if by == "department":
+        parts = merge_others(parts, allowed)
     found = sum(p.contribution for p in parts)
     if abs(found - (value_after - value_before)) > 1e-9 * max(1.0, abs(value_before),
                                                              abs(value_after)):
         raise ExplainError(  # the segments don't make up the whole: never printed as if they did
             f"the {by} parts of {indicator} add up to {found!r}, not to the change "
             f"{value_after - value_before!r}")
-    return Explanation(indicator, department, by, month, earlier, value_before, value_after,
-                       tuple(parts))
+    compared_with = TARGET if against == "target" else earlier
+    return Explanation(indicator, department, by, month, compared_with, value_before,
+                       value_after, tuple(parts))
+
+
+TARGET = "target"
+"""``Explanation.compared_with`` against a target's planned value."""
+
+
+def why_not(indicator: str, by: str = "department") -> str | None:
+    """Why ``indicator``'s change can't be split ``by`` that, in words; None when it can."""
+    if indicator in WHY_NOT or (indicator not in SUMS and indicator not in RATIOS
+                                and indicator not in SCALED_SUMS):
+        reason = WHY_NOT.get(indicator, "it is not a sum or a ratio of sums")
+        return f"{indicator} can't be split into parts: {reason}"
+    if by == "component" and indicator not in COMPONENT_INDICATORS:
+        return f"only {', '.join(COMPONENT_INDICATORS)} carry a component"
+    return None
+
+
+def _gap_parts(
+    con: duckdb.DuckDBPyConnection, indicator: str, department: str, by: str,
+    labels: tuple[str, str], frames: tuple[pd.DataFrame, pd.DataFrame], factor: float,
+    planned: float,
+) -> list[Part]:
+    """The gap to the planned value, segment by segment (:func:`gap_sum_parts`,
+    :func:`gap_ratio_parts`); ``labels``/``frames``: the baseline month and the month."""
+    base, after = frames
+    if by == "component":
+        shares, counts = (_component_counts(con, m, department) for m in labels)
+        if indicator == "complaints":
+            return gap_sum_parts(shares, counts, planned)
+        if indicator == "estimated_dissatisfied":
+            return gap_sum_parts(shares, counts, planned, scale=factor)
+        purchases = float(after.loc[department, "purchases"])
+        if purchases == 0:
+            raise ExplainError("the indicator has no value in the month (nothing to divide by)")
+        return gap_sum_parts(shares, counts, planned, scale=RATIOS[indicator].scale,
+                             denominator=purchases)
+    names = [[d for d in f.index if d != ALL_DEPARTMENTS] for f in frames]
+    if indicator in SUMS or indicator in SCALED_SUMS:
+        return gap_sum_parts(*({d: _value(f, indicator, d, factor) for d in n}
+                               for f, n in zip(frames, names, strict=True)), planned)
+    return gap_ratio_parts(_pairs(after, names[1], RATIOS[indicator]), planned,
+                           scale=RATIOS[indicator].scale)
+
+
+def _pairs(facts: pd.DataFrame, names: list[str], ratio: Ratio) -> dict[str, tuple[float, float]]:
+    """Each department's ``(numerator, denominator)`` of ``ratio``."""
+    n = _column(facts, ratio.numerator)
+    return {d: (float(n[d]), float(facts.loc[d, ratio.denominator])) for d in names}
 
 
 def _parts(
@@ -300,10 +456,6 @@ def _parts(
         parts = sum_parts(sums(before, departments[0]), sums(after, departments[1]))
     else:
         ratio = RATIOS[indicator]
-
-        def pairs(facts: pd.DataFrame, names: list[str]) -> dict[str, tuple[float, float]]:
-            n = _column(facts, ratio.numerator)
-            return {d: (float(n[d]), float(facts.loc[d, ratio.denominator])) for d in names}
-        parts = ratio_parts(pairs(before, departments[0]), pairs(after, departments[1]),
-                            scale=ratio.scale)
+        parts = ratio_parts(_pairs(before, departments[0], ratio),
+                            _pairs(after, departments[1], ratio), scale=ratio.scale)
     return parts

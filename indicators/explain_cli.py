@@ -2,12 +2,14 @@
 
     python -m indicators explain --db PATH --indicator ID --month YYYY-MM [--department D]
                                  [--by department|component|channel]
-                                 [--against previous|year] [--format csv|json]
+                                 [--against previous|year|target] [--format csv|json]
 
 CSV: one row per segment — ``segment, before, after, contribution, mix_effect, rate_effect``
 (the two effects empty for a sum) — then a last row with segment ``total`` (before and after
 the indicator's own values, contribution the total change); neutralised against formulas.
 Numbers in CSV as ``report --exact`` writes them (whole numbers without ``.0``).
+Against a target (``--against target``), ``before`` is the planned value (each segment's
+share of it) and ``compared_with`` is ``target``.
 JSON: ``{"indicator", "department", "by", "month", "compared_with", "value_before",
 "value_after", "total_change", "segments": [...]}``.  Numbers keep every digit (the
 contributions add up to the total change).  The rules are :mod:`indicators.explain`'s.

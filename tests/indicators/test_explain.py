@@ -192,3 +192,87 @@ def test_the_command_line_and_the_stored_values_agree(tmp_path, capsys):
         main(["explain", "--db", str(path), "--indicator", "complaints", "--month", "2025-02",
               "--by", "planet"])
     assert usage.value.code == 2
+
+
+# --- against the target's planned value ----------------------------------------------------
+
+
+def add_target(path, indicator, baseline, target, *, department="*"):
+    con = store.connect(path)
+    try:
+        con.execute(
+            """INSERT INTO targets (indicator, department, baseline_month, target_month, target,
+                                    baseline, tolerance)
+               VALUES (?, ?, DATE '2025-01-01', DATE '2025-03-01', ?, ?, 0)""",
+            [indicator, department, target, baseline])
+    finally:
+        con.close()
+
+
+def test_a_ratio_against_its_target_is_each_weight_times_its_distance_from_the_plan(tmp_path):
+    path = make_db(tmp_path)
+    add_target(path, "complaint_rate", 20.0, 10.0)  # straight 20 → 10 over two months
+    code, out, _ = run(path, indicator="complaint_rate", month="2025-02", against="target")
+    assert code == 0
+    doc = json.loads(out)
+    planned = 20.0 + (10.0 - 20.0) * 1 / 2
+    assert doc["compared_with"] == "target"
+    assert (doc["value_before"], doc["value_after"]) == (pytest.approx(planned), pytest.approx(50))
+    north, south = doc["segments"]
+    # February: North 1 of 2 purchases (weight 2/4, rate 50), South 1 of 2 (2/4, 50)
+    assert north["contribution"] == pytest.approx(2 / 4 * (50 - planned))
+    assert south["contribution"] == pytest.approx(2 / 4 * (50 - planned))
+    assert (north["mix_effect"], north["rate_effect"]) == (0.0, pytest.approx(17.5))
+    assert doc["total_change"] == pytest.approx(50 - planned)
+
+
+def test_a_sum_against_its_target_shares_the_plan_as_the_baseline_month(tmp_path):
+    path = make_db(tmp_path)
+    add_target(path, "complaints", 1.0, 3.0)  # planned in February: 1 + (3 − 1) / 2 = 2
+    code, out, _ = run(path, indicator="complaints", month="2025-02", by="component",
+                       against="target", fmt="csv")
+    assert code == 0
+    rows = {line.split(",")[0]: line.split(",")[1:4] for line in out.splitlines()[1:]}
+    # January: the one complaint was about people → the whole plan of 2 is people's
+    assert rows["people"] == ["2", "1", "-1"]
+    assert rows["product"] == ["0", "1", "1"]
+    assert rows["total"] == ["2", "2", "0"]
+
+
+def test_against_a_target_that_is_not_there_or_a_month_off_its_route(tmp_path):
+    path = make_db(tmp_path)
+    code, _, err = run(path, indicator="complaint_rate", month="2025-02", against="target")
+    assert code == 2 and "no target for complaint_rate in All" in err
+    add_target(path, "complaint_rate", 20.0, 10.0)
+    code, _, err = run(path, indicator="complaint_rate", month="2024-12", against="target")
+    assert code == 2 and "not on the route" in err
+
+
+def test_a_team_lead_sees_the_other_departments_as_one_segment(tmp_path):
+    con = store.connect(make_db(tmp_path))
+    try:
+        result = explain.explain(con, indicator="purchases", month="2025-02",
+                                 allowed=frozenset({"North"}))
+    finally:
+        con.close()
+    parts = {p.segment: p for p in result.parts}
+    assert set(parts) == {"North", explain.OTHERS}
+    assert parts["North"].contribution == 2 - 4
+    assert parts[explain.OTHERS].contribution == 2 - 1  # South, unnamed
+    assert math.isnan(parts[explain.OTHERS].before)
+    assert result.total_change == (2 + 2) - (4 + 1)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(after=segments, planned=st.floats(0, 100), scale=st.sampled_from([1.0, 100.0]))
+def test_the_gaps_to_a_plan_add_up(after, planned, scale):
+    d = sum(d for _, d in after.values())
+    if d == 0:
+        return
+    rate = scale * sum(n for n, _ in after.values()) / d
+    parts = explain.gap_ratio_parts(after, planned, scale=scale)
+    assert sum(p.contribution for p in parts) == pytest.approx(rate - planned, abs=1e-9)
+    baseline = {s: n for s, (n, _) in after.items()}
+    if sum(baseline.values()):
+        gaps = explain.gap_sum_parts(baseline, {s: d for s, (_, d) in after.items()}, planned)
+        assert sum(p.contribution for p in gaps) == pytest.approx(d - planned, abs=1e-6)
