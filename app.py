@@ -40,6 +40,7 @@ pages = {
     "Executive view": [
         st.Page("app_pages/overview.py", title="Scorecard", icon=":material/dashboard:", default=True),
         st.Page("app_pages/route.py", title="Route to targets", icon=":material/route:"),
+        st.Page("app_pages/explain.py", title="What moved it", icon=":material/waterfall_chart:"),
     ],
     "Indicator families": [
         st.Page("app_pages/quality.py", title="Quality", icon=":material/verified:"),

@@ -251,6 +251,17 @@ def overview(department: str, month: str) -> Overview:
     return loaders.overview(path, version, _scope(), department, month)
 
 
+def explanation(
+    indicator: str, month: str, department: str, *, by: str, against: str
+) -> tuple[Any, str | None]:
+    """What moved ``indicator`` in ``department`` at ``month`` (:func:`indicators.explain.
+    explain`), or why it can't be split; a team lead sees the departments outside their view
+    as one segment.  :class:`dashboard.auth.Forbidden` for a department outside the view."""
+    path, version = _key()
+    return loaders.explanation(path, version, _scope(), indicator, month, department, by,
+                               against)
+
+
 def compare(department: str, month: str) -> pd.DataFrame:
     """All's value and ``department``'s rank among the departments in ``month``, per indicator
     (:data:`dashboard.scorecard.COMPARE_COLUMNS`; empty for All).  A team lead gets the rank

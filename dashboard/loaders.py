@@ -399,3 +399,26 @@ def freshness(path: str, version: Version) -> pd.DataFrame:
     last = last[last["dataset"].isin(order)]
     last = last.assign(_order=last["dataset"].map(order)).sort_values("_order")
     return last.drop(columns=["_order"]).reset_index(drop=True)
+
+
+# --- what moved it ---------------------------------------------------------------------------
+
+
+@loader(max_entries=64, show_spinner="Working out what moved it…")
+def explanation(
+    path: str, version: Version, scope: auth.Scope, indicator: str, month: str,
+    department: str, by: str, against: str,
+) -> tuple[object, str | None]:
+    """``(Explanation, None)`` — :func:`indicators.explain.explain` of ``department`` — or
+    ``(None, why it can't be split)``.  A scoped reader gets the departments outside the scope
+    as one segment (:func:`indicators.explain.merge_others`)."""
+    from indicators import explain
+
+    check_department(department, scope)
+    allowed = None if scope is None else frozenset(scope)
+    with read(path) as con:
+        try:
+            return explain.explain(con, indicator=indicator, month=month, department=department,
+                                   by=by, against=against, allowed=allowed), None
+        except explain.ExplainError as problem:
+            return None, str(problem)

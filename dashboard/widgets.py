@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from dashboard import auth, data, filters, scorecard
+from dashboard import auth, data, explain_words, filters, scorecard
 from dashboard.format import STATUS_COLOURS, delta_color, format_indicator, md_text
 from indicators import charts, export, store
 
@@ -238,6 +238,8 @@ def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> 
             cols[0].caption(target_text)
             with cols[1]:
                 status_badge(row["status"])
+        st.page_link(explain_words.PAGE, label="What moved it", icon=":material/waterfall_chart:",
+                     query_params={explain_words.INDICATOR_KEY: row["indicator"]})
     return slot
 
 

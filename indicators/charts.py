@@ -649,3 +649,73 @@ def _forecast_points(
         ]
     return None
 
+
+
+BETTER_COLOUR = "#3a9d5d"
+WORSE_COLOUR = "#c2413b"
+TOTAL_COLOUR = "#8a94a3"
+
+
+def make_waterfall_figure(
+    indicator_id: str,
+    start: tuple[str, float],
+    steps: Sequence[tuple[str, float]],
+    end: tuple[str, float],
+    *,
+    title: str | None = None,
+    subtitle: str | None = None,
+    currency: Currency = NO_CURRENCY,
+) -> go.Figure:
+    """What moved an indicator, as a horizontal waterfall: the value compared with (``start``:
+    label and value), one bar per segment's contribution (``steps``), the value now (``end``).
+
+    Bars are green where the segment moved the indicator the better way and red where the
+    worse (the catalog's direction), the two values grey; each bar is labelled with the change
+    as the cards write it.  Horizontal, so long department names stay readable on a phone.
+
+    >>> fig = make_waterfall_figure("csat", ("2025-11", 85.0), [("North", 27.0),
+    ...                             ("South", -32.0)], ("2025-12", 80.0))
+    >>> list(fig.data[0].measure)
+    ['absolute', 'relative', 'relative', 'total']
+    >>> list(fig.data[0].text)
+    ['85.0 %', '+27.0 pp', '-32.0 pp', '80.0 %']
+    """
+    unit = units.unit_of(indicator_id)
+    axis = value_axis(indicator_id, [start[1], end[1]], currency=currency)
+    higher = catalog.get(indicator_id).higher_is_better
+    labels = [plotly_text(start[0]), *(plotly_text(s) for s, _ in steps), plotly_text(end[0])]
+    values = [start[1], *(c for _, c in steps), end[1]]
+    texts = [unit.hover(start[1], currency=currency),
+             *(unit.change(0.0, c, currency=currency) or "" for _, c in steps),
+             unit.hover(end[1], currency=currency)]
+    better = {"marker": {"color": BETTER_COLOUR}}
+    worse = {"marker": {"color": WORSE_COLOUR}}
+    fig = go.Figure(go.Waterfall(
+        orientation="h",
+        y=labels,
+        x=axis.plotted(values),
+        measure=["absolute", *["relative"] * len(steps), "total"],
+        text=texts,
+        textposition="outside",
+        cliponaxis=False,
+        hovertext=[f"{label}: {text}" for label, text in zip(labels, texts, strict=True)],
+        hoverinfo="text",
+        increasing=better if higher else worse,
+        decreasing=worse if higher else better,
+        totals={"marker": {"color": TOTAL_COLOUR}},
+        connector={"line": {"color": "#b8bfc9", "width": 1}},
+    ))
+    heading: dict[str, object] | None = None
+    if title:  # two short lines rather than one long one: a phone does not wrap a title
+        heading = {"text": plotly_text(title), "y": 0.98, "yanchor": "top"}
+        if subtitle:
+            heading["subtitle"] = {"text": plotly_text(subtitle)}
+    fig.update_layout(
+        title=heading,
+        height=max(260, 90 + 38 * len(labels)),
+        margin={"l": 10, "r": 40, "t": 80 if title else 20, "b": 10},
+        showlegend=False,
+    )
+    fig.update_yaxes(type="category", autorange="reversed", title_text=None, automargin=True)
+    axis.apply(fig.update_xaxes)
+    return fig

@@ -19,6 +19,7 @@ PAGES = [
     "app_pages/opportunity.py",
     "app_pages/price.py",
     "app_pages/route.py",
+    "app_pages/explain.py",
     "app_pages/upload.py",
     "app_pages/targets.py",
 ]
