@@ -41,6 +41,7 @@ pages = {
         st.Page("app_pages/overview.py", title="Scorecard", icon=":material/dashboard:", default=True),
         st.Page("app_pages/route.py", title="Route to targets", icon=":material/route:"),
         st.Page("app_pages/explain.py", title="What moved it", icon=":material/waterfall_chart:"),
+        st.Page("app_pages/chain.py", title="Service chain", icon=":material/account_tree:"),
     ],
     "Indicator families": [
         st.Page("app_pages/quality.py", title="Quality", icon=":material/verified:"),

@@ -4,20 +4,13 @@ grouped by family, each with All's value and the department's rank."""
 import streamlit as st
 
 from dashboard import auth, data, links, scorecard, widgets
+from dashboard import cards as cards_of
 from dashboard.format import STATUS_COLOURS, format_value, md_text, promise_headline
 from indicators import catalog
-from indicators.completeness import missing_in
 
 chosen = widgets.require_filters()
-table, route_rows, summary = data.overview(chosen.department, chosen.month)
-months_status = data.completeness()  # one read for the dozen months the cards show
-not_loaded = {m: missing_in(months_status, m, chosen.department) for m in table["month"].unique()}
-card = scorecard.scorecard(
-    table, chosen.department, chosen.month, targets=summary, route=route_rows,
-    not_loaded=not_loaded,
-)
-notes = data.event_notes()
-card = scorecard.with_notes(card, notes, chosen.department)
+cards = cards_of.read(chosen.department, chosen.month)
+card, route_rows, summary, notes = cards.card, cards.route, cards.summary, cards.notes
 comparing = chosen.department != catalog.ALL_DEPARTMENTS
 values = card.set_index("indicator")["value"]
 

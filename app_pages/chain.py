@@ -1,0 +1,31 @@
+"""The service chain: the seeds' argument drawn for the chosen month and department — the
+iceberg (complaints → estimated dissatisfied → repeat complaints), the promise (promise kept →
+CSAT → NPS) and loyalty (returning customers → retention → revenue per customer) — each node the
+scorecard's own card, each link said in a sentence (:mod:`dashboard.chain`)."""
+
+import streamlit as st
+
+from dashboard import cards as cards_of
+from dashboard import chain, data, widgets
+
+chosen = widgets.require_filters()
+st.title("The service chain")
+widgets.view_caption(chosen)
+st.caption(chain.NOT_A_MODEL)
+
+card = cards_of.read(chosen.department, chosen.month).card
+factor = data.settings().iceberg_factor
+for links in chain.CHAINS:
+    with st.container(border=True, key=f"chain-{links.title.lower().replace(' ', '-')}"):
+        st.subheader(links.title)
+        st.caption(links.question)
+        rows = chain.chain_cards(card, links)
+        # node, link, node, link, node: on a phone the columns stack, the links between
+        cols = st.columns([5, 2, 5, 2, 5], vertical_alignment="center")
+        for i, row in enumerate(rows):
+            with cols[2 * i]:
+                widgets.indicator_metric(row)
+            if i < len(rows) - 1:
+                with cols[2 * i + 1]:
+                    st.markdown(":material/arrow_forward:")
+                    st.caption(chain.link_text(links, i, iceberg_factor=factor))

@@ -1,0 +1,34 @@
+"""The scorecard's cards of one department and month, with what they are read from: shared by
+the scorecard and the service chain pages (the same figures, statuses and notes on both)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard import data, scorecard
+from indicators.completeness import missing_in
+
+
+@dataclass(frozen=True)
+class Cards:
+    card: pd.DataFrame
+    """:func:`dashboard.scorecard.scorecard`'s rows, with the month's notes."""
+    table: pd.DataFrame
+    route: pd.DataFrame
+    summary: pd.DataFrame
+    notes: pd.DataFrame
+
+
+def read(department: str, month: str) -> Cards:
+    """The cards of ``department`` in ``month``: values, changes, targets' statuses, and which
+    datasets each month shown has not loaded."""
+    table, route_rows, summary = data.overview(department, month)
+    months_status = data.completeness()  # one read for the dozen months the cards show
+    not_loaded = {m: missing_in(months_status, m, department) for m in table["month"].unique()}
+    card = scorecard.scorecard(table, department, month, targets=summary, route=route_rows,
+                               not_loaded=not_loaded)
+    notes = data.event_notes()
+    return Cards(scorecard.with_notes(card, notes, department), table, route_rows, summary,
+                 notes)
