@@ -22,6 +22,8 @@ pytestmark = pytest.mark.browser
 PAGES: dict[str, tuple[str, str]] = {
     "scorecard": ("", "Service scorecard"),
     "route": ("route", "Route to targets"),
+    "explain": ("explain?indicator=csat", "What moved it"),
+    "chain": ("chain", "The service chain"),
     **{family: (family, catalog.FAMILY_LABELS[family]) for family in catalog.FAMILIES},
     "upload": ("upload", "Upload data"),
     "targets": ("targets", "Targets and settings"),
@@ -127,3 +129,40 @@ def test_the_route_of_a_seasonal_target_with_its_check_in(server, browser, width
     finally:
         context.close()
     assert (ARTIFACTS / f"route-seasonal-checkin-{width}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("width", list(SIZES))
+def test_the_waterfall_of_what_moved_complaints(server, browser, width):
+    """From a scorecard card's link: the complaint rate's change split by department, one bar
+    per department between the two months' values, names readable on the axis."""
+    context = browser.new_context(**SIZES[width])
+    try:
+        pg = context.new_page()
+        pg.goto(f"{server}/explain?indicator=complaint_rate")
+        settled(pg)
+        assert_rendered(pg, "What moved it")
+        chart = pg.locator('[data-testid="stPlotlyChart"]').first
+        assert chart.locator(".trace.waterfall, g.waterfalllayer .trace").count() >= 1
+        ticks = chart.locator(".yaxislayer-above .ytick text").all_text_contents()
+        assert {"2025-11", "2025-12", "Online store", "Field service"} <= set(ticks)
+        full_page_shot(pg, f"explain-waterfall-{width}")
+    finally:
+        context.close()
+    assert (ARTIFACTS / f"explain-waterfall-{width}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("width", list(SIZES))
+def test_the_service_chain_draws_its_nine_nodes(server, browser, width):
+    context = browser.new_context(**SIZES[width])
+    try:
+        pg = context.new_page()
+        pg.goto(f"{server}/chain")
+        settled(pg)
+        assert_rendered(pg, "The service chain")
+        assert pg.locator('[data-testid="stMain"] [data-testid="stMetric"]').count() == 9
+        for title in ("The iceberg", "The promise", "Loyalty"):
+            assert pg.get_by_role("heading", name=title).count() == 1
+        full_page_shot(pg, f"service-chain-{width}")
+    finally:
+        context.close()
+    assert (ARTIFACTS / f"service-chain-{width}.png").stat().st_size > 10_000
