@@ -222,3 +222,12 @@ with volume:
     )
     if st.button("Save minimum volume"):
         widgets.save_setting("min_volume", int(min_volume))
+    threshold = st.number_input(
+        "Unusual from (MAD)", min_value=0.0, value=float(current.unusual_threshold), step=0.5,
+        key="unusual_threshold",
+        help="How far from its usual value (median absolute deviations from the median of its "
+        "own history) a value must lie to be flagged unusual; values from fewer rows than the "
+        "minimum above are never flagged. 5 by default.",
+    )
+    if st.button("Save unusual threshold"):
+        widgets.save_setting("unusual_threshold", threshold)

@@ -70,7 +70,7 @@ from dashboard.format import (
     format_value,
     is_missing,
 )
-from indicators import catalog
+from indicators import catalog, schema
 from indicators.checkins import notes_applying
 from indicators.route import STATUSES
 
@@ -96,7 +96,7 @@ STRIP_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s != "no data")
 ATTENTION: tuple[str, ...] = ("missed", "off track")
 """Statuses the strip names one by one, worst first."""
 
-AGGREGATE_DATASETS: frozenset[str] = frozenset({"retention"})
+AGGREGATE_DATASETS = schema.AGGREGATE_DATASETS
 """Datasets of one summary row per month and department: their rows are not a volume."""
 
 SCORECARD_COLUMNS: tuple[str, ...] = (

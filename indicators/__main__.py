@@ -13,6 +13,7 @@
     python -m indicators explain --db PATH --indicator ID --month YYYY-MM [--department D]
                                  [--by department|component|channel] [--against previous|year|target]
                                  [--format csv|json]
+    python -m indicators unusual --db PATH [--month YYYY-MM] [--department D] [--format csv|json]
     python -m indicators checkin add  --db PATH --indicator ID --department NAME --month YYYY-MM
                                       --status STATUS --note TEXT [--user U] [--wait S]
     python -m indicators checkin list --db PATH [--indicator ID] [--department NAME] [--format csv|json]
@@ -170,6 +171,15 @@ def _parser() -> argparse.ArgumentParser:
                         "planned value of the indicator's target in the month")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
 
+    p = sub.add_parser("unusual", help="the month's unusual values, each with its reason")
+    db_option(p)
+    p.add_argument("--month", default=None, metavar="YYYY-MM",
+                   help="the month listed (default: the latest with data)")
+    p.add_argument("--department", default=None,
+                   help="only this department (All = every department together; default: "
+                   "every department and All)")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+
     from indicators.checkins_cli import add_subcommands
 
     add_subcommands(sub, db_option=db_option, wait_option=wait_option)
@@ -306,6 +316,11 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_explain_cli(args.db, indicator=args.indicator, month=args.month,
                                department=args.department, by=args.by, against=args.against,
+                               fmt=args.format)
+    if args.command == "unusual":
+        from indicators.unusual_cli import run_cli as run_unusual_cli
+
+        return run_unusual_cli(args.db, month=args.month, department=args.department,
                                fmt=args.format)
     if args.command in ("checkin", "note"):
         from indicators.checkins_cli import run_cli as run_checkins_cli

@@ -152,6 +152,40 @@ NOTES = """\
 - **NPS.** Promoters score 9–10, detractors 0–6; a value in points from −100 to 100.
 """
 
+UNUSUAL = """\
+## Unusual values
+
+Each value is compared with what its own history predicts (the rules are
+`indicators/unusual.py`'s; flags are computed when read, never stored). For a value at month *m*
+in one department (or All):
+
+- **Reference values.** The same calendar month in earlier years (*m* − 12, *m* − 24, …) when at
+  least 2 of them have a value (*basis* `same month`); else the 12 months before *m* when at least
+  6 of them have a value (`trailing 12`); else there is too little history: no score, never
+  unusual. Missing values are not reference values.
+- **Score.** *usual* = the median of the reference values; *MAD* = the median of |x − usual|;
+  score = (value − usual) ÷ MAD, in raw MAD units (not scaled to a standard deviation): "3.1 MAD
+  above". When the MAD is 0 the score divides by the mean absolute deviation from the usual
+  instead ("mean deviations"); when that is 0 too (every reference value equal) by 1 % of the
+  usual, so the score is the change in percent of the usual ("5.0 % above"); when the usual is
+  0 as well there is no scale and no score. A value equal to the usual scores 0. No score is
+  ever infinite.
+- **Unusual** when |score| ≥ the threshold (inclusive: a score exactly at it is unusual; the
+  setting `unusual_threshold`, 5 by default, about 3.4 standard deviations of normal data) **and**
+  the value was computed from at least `min_volume` rows (the setting that ranks departments,
+  30 by default). The rows are the month's rows of the department (All: of every department) in
+  the dataset the formula reads; of two datasets the fewer (complaints per 100 purchases: the
+  complaints). CSAT and NPS count every survey row. The retention rate (one summary row a month)
+  has no volume and is judged without the rule.
+- **Reason**, one line: the score to one decimal, above or below, and the basis — "3.1 MAD above
+  the usual December", "4.0 MAD below the usual of the last 12 months" — after "highest in N
+  months; " (or "lowest") when the value is strictly the highest (lowest) of the 24 months ending
+  with it and N, the months of them with a value (this one included), is at least 12.
+- **Command.** `python -m indicators unusual --db PATH [--month YYYY-MM] [--department D]
+  [--format csv|json]` lists the month's unusual values (default: the latest month; every
+  department and All) with `usual`, `mad`, `score`, `basis`, `volume` and `reason`.
+"""
+
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
@@ -172,6 +206,8 @@ def render() -> str:
             )
     parts.append("\n")
     parts.append(NOTES)
+    parts.append("\n")
+    parts.append(UNUSUAL)
     return "".join(parts)
 
 

@@ -325,6 +325,11 @@ DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
 MONTH_DATASETS: tuple[str, ...] = tuple(n for n, d in DATASETS.items() if d.month_column)
 """The datasets whose rows fall in a month (every one but targets)."""
 
+AGGREGATE_DATASETS: frozenset[str] = frozenset({"retention"})
+"""Datasets of one summary row per month and department: their rows are not a volume (a
+department's size in the month), for ranking (:func:`dashboard.scorecard.indicator_volumes`) or
+for unusual values (:func:`indicators.unusual.volumes_from_row_counts`)."""
+
 
 def recognise(header: list[str]) -> Dataset | None:
     """The dataset whose required columns a normalised header holds, if exactly one does."""

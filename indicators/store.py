@@ -68,6 +68,8 @@ DEFAULT_ICEBERG_FACTOR = 10.0
 DEFAULT_PROMISED_MINUTES = 60.0
 DEFAULT_TIME_ZONE = "UTC"
 DEFAULT_MIN_VOLUME = 30
+DEFAULT_UNUSUAL_THRESHOLD = 5.0
+"""Raw MAD units beyond which a value is unusual (:mod:`indicators.unusual` says why 5)."""
 ANY_DEPARTMENT = "*"
 
 _META_DDL = (
@@ -704,6 +706,9 @@ class Settings:
     """Written before money figures (``€``); empty = none (then the code, if any)."""
     min_volume: int = DEFAULT_MIN_VOLUME
     """Rows a department needs in the month to be ranked (below, listed with ``n = …``)."""
+    unusual_threshold: float = DEFAULT_UNUSUAL_THRESHOLD
+    """|score| (raw MAD units) from which a value is flagged unusual (:mod:`indicators.unusual`);
+    read when flags are read, so it enters no stored indicator."""
     expected_datasets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Per department (``*`` = every other), the datasets a complete month must hold; empty =
     every dataset the department has ever delivered."""
@@ -724,6 +729,7 @@ def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
     rows = con.execute("SELECT key, department, value FROM settings ORDER BY ALL").fetchall()
     iceberg, tz, promises = DEFAULT_ICEBERG_FACTOR, DEFAULT_TIME_ZONE, {}
     code, symbol, min_volume = "", "", DEFAULT_MIN_VOLUME
+    unusual = DEFAULT_UNUSUAL_THRESHOLD
     expected: dict[str, tuple[str, ...]] = {}
     for key, department, value in rows:
         if key == "iceberg_factor":
@@ -738,11 +744,14 @@ def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
             symbol = value
         elif key == "min_volume":
             min_volume = int(value)
+        elif key == "unusual_threshold":
+            unusual = float(value)
         elif key == "expected_datasets":
             expected[department] = tuple(d for d in value.split(",") if d)
     return Settings(
         iceberg_factor=iceberg, time_zone=tz, promised_minutes=promises, currency_code=code,
         currency_symbol=symbol, min_volume=min_volume, expected_datasets=expected,
+        unusual_threshold=unusual,
     )
 
 
@@ -799,15 +808,15 @@ def _write_setting(
     con: duckdb.DuckDBPyConnection, key: str, value: str | float, *, department: str
 ) -> str | None:
     text = str(value).strip()
-    if key == "iceberg_factor" or key == "promised_minutes":
+    if key in POSITIVE_SETTINGS:
         try:
             number = float(text)
         except ValueError:
             raise SettingError(f"{key} must be a number, got {text!r}") from None
         if not number > 0 or number != number or number == float("inf"):
             raise SettingError(f"{key} must be a positive number, got {text!r}")
-        if key == "iceberg_factor" and department != ANY_DEPARTMENT:
-            raise SettingError("iceberg_factor applies to every department")
+        if key != "promised_minutes" and department != ANY_DEPARTMENT:
+            raise SettingError(f"{key} applies to every department")
     elif key in ORG_WIDE_SETTINGS or key == "expected_datasets":
         text = _checked_text_setting(key, text)
         if key in ORG_WIDE_SETTINGS and department != ANY_DEPARTMENT:
@@ -833,6 +842,9 @@ def _store_setting(con: duckdb.DuckDBPyConnection, key: str, department: str, te
     )
 
 
+POSITIVE_SETTINGS: tuple[str, ...] = ("iceberg_factor", "promised_minutes", "unusual_threshold")
+"""Settings that are a positive number (``promised_minutes`` per department, the others for
+every department)."""
 ORG_WIDE_SETTINGS: tuple[str, ...] = ("currency_code", "currency_symbol", "min_volume")
 """Settings that have one value for the whole organisation (besides the iceberg and the zone)."""
 MAX_CURRENCY_SYMBOL = 4
