@@ -14,7 +14,8 @@ from indicators.completeness import missing_in
 @dataclass(frozen=True)
 class Cards:
     card: pd.DataFrame
-    """:func:`dashboard.scorecard.scorecard`'s rows, with the month's notes."""
+    """:func:`dashboard.scorecard.scorecard`'s rows, with the month's notes and unusual values
+    (:func:`dashboard.scorecard.with_notes`, :func:`dashboard.scorecard.with_unusual`)."""
     table: pd.DataFrame
     route: pd.DataFrame
     summary: pd.DataFrame
@@ -30,5 +31,9 @@ def read(department: str, month: str) -> Cards:
     card = scorecard.scorecard(table, department, month, targets=summary, route=route_rows,
                                not_loaded=not_loaded)
     notes = data.event_notes()
-    return Cards(scorecard.with_notes(card, notes, department), table, route_rows, summary,
-                 notes)
+    card = scorecard.with_notes(card, notes, department)
+    window = sorted(set(card["trend_months"].iloc[0])) if len(card) else []
+    flags = data.unusual(department, (window[0], window[-1])) if window else None
+    if flags is not None:
+        card = scorecard.with_unusual(card, flags)
+    return Cards(card, table, route_rows, summary, notes)

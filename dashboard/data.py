@@ -262,6 +262,16 @@ def explanation(
                                against)
 
 
+def unusual(department: str, months: tuple[str, str] | None = None) -> pd.DataFrame:
+    """The unusual values of ``department`` (or All) in ``months`` (None: every month): month,
+    department, indicator, value, score and the one-line reason (docs/indicators.md).
+
+    :class:`dashboard.auth.Forbidden` for a department outside the user's view.
+    """
+    path, version = _key()
+    return loaders.unusual(path, version, _scope(), department, months)
+
+
 def compare(department: str, month: str) -> pd.DataFrame:
     """All's value and ``department``'s rank among the departments in ``month``, per indicator
     (:data:`dashboard.scorecard.COMPARE_COLUMNS`; empty for All).  A team lead gets the rank

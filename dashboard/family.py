@@ -332,12 +332,14 @@ def indicator_section(
     show_all: bool = False,
     currency: units.Currency | None = None,
     notes: pd.DataFrame | None = None,
+    unusual: pd.DataFrame | None = None,
 ) -> None:
     """Trend for the department against All (with its target), and the month's ranking.
 
     ``currency``: the money unit (by default the current run's, :func:`current_currency`);
     ``notes``: the event notes in scope (:func:`dashboard.data.event_notes`), those that belong
-    on the trend marked on it.
+    on the trend marked on it; ``unusual``: the department's unusual values
+    (:func:`dashboard.data.unusual`), marked on its line with their reasons.
     """
     ind = catalog.get(indicator_id)
     target = target_for(summary, indicator_id, chosen.department)
@@ -358,6 +360,7 @@ def indicator_section(
                     title=None,
                     currency=currency,
                     notes=note_marks(notes, indicator_id, chosen.department),
+                    unusual=unusual_marks(unusual, indicator_id),
                 ),
                 f"{indicator_id}-trend",
                 key=f"trend-{indicator_id}",
@@ -414,6 +417,19 @@ def note_marks(
     return [(str(m), str(n)) for m, n in zip(mine["month"], mine["note"], strict=True)]
 
 
+def unusual_marks(unusual: pd.DataFrame | None, indicator_id: str) -> list[tuple[str, str]]:
+    """``(month, reason)`` of ``indicator_id``'s unusual values in ``unusual``.
+
+    >>> flags = pd.DataFrame({"month": ["2025-12"], "indicator": ["csat"], "reason": ["high"]})
+    >>> unusual_marks(flags, "csat"), unusual_marks(flags, "nps"), unusual_marks(None, "csat")
+    ([('2025-12', 'high')], [], [])
+    """
+    if unusual is None or unusual.empty:
+        return []
+    mine = unusual[unusual["indicator"] == indicator_id]
+    return [(str(m), str(r)) for m, r in zip(mine["month"], mine["reason"], strict=True)]
+
+
 def sections(family: str, chosen: filters.Filters) -> None:
     """The month's table by department, then every indicator over time and side by side
     (:func:`over_time`: a tab per indicator)."""
@@ -443,6 +459,7 @@ def sections(family: str, chosen: filters.Filters) -> None:
         table, summary, ids, chosen, family=family,
         month_rows=scorecard.month_rows(row_counts, chosen.month), min_volume=min_volume,
         many=named > 2 * TOP_N, currency=current_currency(), notes=data.event_notes(),
+        unusual=data.unusual(chosen.department),
     )
 
 
@@ -459,6 +476,7 @@ def over_time(
     many: bool,
     currency: units.Currency,
     notes: pd.DataFrame | None = None,
+    unusual: pd.DataFrame | None = None,
 ) -> None:
     """One tab per indicator; only the open one draws its two charts.
 
@@ -484,7 +502,7 @@ def over_time(
                 indicator_section(
                     table, summary, indicator_id, chosen, month_rows=month_rows,
                     min_volume=min_volume, show_all=show_all, currency=currency,
-                    notes=notes,
+                    notes=notes, unusual=unusual,
                 )
 
 

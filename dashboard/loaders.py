@@ -422,3 +422,27 @@ def explanation(
                                    by=by, against=against, allowed=allowed), None
         except explain.ExplainError as problem:
             return None, str(problem)
+
+
+# --- unusual values --------------------------------------------------------------------------
+
+UNUSUAL_COLUMNS = ("month", "department", "indicator", "value", "score", "reason")
+
+
+@loader(max_entries=64)
+def unusual(
+    path: str, version: Version, scope: auth.Scope, department: str,
+    months: tuple[str, str] | None,
+) -> pd.DataFrame:
+    """The unusual values of ``department`` (or All) in ``months`` (None: every month)
+    (:func:`indicators.unusual.unusual_in`, with the settings' threshold and minimum volume):
+    only the flagged ones, :data:`UNUSUAL_COLUMNS`."""
+    from indicators.unusual import unusual_in
+
+    check_department(department, scope)
+    counts = row_counts(path, version, None)  # volumes; only the department's are kept
+    with read(path) as con:
+        flags = unusual_in(con, Scope(months=months, departments=(department,)),
+                           row_counts=counts)
+    flagged = flags[flags["unusual"].astype(bool)]
+    return flagged[list(UNUSUAL_COLUMNS)].reset_index(drop=True)

@@ -70,7 +70,7 @@ from dashboard.format import (
     format_value,
     is_missing,
 )
-from indicators import catalog, schema
+from indicators import catalog, charts, schema
 from indicators.checkins import notes_applying
 from indicators.route import STATUSES
 
@@ -122,8 +122,10 @@ TABLE_HEADERS: dict[str, str] = {
     "target_text": "Target",
     "target_month": "Target month",
     "status": "Status",
+    "unusual_reason": "Unusual",
 }
-"""The scorecard table's columns and their headers, in order."""
+"""The scorecard table's columns and their headers, in order (``compare_text`` and
+``unusual_reason`` only when some row has one)."""
 
 
 # --- one value of the long table --------------------------------------------------------
@@ -577,6 +579,8 @@ SPARK_PAD = 4.0
 """Units kept free above and below the line, so a dot at the top or bottom is not cut."""
 SPARK_TARGET_COLOUR = "#808495"
 SPARK_NOTE_COLOUR = "#5b6472"
+SPARK_UNUSUAL_COLOUR = charts.UNUSUAL_COLOUR
+"""A halo around an unusual month's dot (:mod:`indicators.unusual`)."""
 
 
 @dataclass(frozen=True)
@@ -595,6 +599,8 @@ class Sparkline:
     """What hovering the sparkline says: its months and values as the card writes them."""
     notes: tuple[float, ...] = ()
     """Where a month with a note on an event sits across (a small grey triangle at the foot)."""
+    unusual: tuple[tuple[float, float], ...] = ()
+    """The points of the months whose value is unusual (an orange halo round the dot)."""
 
 
 def sparkline(row: Mapping[str, Any]) -> Sparkline | None:
@@ -640,12 +646,17 @@ def sparkline(row: Mapping[str, Any]) -> Sparkline | None:
         # Months only: the notes' own text is the user's, and is written by the card's caption.
         lines.append(f"Notes on events (triangles): {', '.join(noted)}")
     at = {m: SPARK_PAD + i * step for i, m in enumerate(row["trend_months"])}
+    value_at = dict(zip(row["trend_months"], values, strict=True))
+    odd = [m for m in (row.get("unusual_months") or ()) if not is_missing(value_at.get(m))]
+    if odd:
+        lines.append(f"Unusual values (orange halo): {', '.join(odd)}")
     return Sparkline(
         runs=runs,
         target_y=None if target is None else y(target),
         colour=SPARK_COLOURS.get(str(row["trend_colour"]), SPARK_COLOURS["gray"]),
         title="\n".join(lines),
         notes=tuple(at[m] for m in noted),
+        unusual=tuple((at[m], y(float(value_at[m]))) for m in odd),
     )
 
 
@@ -676,6 +687,29 @@ def with_notes(card: pd.DataFrame, notes: pd.DataFrame, department: str) -> pd.D
                        notes_now=pd.Series(now, index=card.index, dtype=object))
 
 
+def with_unusual(card: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """``card`` with ``unusual_months`` (the months of its sparkline whose value is unusual) and
+    ``unusual_reason`` (the chosen month's reason, else None) per row; ``flags``: the unusual
+    values of the card's department (:func:`dashboard.data.unusual`).
+
+    >>> card = pd.DataFrame({"indicator": ["csat"], "month": ["2025-12"],
+    ...                      "trend_months": [["2025-11", "2025-12"]]})
+    >>> flags = pd.DataFrame({"month": ["2025-12"], "indicator": ["csat"], "reason": ["high"]})
+    >>> with_unusual(card, flags)[["unusual_months", "unusual_reason"]].iloc[0].tolist()
+    [['2025-12'], 'high']
+    """
+    by = {}
+    for m, i, reason in zip(flags["month"], flags["indicator"], flags["reason"], strict=True):
+        by.setdefault(str(i), {})[str(m)] = str(reason)
+    months_of, now = [], []
+    for row in card.to_dict("records"):
+        mine = by.get(str(row["indicator"]), {})
+        months_of.append(sorted(m for m in mine if m in set(row["trend_months"])))
+        now.append(mine.get(str(row["month"])))
+    return card.assign(unusual_months=pd.Series(months_of, index=card.index, dtype=object),
+                       unusual_reason=pd.Series(now, index=card.index, dtype=object))
+
+
 def sparkline_svg(spark: Sparkline) -> str:
     """The sparkline as an SVG document: the line, a dot per month, the target dashed.
 
@@ -700,6 +734,10 @@ def sparkline_svg(spark: Sparkline) -> str:
     if line:
         parts.append(f'<path d="{line}" stroke="{spark.colour}" stroke-width="2" '
                      f'stroke-linejoin="round" {stroke}/>')
+    if spark.unusual:
+        halos = " ".join(f"M{xy(x, y)} h0.01" for x, y in spark.unusual)
+        parts.append(f'<path d="{halos}" stroke="{SPARK_UNUSUAL_COLOUR}" stroke-width="11" '
+                     f'stroke-opacity="0.85" {stroke}/>')
     parts.append(f'<path d="{dots}" stroke="{spark.colour}" stroke-width="5" '
                  f'stroke-opacity="0.7" {stroke}/>')
     for x in spark.notes:
@@ -736,12 +774,15 @@ def display_frame(card: pd.DataFrame) -> pd.DataFrame:
         target_text=[format_indicator(t, i) if not is_missing(t) else None
                      for t, i in zip(card["target"], card["indicator"], strict=True)],
     )
-    columns = [c for c in TABLE_HEADERS if c != "compare_text" or out["compare_text"].notna().any()]
+    optional = ("compare_text", "unusual_reason")
+    columns = [c for c in TABLE_HEADERS if c not in optional
+               or (c in out.columns and out[c].notna().any())]
     return out[columns].rename(columns=TABLE_HEADERS)
 
 
 def export_frame(card: pd.DataFrame) -> pd.DataFrame:
     """The scorecard as a plain table for CSV: full precision, snake_case, no sparkline lists."""
     out = card.drop(columns=["trend", "trend_months", "trend_colour", "value_text", "delta_text",
-                             "compare_text", "note_months", "notes_now"], errors="ignore")
+                             "compare_text", "note_months", "notes_now", "unusual_months"],
+                    errors="ignore")
     return out.rename(columns={"previous": "previous_month_value"})

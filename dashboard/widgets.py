@@ -231,6 +231,8 @@ def indicator_metric(row: Mapping[str, Any], *, compare_later: bool = False) -> 
         spark = scorecard.sparkline_html(row)
         if spark is not None:
             st.html(spark)
+        if isinstance(row.get("unusual_reason"), str):
+            st.caption(f":orange[:material/bolt: Unusual: {md_text(row['unusual_reason'])}]")
         for note in row.get("notes_now") or ():
             st.caption(f":material/change_history: Note for {row['month']}: {md_text(note)}")
         if target_text:

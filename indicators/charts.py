@@ -56,6 +56,8 @@ BAND_FILL = "rgba(224, 123, 57, 0.18)"
 NOTE_COLOUR = "#5b6472"
 CHECKIN_COLOUR = "#7b5ea7"
 PROMISE_COLOUR = "#c2413b"
+UNUSUAL_COLOUR = "#e07b39"
+"""An unusual value (:mod:`indicators.unusual`): the scorecard's halo colour."""
 
 COMPONENT_COLOURS: dict[str, str] = {
     "product": "#1f5fa8",
@@ -184,6 +186,7 @@ def make_trend_figure(
     height: int = 300,
     currency: Currency = NO_CURRENCY,
     notes: Sequence[tuple[str, str]] = (),
+    unusual: Sequence[tuple[str, str]] = (),
 ) -> go.Figure:
     """One indicator over the months: the chosen department, *All* for reference, the target.
 
@@ -191,7 +194,9 @@ def make_trend_figure(
     ``title`` defaults to the catalog label; ``None`` leaves the figure untitled.  The hover
     reads ``2025-06: 74.9 %`` (the value rounded as on the cards, with its month).  ``notes``
     (``(month, text)``: event notes) are drawn as markers on the department's line, with a
-    faint vertical line, and read on hover.
+    faint vertical line, and read on hover.  ``unusual`` (``(month, reason)``: the department's
+    unusual values, :mod:`indicators.unusual`) are orange diamonds on its line, the reason on
+    hover.
     """
     ind = catalog.get(indicator_id)
     fig = go.Figure()
@@ -235,6 +240,9 @@ def make_trend_figure(
     chosen = dict(zip(series[department]["month"], series[department]["value"], strict=True))
     add_marks(fig, notes, name="Notes", symbol="triangle-up", colour=NOTE_COLOUR,
               at=lambda m: chosen.get(m), fallback=drawn, axis=axis)
+    add_marks(fig, [(m, f"unusual: {reason}") for m, reason in unusual], name="Unusual",
+              symbol="diamond", colour=UNUSUAL_COLOUR, at=lambda m: chosen.get(m),
+              fallback=drawn, axis=axis, size=12, lines=False)
     _month_axis(fig)
     _base_layout(fig, title=ind.label if title == "" else title, y_title=axis.title, height=height)
     axis.apply(fig.update_yaxes)
@@ -576,10 +584,12 @@ def add_marks(
     fallback: Iterable[float],
     axis: ValueAxis,
     size: int = 11,
+    lines: bool = True,
 ) -> None:
     """``marks`` (``(month, text)``) as one trace of markers, each on the value ``at`` its month
-    (else at the lowest value drawn), with a faint vertical line; the text on hover, escaped.
-    Several marks in one month share the marker, their texts one per line."""
+    (else at the lowest value drawn), with a faint vertical line (unless ``lines`` is false);
+    the text on hover, escaped.  Several marks in one month share the marker, their texts one
+    per line."""
     by_month: dict[str, list[str]] = {}
     for month, text in marks:
         by_month.setdefault(str(month), []).append(str(text))
@@ -591,7 +601,7 @@ def add_marks(
     for month in labels:
         value = at(month)
         ys.append(floor if value is None or is_missing(value) else float(value))
-    for month in labels:
+    for month in labels if lines else ():
         fig.add_vline(x=month_dates([month])[0], line={"color": colour, "dash": "dot",
                                                        "width": 1})
     fig.add_trace(go.Scatter(

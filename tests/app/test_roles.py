@@ -143,7 +143,7 @@ def departments_in(value: Any) -> set[str]:
 
 
 LOADERS = ("indicators", "settings", "targets", "row_counts", "complaint_mix",
-           "response_histogram", "route", "departments")
+           "response_histogram", "route", "departments", "unusual")
 
 
 @pytest.fixture
