@@ -264,9 +264,11 @@ class RecordsForbidden(PermissionError):
     """The reader may not see that department's rows."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Records:
     """One page of the rows behind an indicator, and the counts over every matching row.
+
+    Frozen, compared by identity (a frame has no truth value to compare by).
 
     ``frame``: the page (``columns``, typed: text ``str``, timestamps ``datetime64`` (UTC
     instants, as stored), money ``Decimal`` objects (None when empty), numbers ``float64``,
