@@ -65,6 +65,8 @@ module                               what a user imports from it
                                      stored rows
 :mod:`indicators.explain`            what moved an indicator: its change split by
                                      department or component, mix and rate effects
+:mod:`indicators.records`            ``records(con, *, indicator, month, ...)``: the stored
+                                     rows behind a value, paged and sorted
 :mod:`indicators.completeness`       which months are complete, per department
 :mod:`indicators.charts`             ``make_*_figure(...)``: Plotly figures (pure)
 :mod:`indicators.store`              ``connect``, ``init_db``, settings, targets, the upload log
@@ -77,7 +79,7 @@ module                               what a user imports from it
 :mod:`indicators.demo`               the bundled demo dataset
 ``python -m indicators``             the command line: ``ingest``, ``demo``, ``report``,
                                      ``route``, ``rebuild``, ``check``, ``complete``, ``undo``,
-                                     ``checkin``, ``note``, ``explain``
+                                     ``checkin``, ``note``, ``explain``, ``records``
 ===================================  ===========================================================
 
 Examples

@@ -14,6 +14,9 @@
                                  [--by department|component|channel] [--against previous|year|target]
                                  [--format csv|json]
     python -m indicators unusual --db PATH [--month YYYY-MM] [--department D] [--format csv|json]
+    python -m indicators records --db PATH --indicator ID --month YYYY-MM [--department D]
+                                 [--component C] [--sort COLUMN] [--desc] [--limit N]
+                                 [--offset N] [--format csv|json]
     python -m indicators checkin add  --db PATH --indicator ID --department NAME --month YYYY-MM
                                       --status STATUS --note TEXT [--user U] [--wait S]
     python -m indicators checkin list --db PATH [--indicator ID] [--department NAME] [--format csv|json]
@@ -180,6 +183,21 @@ def _parser() -> argparse.ArgumentParser:
                    "every department and All)")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
 
+    p = sub.add_parser("records", help="the stored rows behind an indicator's value")
+    db_option(p)
+    p.add_argument("--indicator", required=True, help="a catalog id")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="the month")
+    p.add_argument("--department", default=None, help="only this department (default All)")
+    p.add_argument("--component", default=None,
+                   help="complaint indicators: only this service component (or unclassified)")
+    p.add_argument("--sort", default=None, metavar="COLUMN",
+                   help="a listed column (default: the date column)")
+    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="at most N rows, N >= 1 (default: every row)")
+    p.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N rows")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+
     from indicators.checkins_cli import add_subcommands
 
     add_subcommands(sub, db_option=db_option, wait_option=wait_option)
@@ -322,6 +340,13 @@ def _run(args: argparse.Namespace) -> int:
 
         return run_unusual_cli(args.db, month=args.month, department=args.department,
                                fmt=args.format)
+    if args.command == "records":
+        from indicators.records_cli import run_cli as run_records_cli
+
+        return run_records_cli(args.db, indicator=args.indicator, month=args.month,
+                               department=args.department, component=args.component,
+                               sort=args.sort, descending=args.desc, limit=args.limit,
+                               offset=args.offset, fmt=args.format)
     if args.command in ("checkin", "note"):
         from indicators.checkins_cli import run_cli as run_checkins_cli
 
