@@ -42,6 +42,8 @@ pages = {
         st.Page("app_pages/route.py", title="Route to targets", icon=":material/route:"),
         st.Page("app_pages/explain.py", title="What moved it", icon=":material/waterfall_chart:"),
         st.Page("app_pages/chain.py", title="Service chain", icon=":material/account_tree:"),
+        st.Page("app_pages/records.py", title="Rows behind a number",
+                icon=":material/table_rows:"),
     ],
     "Indicator families": [
         st.Page("app_pages/quality.py", title="Quality", icon=":material/verified:"),

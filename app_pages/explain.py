@@ -8,33 +8,35 @@ sidebar's department and month).  The arithmetic is :mod:`indicators.explain`'s
 
 import streamlit as st
 
-from dashboard import data, explain_words, widgets
+from dashboard import data, explain_words, links, widgets
 from dashboard.format import md_text
-from indicators import catalog, charts
+from indicators import catalog, charts, records
+
+RECORDS_PAGE = "app_pages/records.py"
 
 chosen = widgets.require_filters()
 st.title("What moved it")
 widgets.view_caption(chosen)
 
-ids = list(catalog.INDICATOR_IDS)
-KEY, FROM_URL = "explain-indicator", "_explain_indicator_from_url"
-wanted = st.query_params.get(explain_words.INDICATOR_KEY)
-if wanted in ids and wanted != st.session_state.get(FROM_URL):
-    st.session_state[KEY] = wanted  # a card's link names the indicator: it wins once
-    st.session_state[FROM_URL] = wanted
-elif st.session_state.get(KEY) not in ids:
-    st.session_state[KEY] = wanted if wanted in ids else "complaint_rate"
-
 cols = st.columns([2, 1, 1])
-indicator = cols[0].selectbox(
-    "Indicator", ids, key=KEY, format_func=lambda i: catalog.get(i).label)
-st.query_params[explain_words.INDICATOR_KEY] = indicator  # a copied link opens the same view
-st.session_state[FROM_URL] = indicator
+with cols[0]:
+    indicator = links.indicator_choice("explain-indicator", default="complaint_rate")
+
+
+
+def rows_link() -> None:
+    """One more click: the rows the indicator's value was computed from."""
+    if indicator in records.SOURCES:
+        st.page_link(RECORDS_PAGE, label=f"The rows behind {catalog.get(indicator).label} in "
+                     f"{chosen.month}", icon=":material/table_rows:",
+                     query_params={links.INDICATOR_KEY: indicator})
+
 
 splits = explain_words.split_options(indicator, chosen.department)
 reason = explain_words.why_no_split(indicator, chosen.department)
 if reason:
     st.info(reason, icon=":material/info:")
+    rows_link()
     st.page_link("app_pages/overview.py", label="Back to the scorecard",
                  icon=":material/dashboard:")
     st.stop()
@@ -48,6 +50,7 @@ result, problem = data.explanation(indicator, chosen.month, chosen.department, b
                                    against=against)
 if result is None:
     st.info(f"Nothing to split: {md_text(problem)}.", icon=":material/info:")
+    rows_link()
     st.stop()
 
 st.markdown(f"**{md_text(explain_words.headline(result))}**")
@@ -75,3 +78,4 @@ widgets.table(
     explain_words.table_frame(result),
     f"what-moved-{indicator}-{by}-{against}-{chosen.department}-{chosen.month}",
 )
+rows_link()

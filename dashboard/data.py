@@ -262,6 +262,19 @@ def explanation(
                                against)
 
 
+def records(
+    indicator: str, month: str, department: str, *, component: str | None = None,
+    order_by: str | None = None, descending: bool = False, limit: int | None = 100,
+    offset: int = 0,
+) -> tuple[Any, str | None]:
+    """The rows behind ``indicator`` in ``department`` at ``month`` (one page;
+    :func:`indicators.records.records`), or why they can't be listed.  A team lead's are their
+    departments' rows only.  :class:`dashboard.auth.Forbidden` outside the user's view."""
+    path, version = _key()
+    return loaders.records(path, version, _scope(), indicator, month, department, component,
+                           order_by, descending, limit, offset)
+
+
 def unusual(department: str, months: tuple[str, str] | None = None) -> pd.DataFrame:
     """The unusual values of ``department`` (or All) in ``months`` (None: every month): month,
     department, indicator, value, score and the one-line reason (docs/indicators.md).

@@ -40,7 +40,8 @@ AGAINST = {
 }
 PAGE = "app_pages/explain.py"
 INDICATOR_KEY = "indicator"
-"""The query parameter naming the indicator explained (the scorecard cards' link)."""
+"""The query parameter naming the indicator explained (the scorecard cards' link; the same as
+:data:`dashboard.links.INDICATOR_KEY`)."""
 
 
 def split_options(indicator: str, department: str) -> list[str]:

@@ -44,3 +44,26 @@ def route_link(indicator_id: str, department: str, label: str) -> None:
 def focused_target() -> tuple[str, str] | None:
     """The target a link asked the route page to show first, if any."""
     return parse_target_key(st.query_params.get(TARGET_KEY))
+
+
+INDICATOR_KEY = "indicator"
+"""The query parameter naming the indicator a page shows (What moved it, the rows behind it)."""
+
+
+def indicator_choice(key: str, *, default: str, label: str = "Indicator") -> str:
+    """A select box of every indicator that follows ``?indicator=…``: a link naming one (a
+    scorecard card's) wins once; the choice is written back to the URL, so a copied link opens
+    the same view.  An unknown indicator in the URL falls back to ``default``."""
+    from indicators import catalog
+
+    ids = list(catalog.INDICATOR_IDS)
+    from_url = f"_{key}_from_url"
+    wanted = st.query_params.get(INDICATOR_KEY)
+    if wanted in ids and wanted != st.session_state.get(from_url):
+        st.session_state[key] = wanted
+    elif st.session_state.get(key) not in ids:
+        st.session_state[key] = default
+    chosen = st.selectbox(label, ids, key=key, format_func=lambda i: catalog.get(i).label)
+    st.query_params[INDICATOR_KEY] = chosen
+    st.session_state[from_url] = chosen
+    return chosen

@@ -446,3 +446,27 @@ def unusual(
                            row_counts=counts)
     flagged = flags[flags["unusual"].astype(bool)]
     return flagged[list(UNUSUAL_COLUMNS)].reset_index(drop=True)
+
+
+# --- the records behind a number -------------------------------------------------------------
+
+
+@loader(max_entries=32, show_spinner="Reading the rows…")
+def records(
+    path: str, version: Version, scope: auth.Scope, indicator: str, month: str,
+    department: str, component: str | None, order_by: str | None, descending: bool,
+    limit: int | None, offset: int,
+) -> tuple[object, str | None]:
+    """``(Records, None)`` — :func:`indicators.records.records` of ``department`` — or
+    ``(None, why not)``.  A team lead's rows are their departments' only, All among them
+    (``allowed``: the engine refuses another department and narrows All)."""
+    from indicators import records as rows
+
+    check_department(department, scope)
+    with read(path) as con:
+        try:
+            return rows.records(con, indicator=indicator, month=month, department=department,
+                                component=component, allowed=scope, order_by=order_by,
+                                descending=descending, limit=limit, offset=offset), None
+        except rows.RecordsError as problem:
+            return None, str(problem)

@@ -21,6 +21,7 @@ PAGES = [
     "app_pages/route.py",
     "app_pages/explain.py",
     "app_pages/chain.py",
+    "app_pages/records.py",
     "app_pages/upload.py",
     "app_pages/targets.py",
 ]

@@ -24,6 +24,7 @@ PAGES: dict[str, tuple[str, str]] = {
     "route": ("route", "Route to targets"),
     "explain": ("explain?indicator=csat", "What moved it"),
     "chain": ("chain", "The service chain"),
+    "records": ("records?indicator=promise_kept_rate", "Rows behind a number"),
     **{family: (family, catalog.FAMILY_LABELS[family]) for family in catalog.FAMILIES},
     "upload": ("upload", "Upload data"),
     "targets": ("targets", "Targets and settings"),
