@@ -53,9 +53,10 @@ upgraded), is computed live instead, with the same values.
 — are stored in a table of their own, so that this table, its readers and their speed stay as
 they were.  It is written with this one, in the same transactions, by the same rules: every
 scope :func:`refresh` rewrites is rewritten there too — with every per-channel indicator after
-a load or an undo (the rows that exist per channel follow the rows loaded: a month of surveys
-can bring a channel to a department), with the setting's indicators alone after a setting
-(the rows do not change); the months and departments leaving the grid are deleted from it as
+a load or an undo of a dataset with channels (the rows that exist per channel follow the rows
+loaded: a month of surveys can bring a channel to a department), with the indicators it
+rewrites here alone after a setting or a retention load (the rows do not change; retention
+enters no per-channel indicator); the months and departments leaving the grid are deleted from it as
 from this one; :func:`rebuild` rebuilds both, and :func:`differences` compares both with a full
 recomputation.  A read whose scope names ``channels`` (:class:`~indicators.scope.Scope`) reads
 it: :data:`CHANNEL_LONG_COLUMNS`, those channels' rows.  :func:`channels` lists the stored
@@ -71,6 +72,7 @@ import pandas as pd
 
 from indicators import months as month_labels
 from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, INDICATORS
+from indicators.channels import CHANNEL_DATASETS
 from indicators.schema import MONTH_DATASETS
 from indicators.scope import Scope
 
@@ -580,6 +582,8 @@ def refresh(
     if any(i is None and _covers(c, first, last, everyone) for c, i in clipped):
         return rebuild(con, in_transaction=True)  # the whole grid: one full pass is cheaper
     written = 0
+    # retention carries no channel: its load changes no per-channel row but its own indicators'
+    rows_change = dataset in CHANNEL_DATASETS
     for scope, indicators in _without_covered(clipped, everyone):
         if _covers(scope, first, last, everyone):
             scope = Scope()  # the whole grid for some indicators: the full pass of their parts
@@ -587,7 +591,7 @@ def refresh(
             # every department by name: the facts read on ``con`` itself (the transaction's
             # own rows), where "every department" would look the departments up afresh
             scope = Scope(scope.months, everyone)
-        written += _write(con, scope, indicators)
+        written += _write(con, scope, indicators, rows_change=rows_change)
     return written
 
 

@@ -259,6 +259,17 @@ def test_incremental_refresh_equals_a_rebuild_after_a_load_an_undo_and_settings(
         v = values(stored_indicators.read(con, Scope(channels=("web", NG))))
         assert v[("2025-01", "North", "web", "estimated_dissatisfied")] == 1 * 3
         assert v[("2025-01", "South", NG, "promise_kept_rate")] == 0  # 10 minutes > 5
+        # retention carries no channel: a load of it leaves the per-channel rows as they were
+        channel_rows = stored_indicators.read(con, Scope(channels=("web", "store", NG, "phone")))
+        path = tmp_path / "retention.csv"
+        path.write_text("month,department,customers_start,customers_end,new_customers\n"
+                        "2025-03,East,10,9,1\n", encoding="utf-8")
+        load(con, path)
+        assert_current(con)
+        pd.testing.assert_frame_equal(
+            stored_indicators.read(con, Scope(("2025-01", "2025-02"),
+                                              channels=("web", "store", NG, "phone"))),
+            channel_rows)
         # a month of surveys alone brings a channel to a department
         load(con, write_csv(tmp_path / "more.csv", "surveys", [
             ("s9", "2025-02-21T10:00:00", "South", "csat", "5", "kiosk"),
