@@ -54,9 +54,9 @@ upgraded), is computed live instead, with the same values.
 they were.  It is written with this one, in the same transactions, by the same rules: every
 scope :func:`refresh` rewrites is rewritten there too — with every per-channel indicator after
 a load or an undo of a dataset with channels (the rows that exist per channel follow the rows
-loaded: a month of surveys can bring a channel to a department), with the indicators it
-rewrites here alone after a setting or a retention load (the rows do not change; retention
-enters no per-channel indicator); the months and departments leaving the grid are deleted from it as
+loaded: a month of surveys can bring a channel to a department), with the setting's indicators
+alone after a setting (the rows do not change), not at all after a change of retention (which
+has no channel and enters no per-channel indicator); the months and departments leaving the grid are deleted from it as
 from this one; :func:`rebuild` rebuilds both, and :func:`differences` compares both with a full
 recomputation.  A read whose scope names ``channels`` (:class:`~indicators.scope.Scope`) reads
 it: :data:`CHANNEL_LONG_COLUMNS`, those channels' rows.  :func:`channels` lists the stored
@@ -424,14 +424,17 @@ def grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
 
 
 def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
-           indicators: Sequence[str] | None = None, *, rows_change: bool = True) -> int:
+           indicators: Sequence[str] | None = None, *, rows_change: bool = True,
+           channels: bool = True) -> int:
     """Replace the stored rows of ``scope`` (of ``indicators`` only, when given) by the
-    engine's, computed on ``con`` (inside the caller's transaction), and the per-channel rows
-    of ``scope`` (:func:`_write_channels`); the rows written (of this table)."""
+    engine's, computed on ``con`` (inside the caller's transaction), and, with ``channels``,
+    the per-channel rows of ``scope`` (:func:`_write_channels`: every per-channel indicator
+    when the ``rows_change``, else ``indicators``); the rows written (of this table)."""
     fresh = _live(con, scope, in_transaction=True, indicators=indicators)
     con.execute(_DELETE_SCOPE, {**_scope_params(scope),
                                 "indicators": None if indicators is None else list(indicators)})
-    _write_channels(con, scope, None if rows_change else indicators)
+    if channels:
+        _write_channels(con, scope, None if rows_change else indicators)
     if fresh.empty:
         return 0
     con.register("fresh_indicators", fresh)
@@ -469,9 +472,11 @@ def _write_channels(con: duckdb.DuckDBPyConnection, scope: Scope,
     return len(fresh)
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> int:
+def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False,
+            channels: bool = True) -> int:
     """Recompute the whole table from every stored row, in one transaction (the caller's with
-    ``in_transaction``); the rows written."""
+    ``in_transaction``), and the per-channel table unless not ``channels`` (a change of
+    retention, which enters none of it); the rows written."""
     from indicators.store import transaction
 
     with transaction(con, joined=in_transaction):
@@ -481,9 +486,11 @@ def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> 
         for dataset in MONTH_DATASETS:
             con.execute(_COUNT_ALL[dataset])
         con.execute(f"DELETE FROM {TABLE}")
-        con.execute(CHANNEL_DDL)
-        con.execute(f"DELETE FROM {CHANNEL_TABLE}")
-        return _write(con, Scope())
+        if channels or not channel_table_exists(con):
+            con.execute(CHANNEL_DDL)
+            con.execute(f"DELETE FROM {CHANNEL_TABLE}")
+            channels = True
+        return _write(con, Scope(), channels=channels)
 
 
 def rebuild_channels(con: duckdb.DuckDBPyConnection) -> int:
@@ -548,8 +555,10 @@ def refresh(
     transaction (``slices`` None: the whole dataset changed — rebuilt).  The rows written."""
     if dataset not in MONTH_DATASETS:
         return 0  # targets: not an input of the indicators
+    # retention carries no channel: its change leaves every per-channel row as it was
+    channels = dataset in CHANNEL_DATASETS
     if slices is None:
-        return rebuild(con, in_transaction=True)
+        return rebuild(con, in_transaction=True, channels=channels)
     _count_rows(con, dataset, slices)
     con.execute(DDL)
     if not channel_table_exists(con):  # stored before channels: filled whole, once
@@ -564,7 +573,7 @@ def refresh(
         con.execute(f"DELETE FROM {CHANNEL_TABLE}")
         return 0
     if not stored_months:
-        return rebuild(con, in_transaction=True)
+        return rebuild(con, in_transaction=True, channels=channels)
     off_grid = {"months": grid_months, "departments": grid_departments, "all": ALL_DEPARTMENTS}
     con.execute(_DELETE_OFF_GRID, off_grid)
     con.execute(_CHANNEL_DELETE_OFF_GRID, off_grid)
@@ -580,10 +589,9 @@ def refresh(
     everyone = (ALL_DEPARTMENTS, *grid_departments)
     clipped = [(c, i) for c, i in ((_clip(s, first, last), i) for s, i in work) if c is not None]
     if any(i is None and _covers(c, first, last, everyone) for c, i in clipped):
-        return rebuild(con, in_transaction=True)  # the whole grid: one full pass is cheaper
+        # the whole grid: one full pass is cheaper
+        return rebuild(con, in_transaction=True, channels=channels)
     written = 0
-    # retention carries no channel: its load changes no per-channel row but its own indicators'
-    rows_change = dataset in CHANNEL_DATASETS
     for scope, indicators in _without_covered(clipped, everyone):
         if _covers(scope, first, last, everyone):
             scope = Scope()  # the whole grid for some indicators: the full pass of their parts
@@ -591,7 +599,7 @@ def refresh(
             # every department by name: the facts read on ``con`` itself (the transaction's
             # own rows), where "every department" would look the departments up afresh
             scope = Scope(scope.months, everyone)
-        written += _write(con, scope, indicators, rows_change=rows_change)
+        written += _write(con, scope, indicators, channels=channels)
     return written
 
 

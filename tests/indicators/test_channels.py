@@ -438,3 +438,28 @@ def test_explain_by_channel_refuses_what_has_no_channel_rate(db):
             explain(con, indicator="response_time_median", month="2025-02", by="channel")
     finally:
         con.close()
+
+
+def test_growth_a_year_on_follows_a_load_of_the_earlier_month(tmp_path):
+    con = store.connect(tmp_path / "g.duckdb")
+    try:
+        load(con, write_csv(tmp_path / "a.csv", "purchases", [
+            ("p1", "2024-01-05T10:00:00", "c1", "North", "10", "web"),
+            ("p2", "2025-01-05T10:00:00", "c1", "North", "30", "web"),
+            ("p3", "2025-01-06T10:00:00", "c2", "North", "8", "store"),
+        ]))
+        v = values(stored_indicators.read(con, Scope(channels=("web", "store"))))
+        assert v[("2025-01", "North", "web", "revenue_growth_yoy")] == pytest.approx(
+            (30 / 10 - 1) * 100)
+        assert math.isnan(v[("2025-01", "North", "store", "revenue_growth_yoy")])  # none then
+        assert math.isnan(v[("2025-01", "North", "web", "revenue_growth_mom")])  # 2024-12: 0
+        # 2024-01 again, 20 on the web: the year-on growth of 2025-01 follows (a scoped write)
+        load(con, write_csv(tmp_path / "b.csv", "purchases", [
+            ("p1b", "2024-01-07T10:00:00", "c1", "North", "20", "web"),
+        ]))
+        assert_current(con)
+        v = values(stored_indicators.read(con, Scope(channels=("web",))))
+        assert v[("2025-01", "All", "web", "revenue_growth_yoy")] == pytest.approx(
+            (30 / 20 - 1) * 100)
+    finally:
+        con.close()
