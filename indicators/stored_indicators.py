@@ -105,6 +105,13 @@ DEPARTMENT_SETTINGS: frozenset[str] = frozenset({"promised_minutes"})
 
 SETTING_READERS: dict[str, tuple[str, ...]] = {"promised_minutes": ("promise_kept_rate",)}
 """The indicators a per-department setting enters."""
+CHANNEL_SCALED_SETTINGS: dict[str, tuple[str, str]] = {
+    "iceberg_factor": ("estimated_dissatisfied", "complaints"),
+}
+"""Settings whose indicator is another stored indicator × the setting (``compute.FORMULAS``:
+estimated dissatisfied = complaints × iceberg factor): the per-channel rows are rewritten from
+the stored ones, not recomputed (the same double product)."""
+
 
 CHANNEL_TABLE = "indicator_values_by_channel"
 CHANNEL_LONG_COLUMNS: tuple[str, ...] = ("month", "department", "channel", "indicator", "value")
@@ -635,6 +642,23 @@ def _clip(scope: Scope, first: str, last: str) -> Scope | None:
     return None if lo > hi else Scope((lo, hi), scope.departments)
 
 
+_SCALE_CHANNELS = f"""UPDATE {CHANNEL_TABLE} AS t SET value = b.value * $factor
+FROM {CHANNEL_TABLE} AS b
+WHERE t.indicator = $scaled AND b.indicator = $base AND b.month = t.month
+  AND b.department = t.department AND b.channel = t.channel"""
+
+
+def _scale_channels(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Rewrite the per-channel indicator setting ``key`` scales (:data:`CHANNEL_SCALED_SETTINGS`)
+    from the stored base indicator × the setting's value now (inside the caller's
+    transaction)."""
+    from indicators.store import read_settings
+
+    scaled, base = CHANNEL_SCALED_SETTINGS[key]
+    factor = float(getattr(read_settings(con), key))
+    con.execute(_SCALE_CHANNELS, {"factor": factor, "scaled": scaled, "base": base})
+
+
 def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: str) -> int:
     """Keep the table current after setting ``key`` (of ``department``) changed, inside the
     caller's transaction; the rows written (0: the setting is not an input)."""
@@ -644,6 +668,10 @@ def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: st
         rebuild_channels(con)
     if key in WHOLE_TABLE_SETTINGS or (key in DEPARTMENT_SETTINGS and department == "*"):
         return rebuild(con, in_transaction=True)
+    if key in CHANNEL_SCALED_SETTINGS:
+        written = _write(con, Scope(), ORGANISATION_SETTINGS[key], channels=False)
+        _scale_channels(con, key)
+        return written
     if key in ORGANISATION_SETTINGS:
         return _write(con, Scope(), ORGANISATION_SETTINGS[key], rows_change=False)
     if key in DEPARTMENT_SETTINGS:

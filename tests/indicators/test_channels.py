@@ -253,11 +253,12 @@ def test_incremental_refresh_equals_a_rebuild_after_a_load_an_undo_and_settings(
         assert_current(con)
         pd.testing.assert_frame_equal(
             stored_indicators.read(con, Scope(channels=("web", "store", NG, "phone"))), before)
-        store.write_setting(con, "iceberg_factor", 3)
+        store.write_setting(con, "iceberg_factor", 2.7)
         store.write_setting(con, "promised_minutes", 5, department="South")
         assert_current(con)
-        v = values(stored_indicators.read(con, Scope(channels=("web", NG))))
-        assert v[("2025-01", "North", "web", "estimated_dissatisfied")] == 1 * 3
+        v = values(stored_indicators.read(con, Scope(channels=("web", NG, "phone"))))
+        assert v[("2025-01", "North", "web", "estimated_dissatisfied")] == 1 * 2.7
+        assert v[("2025-02", "All", "phone", "estimated_dissatisfied")] == 1 * 2.7
         assert v[("2025-01", "South", NG, "promise_kept_rate")] == 0  # 10 minutes > 5
         # retention carries no channel: a load of it leaves the per-channel rows as they were
         channel_rows = stored_indicators.read(con, Scope(channels=("web", "store", NG, "phone")))
