@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="print the indicator table")
     db_option(p)
     output_options(p)
+    p.add_argument("--by", choices=("channel",), default=None,
+                   help="channel: one row per channel too (a channel column; department × "
+                   "channel and All × channel)")
 
     p = sub.add_parser("route", help="print the route to every target")
     db_option(p)
@@ -309,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "report":
         from indicators.report import run_report_cli
 
-        return run_report_cli(args.db, fmt=args.format, **_output_filters(args))
+        return run_report_cli(args.db, fmt=args.format, by=args.by, **_output_filters(args))
     if args.command == "route":
         from indicators.report import run_route_cli
 

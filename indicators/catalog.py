@@ -59,6 +59,10 @@ SERVICE_COMPONENTS: tuple[str, ...] = (
 
 UNCLASSIFIED = "unclassified"
 
+NOT_GIVEN = "not given"
+"""The channel of a row whose ``channel`` is empty (or a dataset without one): a value of its
+own in the per-channel indicators, never dropped (:mod:`indicators.channels`)."""
+
 
 @dataclass(frozen=True)
 class Indicator:

@@ -150,6 +150,38 @@ NOTES = """\
   else growth is missing.
 - **Retention rate.** From the retention dataset only, summed over departments for All.
 - **NPS.** Promoters score 9–10, detractors 0–6; a value in points from −100 to 100.
+
+## Per channel
+
+Purchases, complaints, responses and surveys carry an optional `channel`. Every indicator
+computed from those rows is also computed per channel — per month, department and channel, and
+for **All** × channel (from the rows, as All always is) — and stored beside the totals
+(`indicator_values_by_channel`, kept current with them). `report --by channel` prints them and
+`explain --by channel` splits a change by channel.
+
+- **Channel values.** A channel is the text stored; an empty channel (or a survey loaded before
+  surveys had a channel) is the value **not given**, a channel of its own, never dropped. So
+  the channels' counts and sums add up to the total.
+- **Both sides of a ratio in the channel.** The complaint rate of `web` is `web`'s complaints
+  per 100 of `web`'s purchases; the compensation share is `web`'s compensation ÷ `web`'s
+  revenue; CSAT and NPS use the channel of the survey answer, promise kept and response times
+  the request's. A channel that has complaints but no purchases (complaints made by phone about
+  what was bought in store) has a missing complaint rate.
+- **Revenue growth** compares the channel's revenue with the same channel's revenue in the
+  earlier month.
+- **Repeat complaints** keep their rule: a complaint in `web` repeats an earlier complaint of the
+  same customer on the same component in any channel and department within 90 days.
+- **Not computed per channel:** new customers and returning customers (they follow a customer's
+  history across channels: a first purchase on the web makes no "new" customer of the store a
+  month later, and the store alone would say it does); the retention rate (the retention
+  dataset has no channel); active customers and revenue per customer (distinct customers per
+  month, department and channel cost most of a load's time at 10 M purchases — 2.8 s of the
+  3.4 s of every per-channel indicator — and a customer who buys in two channels would count in
+  both).
+- **Which rows exist.** A channel has a row for a month and department when one of the four
+  datasets holds a row of that month, department and channel (for All: of that month and
+  channel); there every per-channel indicator has a value (a count 0, a ratio over nothing
+  missing). A channel with no row at all in a month has no row there (so no −100 % growth).
 """
 
 UNUSUAL = """\

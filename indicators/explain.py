@@ -1,8 +1,16 @@
 """What moved an indicator: its change between two months split into what each segment added.
 
-Pure arithmetic over the monthly facts (:func:`indicators.facts.facts_table`) and the stored
-complaints; no UI.  A *segment* is a department (the change of *All*) or, for the complaint
-indicators, a service component (the change of *All* or of one department).
+Pure arithmetic over the monthly facts (:func:`indicators.facts.facts_table`, per channel
+:func:`indicators.channels.channel_facts`) and the stored complaints; no UI.  A *segment* is a
+department (the change of *All*), a channel (the change of *All* or of one department; an empty
+channel is the segment ``not given``) or, for the complaint indicators, a service component
+(the change of *All* or of one department).
+
+**By channel** the indicators computed per channel only
+(:data:`indicators.channels.CHANNEL_INDICATORS`: not the retention rate, whose dataset has no
+channel).  A ratio whose numerator falls in a channel where its denominator is 0 (complaints in
+``email``, where nothing is bought) cannot be split by channel: refused, naming the channel,
+as the parts would not add up to the change.
 
 **Sums** (purchases, revenue, complaints, compensation, estimated dissatisfied customers): the
 value is ``V = Σ_s v_s``, so segment ``s`` contributes ``v_s(after) − v_s(before)``.
@@ -46,10 +54,11 @@ import pandas as pd
 
 from indicators import catalog, months, store, stored_indicators
 from indicators.catalog import ALL_DEPARTMENTS, SERVICE_COMPONENTS, UNCLASSIFIED
+from indicators.channels import CHANNEL_INDICATORS, NOT_PER_CHANNEL, channel_facts
 from indicators.facts import facts_table
 
 BY = ("department", "component", "channel")
-"""What a change can be split by (``channel`` once channels are a dimension: issue 19)."""
+"""What a change can be split by."""
 AGAINST = ("previous", "year", "target")
 """What the month is compared with: the previous month, the same month a year earlier, or the
 planned value of the indicator's target in that month (its route)."""
@@ -102,6 +111,13 @@ WHY_NOT = {
     "revenue_growth_mom": "a growth rate compares two months of each part",
     "revenue_growth_yoy": "a growth rate compares two months of each part",
 }
+
+
+WHY_NOT_BY_CHANNEL = {
+    "active_customers": "a customer who buys in two channels is one customer of the whole",
+    "revenue_per_customer": "a customer who buys in two channels is one customer of the whole",
+}
+"""The reasons that differ when the split is by channel."""
 
 
 class ExplainError(ValueError):
@@ -333,18 +349,16 @@ def explain(
     allowed: frozenset[str] | None = None,
 ) -> Explanation:
     """The change of ``indicator`` in ``department`` from what ``month`` is compared with to
-    ``month``, split ``by`` department (``department`` must be All) or component (module
-    docstring); against a target, the gap to its planned value.  ``allowed``: the departments
-    the reader may see one by one (the rest is one segment, :data:`OTHERS`); None = all."""
+    ``month``, split ``by`` department (``department`` must be All), channel or component
+    (module docstring); against a target, the gap to its planned value.  ``allowed``: the
+    departments the reader may see one by one (the rest is one segment, :data:`OTHERS`); None =
+    all."""
     try:
         catalog.get(indicator)
     except KeyError:
         raise ExplainError(f"unknown indicator {indicator!r}") from None
     if by not in BY:
         raise ExplainError(f"--by must be one of {', '.join(BY)}; got {by!r}")
-    if by == "channel":
-        raise ExplainError("channel is not a dimension of the indicators yet; split by "
-                           "department or component")
     if against not in AGAINST:
         raise ExplainError(f"--against must be one of {', '.join(AGAINST)}; got {against!r}")
     refusal = why_not(indicator, by)
@@ -395,8 +409,11 @@ def why_not(indicator: str, by: str = "department") -> str | None:
     """Why ``indicator``'s change can't be split ``by`` that, in words; None when it can."""
     if indicator in WHY_NOT or (indicator not in SUMS and indicator not in RATIOS
                                 and indicator not in SCALED_SUMS):
-        reason = WHY_NOT.get(indicator, "it is not a sum or a ratio of sums")
+        reason = (WHY_NOT_BY_CHANNEL.get(indicator) if by == "channel" else None) or WHY_NOT.get(
+            indicator, "it is not a sum or a ratio of sums")
         return f"{indicator} can't be split into parts: {reason}"
+    if by == "channel" and indicator not in CHANNEL_INDICATORS:
+        return f"{indicator} is not computed per channel: {NOT_PER_CHANNEL[indicator]}"
     if by == "component" and indicator not in COMPONENT_INDICATORS:
         return f"only {', '.join(COMPONENT_INDICATORS)} carry a component"
     return None
@@ -421,7 +438,13 @@ def _gap_parts(
             raise ExplainError("the indicator has no value in the month (nothing to divide by)")
         return gap_sum_parts(shares, counts, planned, scale=RATIOS[indicator].scale,
                              denominator=purchases)
-    names = [[d for d in f.index if d != ALL_DEPARTMENTS] for f in frames]
+    if by == "channel":
+        frames = base, after = tuple(_channel_facts(con, m, department) for m in labels)
+        names = [list(f.index) for f in frames]
+        if indicator in RATIOS:
+            _refuse_empty_denominators(indicator, labels[1:], (after,))
+    else:
+        names = [[d for d in f.index if d != ALL_DEPARTMENTS] for f in frames]
     if indicator in SUMS or indicator in SCALED_SUMS:
         return gap_sum_parts(*({d: _value(f, indicator, d, factor) for d in n}
                                for f, n in zip(frames, names, strict=True)), planned)
@@ -440,7 +463,12 @@ def _parts(
     labels: tuple[str, str], frames: tuple[pd.DataFrame, pd.DataFrame], factor: float,
 ) -> list[Part]:
     before, after = frames
-    if by == "component":
+    if by == "channel":
+        before, after = (_channel_facts(con, m, department) for m in labels)
+        segments = [list(before.index), list(after.index)]
+        if indicator in RATIOS:
+            _refuse_empty_denominators(indicator, labels, (before, after))
+    elif by == "component":
         counts = [_component_counts(con, m, department) for m in labels]
         if indicator == "complaints":
             return sum_parts(*counts)
@@ -449,13 +477,36 @@ def _parts(
                     for p in sum_parts(*counts)]
         purchases = tuple(float(f.loc[department, "purchases"]) for f in frames)
         return numerator_parts(*counts, purchases, scale=RATIOS[indicator].scale)
-    departments = [[d for d in f.index if d != ALL_DEPARTMENTS] for f in frames]
+    else:
+        segments = [[d for d in f.index if d != ALL_DEPARTMENTS] for f in frames]
     if indicator in SUMS or indicator in SCALED_SUMS:
         def sums(facts: pd.DataFrame, names: list[str]) -> dict[str, float]:
             return {d: _value(facts, indicator, d, factor) for d in names}
-        parts = sum_parts(sums(before, departments[0]), sums(after, departments[1]))
+        parts = sum_parts(sums(before, segments[0]), sums(after, segments[1]))
     else:
         ratio = RATIOS[indicator]
-        parts = ratio_parts(_pairs(before, departments[0], ratio),
-                            _pairs(after, departments[1], ratio), scale=ratio.scale)
+        parts = ratio_parts(_pairs(before, segments[0], ratio),
+                            _pairs(after, segments[1], ratio), scale=ratio.scale)
     return parts
+
+
+def _channel_facts(con: duckdb.DuckDBPyConnection, month: str, department: str) -> pd.DataFrame:
+    """``department``'s (or All's) facts of ``month`` per channel, indexed by channel."""
+    frame = channel_facts(con, months=(month, month), departments=[department])
+    frame = frame[(frame["month"] == month) & (frame["department"] == department)]
+    return frame.set_index("channel")
+
+
+def _refuse_empty_denominators(indicator: str, labels: tuple[str, str],
+                               frames: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """:class:`ExplainError` when a channel holds some of the ratio's numerator but none of
+    its denominator in one of the months: that part belongs to no channel's rate."""
+    ratio = RATIOS[indicator]
+    for label, facts in zip(labels, frames, strict=True):
+        n, d = _column(facts, ratio.numerator), facts[ratio.denominator].astype("float64")
+        stranded = [str(c) for c in facts.index if d[c] == 0 and n[c] != 0]
+        if stranded:
+            raise ExplainError(
+                f"{indicator} can't be split by channel: in {label} the channel "
+                f"{stranded[0]!r} has {ratio.numerator[0].lstrip('-')} but no "
+                f"{ratio.denominator}, so its part is no channel's rate")

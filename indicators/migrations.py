@@ -145,11 +145,27 @@ def _target_shapes(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{column}" VARCHAR')
 
 
+# --- step 5: channels --------------------------------------------------------------------------
+
+
+def _channels(con: duckdb.DuckDBPyConnection) -> None:
+    """The surveys (and what undo keeps of them) get the column ``channel``, empty: every
+    stored answer's channel is *not given*; then the per-channel indicator table
+    (:data:`indicators.stored_indicators.CHANNEL_TABLE`) is stored and filled from every stored
+    row, kept current by every write from then on."""
+    from indicators import stored_indicators
+
+    for table in ("surveys", removed_table("surveys")):
+        con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "channel" VARCHAR')
+    stored_indicators.rebuild_channels(con)
+
+
 STEPS: tuple[tuple[int, str, Step], ...] = (
     (1, "instants", _instants),
     (2, "exact money", _money_as_decimal),
     (3, "stored indicators", _stored_indicators),
     (4, "target shapes and owners", _target_shapes),
+    (5, "channels", _channels),
 )
 """Every step, in order: (version it brings the database to, name, function)."""
 

@@ -110,6 +110,10 @@ BATCH_ROWS = 200_000
 """Rows fetched from DuckDB and written at a time (an Arrow record batch)."""
 REPORT_COLUMNS: tuple[str, ...] = (*LONG_COLUMNS, "complete")
 """The rows ``report`` prints: the long table and whether the month is complete."""
+REPORT_CHANNEL_COLUMNS: tuple[str, ...] = ("month", "department", "channel", "indicator",
+                                           "value", "complete")
+"""The rows ``report --by channel`` prints: the per-channel long table
+(:mod:`indicators.channels`), and whether the month is complete for the department."""
 
 
 class _Unreadable(Exception):
@@ -544,31 +548,41 @@ def run_report_cli(
     db: str | Path, *, month: str | None, department: str | None, fmt: str,
     out: TextIO | None = None, err: TextIO | None = None,
     first: str | None = None, last: str | None = None, indicator: str | None = None,
-    exact: bool = False,
+    exact: bool = False, by: str | None = None,
 ) -> int:
     """Print the indicator long table (``month,department,indicator,value,complete``), filtered
-    (``department`` may be ``All``), rounded for people unless ``exact``.
+    (``department`` may be ``All``), rounded for people unless ``exact``.  ``by="channel"``:
+    the per-channel table instead (:data:`REPORT_CHANNEL_COLUMNS`: a row per department ×
+    channel and All × channel; an indicator not computed per channel has no row there).
 
     Returns the exit code (see the module docstring).
     """
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
+    if by not in (None, "channel"):
+        print(f"error: --by must be channel; got {by!r}", file=err)
+        return 2
     options = {"month": month, "first": first, "last": last, "department": department,
                "indicator": indicator}
-    return _run(db, lambda con: _report(con, options, fmt=fmt, exact=exact, out=out), err)
+    return _run(db, lambda con: _report(con, options, fmt=fmt, exact=exact, out=out,
+                                        by_channel=by == "channel"), err)
 
 
-def report_sql(select: str, *, exact: bool) -> tuple[str, dict[str, object]]:
+def report_sql(select: str, *, exact: bool, by_channel: bool = False
+               ) -> tuple[str, dict[str, object]]:
     """The statement ``report`` fetches over :func:`indicators.stored_indicators.select`'s
     ``select`` (bind its parameters too), and its own parameters: ``month``, ``department``,
-    ``indicator`` as they are, ``value`` as text (:func:`rounded_sql` unless ``exact``,
-    :func:`number_text_sql`).  Projections only, so the rows keep ``select``'s order."""
+    (``channel`` when ``by_channel``), ``indicator`` as they are, ``value`` as text
+    (:func:`rounded_sql` unless ``exact``, :func:`number_text_sql`).  Projections only, so the
+    rows keep ``select``'s order."""
+    keys = "month, department, channel, indicator" if by_channel else \
+        "month, department, indicator"
     if exact:
-        return (f"SELECT month, department, indicator, {number_text_sql('value')} AS value "
+        return (f"SELECT {keys}, {number_text_sql('value')} AS value "
                 f"FROM ({select})"), {}
     shown = rounded_sql("value", _ROW_DECIMALS.format(indicator="indicator"))
-    return (f"SELECT month, department, indicator, {number_text_sql('shown')} AS value "
-            f"FROM (SELECT month, department, indicator, {shown} AS shown FROM ({select}))"
+    return (f"SELECT {keys}, {number_text_sql('shown')} AS value "
+            f"FROM (SELECT {keys}, {shown} AS shown FROM ({select}))"
             ), _decimals_parameters()
 
 
@@ -578,7 +592,7 @@ _REPORT_STATUS = "report_month_status"
 
 
 def report_lines_sql(
-    select: str, *, fmt: str, exact: bool, departments: Sequence[str]
+    select: str, *, fmt: str, exact: bool, departments: Sequence[str], by_channel: bool = False
 ) -> tuple[str, dict[str, object]]:
     """The statement giving ``report``'s rows as whole lines (column ``line``: CSV fields with
     ``,`` between and CRLF after; a JSON object after ``", "``), over the unordered
@@ -588,20 +602,27 @@ def report_lines_sql(
     The ``department`` cell is made once per name of ``departments`` (neutralised and quoted
     for CSV, a JSON string), and in the row for a name not there; ``complete`` is the flag of
     :data:`_REPORT_STATUS` (registered by the caller), true for a month or department it lacks
-    (nothing expected)."""
-    value, parameters = report_sql(select, exact=exact)
+    (nothing expected).
+
+    ``by_channel``: ``select`` is a per-channel one (a ``channel`` column); the line has the
+    ``channel`` cell after ``department`` (made as the department's, row by row) and the rows
+    are in :data:`indicators.stored_indicators.CHANNEL_ORDER`."""
+    value, parameters = report_sql(select, exact=exact, by_channel=by_channel)
     parameters = {**parameters, "names": sorted(set(departments))}
     if fmt == "csv":
         parameters.update(export.SQL_PARAMETERS)
     cell = _text_cell_sql("v.department", fmt)
+    channel = "v.channel, " if by_channel else ""
     if fmt == "csv":
-        pieces = ["v.month", "','", "department_cell", "','", "v.indicator", "','",
+        after = ["','", _text_cell_sql("v.channel", fmt)] if by_channel else []
+        pieces = ["v.month", "','", "department_cell", *after, "','", "v.indicator", "','",
                   "coalesce(v.value, '')",
                   "CASE WHEN v.complete IS NOT FALSE THEN ',true' ELSE ',false' END",
                   "chr(13)", "chr(10)"]
     else:
+        after = ["', \"channel\": '", "to_json(v.channel)"] if by_channel else []
         pieces = ["', {\"month\": '", "to_json(v.month)", "', \"department\": '",
-                  "department_cell", "', \"indicator\": '", "to_json(v.indicator)",
+                  "department_cell", *after, "', \"indicator\": '", "to_json(v.indicator)",
                   "', \"value\": '", "coalesce(v.value, 'null')",
                   "CASE WHEN v.complete IS NOT FALSE THEN ', \"complete\": true}' "
                   "ELSE ', \"complete\": false}' END"]
@@ -609,21 +630,22 @@ def report_lines_sql(
             SELECT department, {_text_cell_sql('department', fmt)} AS cell
             FROM (SELECT unnest(CAST($names AS VARCHAR[])) AS department)),
         cells AS (
-            SELECT v.month, v.department, v.indicator, v.value, s.complete,
+            SELECT v.month, v.department, {channel}v.indicator, v.value, s.complete,
                    CASE WHEN n.cell IS NULL THEN {cell} ELSE n.cell END AS department_cell
             FROM ({value}) v
             LEFT JOIN names n ON n.department = v.department
             LEFT JOIN {_REPORT_STATUS} s ON s.month = v.month AND s.department = v.department)
         SELECT line FROM (
-            SELECT v.month, v.department, v.indicator, concat({', '.join(pieces)}) AS line
+            SELECT v.month, v.department, {channel}v.indicator,
+                   concat({', '.join(pieces)}) AS line
             FROM cells v)
-        {stored_indicators.ORDER}"""
+        {stored_indicators.CHANNEL_ORDER if by_channel else stored_indicators.ORDER}"""
     return sql, parameters
 
 
 def _report(
     con: duckdb.DuckDBPyConnection, options: dict[str, str | None], *, fmt: str, exact: bool,
-    out: TextIO,
+    out: TextIO, by_channel: bool = False,
 ) -> None:
     status = completeness.status_of(con)
     if status.empty:
@@ -632,16 +654,21 @@ def _report(
     departments = list(pd.unique(status["department"].astype(str)))
     filters = _checked(options, months=months, departments=departments,
                        indicators=INDICATOR_IDS)
+    scope = filters.scope(months)
+    if by_channel:
+        scope = Scope(scope.months, scope.departments, tuple(stored_indicators.channels(con)))
     select, parameters = stored_indicators.select(
-        con, filters.scope(months), indicators=filters.indicators, ordered=False
+        con, scope, indicators=filters.indicators, ordered=False
     )
-    sql, more = report_lines_sql(select, fmt=fmt, exact=exact, departments=departments)
+    sql, more = report_lines_sql(select, fmt=fmt, exact=exact, departments=departments,
+                                 by_channel=by_channel)
     con.complete()  # a lookup's execute() may have left its result open
     con.register(_REPORT_STATUS, status[["month", "department", "complete"]])
     sink = _Sink(out)
     try:
         reader = _batches(con, sql, {**parameters, **more})
-        sink.write(b"[" if fmt == "json" else (",".join(REPORT_COLUMNS) + "\r\n").encode())
+        header = REPORT_CHANNEL_COLUMNS if by_channel else REPORT_COLUMNS
+        sink.write(b"[" if fmt == "json" else (",".join(header) + "\r\n").encode())
         skip = len(", ") if fmt == "json" else 0  # every object follows ", ": the first without
         for batch in reader:
             data = _bytes_of(batch.column(0))

@@ -263,6 +263,8 @@ DATASETS: dict[str, Dataset] = {
                     description="csat 1–5, nps 0–10",
                 ),
                 Column("customer_id", "id", required=False, allow_empty=True),
+                Column("channel", "text", required=False, allow_empty=True,
+                       description="where the answer was given; empty = not given"),
             ),
             month_column="answered_at",
             slice_key=("month", "department"),

@@ -161,11 +161,11 @@ UNDO_TABLES: tuple[str, ...] = ("upload_slices", *(REMOVED_PREFIX + name for nam
 """What undo keeps."""
 ADDED_TABLES: tuple[str, ...] = (
     "complete_months", *UNDO_TABLES, "schema_version", "indicator_values", "slice_rows",
-    "target_checkins", "event_notes",
+    "target_checkins", "event_notes", "indicator_values_by_channel",
 )
 """Tables added since the first version (issue 15; ``schema_version``, issue 16; the stored
 indicators, issue 17: :mod:`indicators.stored_indicators`; check-ins and event notes, issue 18:
-:mod:`indicators.checkins`): a database made
+:mod:`indicators.checkins`; the indicators per channel, issue 19): a database made
 before gets them at its next write (any connection that
 is not read-only); until then :func:`check` does not count their absence as a problem."""
 

@@ -47,6 +47,20 @@ product) must call :func:`rebuild` after.
 **Reading** (:func:`read`, :func:`select`): a :class:`~indicators.scope.Scope` narrows months and
 departments in SQL.  A database made before the table existed, opened read-only (so not yet
 upgraded), is computed live instead, with the same values.
+
+**Per channel** (:data:`CHANNEL_TABLE`).  The indicators per month × department (and ``All``)
+× channel of :func:`indicators.channels.channel_indicator_table` — its rows and values exactly
+— are stored in a table of their own, so that this table, its readers and their speed stay as
+they were.  It is written with this one, in the same transactions, by the same rules: every
+scope :func:`refresh` rewrites is rewritten there too — with every per-channel indicator after
+a load or an undo of a dataset with channels (the rows that exist per channel follow the rows
+loaded: a month of surveys can bring a channel to a department), with the setting's indicators
+alone after a setting (the rows do not change), not at all after a change of retention (which
+has no channel and enters no per-channel indicator); the months and departments leaving the grid are deleted from it as
+from this one; :func:`rebuild` rebuilds both, and :func:`differences` compares both with a full
+recomputation.  A read whose scope names ``channels`` (:class:`~indicators.scope.Scope`) reads
+it: :data:`CHANNEL_LONG_COLUMNS`, those channels' rows.  :func:`channels` lists the stored
+channels.
 """
 
 from __future__ import annotations
@@ -58,6 +72,7 @@ import pandas as pd
 
 from indicators import months as month_labels
 from indicators.catalog import ALL_DEPARTMENTS, INDICATOR_IDS, INDICATORS
+from indicators.channels import CHANNEL_DATASETS
 from indicators.schema import MONTH_DATASETS
 from indicators.scope import Scope
 
@@ -90,6 +105,23 @@ DEPARTMENT_SETTINGS: frozenset[str] = frozenset({"promised_minutes"})
 
 SETTING_READERS: dict[str, tuple[str, ...]] = {"promised_minutes": ("promise_kept_rate",)}
 """The indicators a per-department setting enters."""
+CHANNEL_SCALED_SETTINGS: dict[str, tuple[str, str]] = {
+    "iceberg_factor": ("estimated_dissatisfied", "complaints"),
+}
+"""Settings whose indicator is another stored indicator × the setting (``compute.FORMULAS``:
+estimated dissatisfied = complaints × iceberg factor): the per-channel rows are rewritten from
+the stored ones, not recomputed (the same double product)."""
+
+
+CHANNEL_TABLE = "indicator_values_by_channel"
+CHANNEL_LONG_COLUMNS: tuple[str, ...] = ("month", "department", "channel", "indicator", "value")
+CHANNEL_DDL = f"""CREATE TABLE IF NOT EXISTS {CHANNEL_TABLE} (
+    month VARCHAR NOT NULL,
+    department VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    indicator VARCHAR NOT NULL,
+    value DOUBLE)"""
+"""The per-channel indicators (:mod:`indicators.channels`): ``channel`` after ``department``."""
 
 _LIVE = "indicator_values_live"
 """The temp table :func:`select` computes into when the stored table is not there."""
@@ -102,6 +134,10 @@ _EXISTS = (
 _IN_MONTHS = (
     "(CAST($first AS VARCHAR) IS NULL OR month >= $first) "
     "AND (CAST($last AS VARCHAR) IS NULL OR month <= $last)"
+)
+_IN_CHANNELS = (
+    "(CAST($channels AS VARCHAR[]) IS NULL "
+    "OR list_contains(CAST($channels AS VARCHAR[]), channel))"
 )
 _IN_DEPARTMENTS = (
     "(CAST($departments AS VARCHAR[]) IS NULL "
@@ -117,15 +153,28 @@ ORDER = (
 )
 """The long table's order (:func:`indicators.compute.sort_long`) over columns ``month``,
 ``department`` and ``indicator``; binds ``$all`` and ``$order`` (:func:`select`'s parameters)."""
+CHANNEL_ORDER = (
+    "ORDER BY month, department <> $all, department, channel, "
+    "list_position(CAST($order AS VARCHAR[]), indicator)"
+)
+"""The per-channel long table's order (:func:`indicators.channels.sort_long`): as
+:data:`ORDER`, channels by name within a department."""
 _INSERT = (
     f"INSERT INTO {TABLE} SELECT month, department, indicator, "
     "CASE WHEN isnan(value) THEN NULL ELSE value END FROM fresh_indicators"
 )
 _DELETE_SCOPE = f"DELETE FROM {TABLE} WHERE {_SCOPE_WHERE}"
-_DELETE_OFF_GRID = (
-    f"DELETE FROM {TABLE} WHERE NOT list_contains(CAST($months AS VARCHAR[]), month) "
+_OFF_GRID = (
+    " WHERE NOT list_contains(CAST($months AS VARCHAR[]), month) "
     "OR (department <> $all AND NOT list_contains(CAST($departments AS VARCHAR[]), department))"
 )
+_DELETE_OFF_GRID = f"DELETE FROM {TABLE}{_OFF_GRID}"
+_CHANNEL_INSERT = (
+    f"INSERT INTO {CHANNEL_TABLE} SELECT month, department, channel, indicator, "
+    "CASE WHEN isnan(value) THEN NULL ELSE value END FROM fresh_channel_indicators"
+)
+_CHANNEL_DELETE_SCOPE = f"DELETE FROM {CHANNEL_TABLE} WHERE {_SCOPE_WHERE}"
+_CHANNEL_DELETE_OFF_GRID = f"DELETE FROM {CHANNEL_TABLE}{_OFF_GRID}"
 _STORED_GRID = (
     f"SELECT list(DISTINCT month ORDER BY month), "
     f"list(DISTINCT department ORDER BY department) FILTER (WHERE department <> $all) "
@@ -171,6 +220,28 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute(_EXISTS).fetchone()[0])
 
 
+_CHANNEL_EXISTS = _EXISTS.replace(f"'{TABLE}'", f"'{CHANNEL_TABLE}'")
+_CHANNEL_LIVE = "indicator_values_by_channel_live"
+
+
+def channel_table_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds the per-channel table (not one of an earlier version opened
+    read-only)."""
+    return bool(con.execute(_CHANNEL_EXISTS).fetchone()[0])
+
+
+def channels(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every channel of the per-channel indicators, by name (``not given`` among them when a
+    row has no channel); computed when the database does not store them."""
+    if not channel_table_exists(con):
+        from indicators.channels import channel_indicator_table
+
+        table = channel_indicator_table(con, indicators=("purchases",))
+        return sorted(set(table["channel"]))
+    return [c for (c,) in con.execute(
+        f"SELECT DISTINCT channel FROM {CHANNEL_TABLE} ORDER BY channel").fetchall()]
+
+
 def _scope_params(scope: Scope) -> dict[str, object]:
     """``$first``, ``$last``, ``$departments`` of :data:`_IN_MONTHS` and :data:`_IN_DEPARTMENTS`
     (NULL: no restriction)."""
@@ -197,6 +268,8 @@ def select(
     computed into a temporary table of ``con``, so the statement reads the same values.
     """
     scope = scope or Scope()
+    if scope.channels is not None:
+        return _select_channels(con, scope, indicators=indicators, ordered=ordered)
     source = TABLE
     if not exists(con):
         live = _live(con, scope)
@@ -215,6 +288,32 @@ def select(
     return sql, params
 
 
+def _select_channels(
+    con: duckdb.DuckDBPyConnection, scope: Scope, *, indicators: Sequence[str] | None,
+    ordered: bool,
+) -> tuple[str, dict[str, object]]:
+    """:func:`select` of a scope with ``channels``: :data:`CHANNEL_LONG_COLUMNS` of
+    :data:`CHANNEL_TABLE` (computed into a temporary table where it is not stored), in
+    :data:`CHANNEL_ORDER` unless not ``ordered``."""
+    source = CHANNEL_TABLE
+    if not channel_table_exists(con):
+        live = _live_channels(con, scope)
+        con.register("fresh_channel_indicators", live)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_CHANNEL_LIVE} AS SELECT month, "
+                        "department, channel, indicator, CASE WHEN isnan(value) THEN NULL "
+                        "ELSE value END AS value FROM fresh_channel_indicators")
+        finally:
+            con.unregister("fresh_channel_indicators")
+        source = f"temp.{_CHANNEL_LIVE}"
+    sql = (f"SELECT month, department, channel, indicator, value FROM {source} "
+           f"WHERE {_SCOPE_WHERE} AND {_IN_CHANNELS} {CHANNEL_ORDER if ordered else ''}")
+    params = {**_scope_params(scope), "all": ALL_DEPARTMENTS, "order": list(INDICATOR_IDS),
+              "indicators": None if indicators is None else list(indicators),
+              "channels": list(scope.channels or ())}
+    return sql, params
+
+
 def read(
     con: duckdb.DuckDBPyConnection,
     scope: Scope | None = None,
@@ -226,8 +325,17 @@ def read(
     sorted as :func:`indicators.compute.sort_long`; only ``indicators`` when given.
 
     The same rows and values as :func:`indicators.compute.indicator_table` with the same months
-    and departments."""
+    and departments.
+
+    A scope with ``channels``: the per-channel rows of those channels
+    (:data:`CHANNEL_LONG_COLUMNS`, ``channel`` text), sorted by :data:`CHANNEL_ORDER` — the
+    rows and values of :func:`indicators.channels.channel_indicator_table`."""
     scope = scope or Scope()
+    if scope.channels is not None:
+        sql, params = _select_channels(con, scope, indicators=indicators, ordered=True)
+        frame = con.execute(sql, params).df()
+        return frame.astype({"month": "str", "department": "str", "channel": "str",
+                             "indicator": "str", "value": "float64"})
     if not exists(con):
         table = _live(con, scope)
         if indicators is not None:
@@ -251,6 +359,16 @@ def _live(con: duckdb.DuckDBPyConnection, scope: Scope, *, in_transaction: bool 
                            in_transaction=in_transaction, indicators=indicators)
 
 
+def _live_channels(con: duckdb.DuckDBPyConnection, scope: Scope, *,
+                   in_transaction: bool = False,
+                   indicators: Sequence[str] | None = None) -> pd.DataFrame:
+    from indicators.channels import channel_indicator_table
+
+    return channel_indicator_table(con, months=scope.months, departments=scope.departments,
+                                   channels=scope.channels, in_transaction=in_transaction,
+                                   indicators=indicators)
+
+
 def reading(dataset: str) -> tuple[str, ...]:
     """The indicators whose formula reads ``dataset`` (the catalog's sources), catalog order.
 
@@ -267,6 +385,7 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
     """Create the (empty) tables: for a new database, whose datasets are empty too."""
     con.execute(DDL)
     con.execute(ROWS_DDL)
+    con.execute(CHANNEL_DDL)
 
 
 def _count_rows(con: duckdb.DuckDBPyConnection, dataset: str,
@@ -312,12 +431,17 @@ def grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
 
 
 def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
-           indicators: Sequence[str] | None = None) -> int:
+           indicators: Sequence[str] | None = None, *, rows_change: bool = True,
+           channels: bool = True) -> int:
     """Replace the stored rows of ``scope`` (of ``indicators`` only, when given) by the
-    engine's, computed on ``con`` (inside the caller's transaction); the rows written."""
+    engine's, computed on ``con`` (inside the caller's transaction), and, with ``channels``,
+    the per-channel rows of ``scope`` (:func:`_write_channels`: every per-channel indicator
+    when the ``rows_change``, else ``indicators``); the rows written (of this table)."""
     fresh = _live(con, scope, in_transaction=True, indicators=indicators)
     con.execute(_DELETE_SCOPE, {**_scope_params(scope),
                                 "indicators": None if indicators is None else list(indicators)})
+    if channels:
+        _write_channels(con, scope, None if rows_change else indicators)
     if fresh.empty:
         return 0
     con.register("fresh_indicators", fresh)
@@ -328,9 +452,38 @@ def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
     return len(fresh)
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> int:
+def _write_channels(con: duckdb.DuckDBPyConnection, scope: Scope,
+                    indicators: Sequence[str] | None) -> int:
+    """Replace the per-channel rows of ``scope`` (months and departments; of ``indicators``
+    only, when given: a setting, which changes no row's existence — None after a load or an
+    undo, which can) by :func:`indicators.channels.channel_indicator_table`'s; the rows
+    written."""
+    from indicators.channels import CHANNEL_INDICATORS
+
+    if indicators is not None:
+        indicators = [i for i in indicators if i in CHANNEL_INDICATORS]
+        if not indicators:
+            return 0
+    con.execute(CHANNEL_DDL)
+    fresh = _live_channels(con, Scope(scope.months, scope.departments), in_transaction=True,
+                           indicators=indicators)
+    con.execute(_CHANNEL_DELETE_SCOPE, {
+        **_scope_params(scope), "indicators": None if indicators is None else list(indicators)})
+    if fresh.empty:
+        return 0
+    con.register("fresh_channel_indicators", fresh)
+    try:
+        con.execute(_CHANNEL_INSERT)
+    finally:
+        con.unregister("fresh_channel_indicators")
+    return len(fresh)
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False,
+            channels: bool = True) -> int:
     """Recompute the whole table from every stored row, in one transaction (the caller's with
-    ``in_transaction``); the rows written."""
+    ``in_transaction``), and the per-channel table unless not ``channels`` (a change of
+    retention, which enters none of it); the rows written."""
     from indicators.store import transaction
 
     with transaction(con, joined=in_transaction):
@@ -340,7 +493,19 @@ def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False) -> 
         for dataset in MONTH_DATASETS:
             con.execute(_COUNT_ALL[dataset])
         con.execute(f"DELETE FROM {TABLE}")
-        return _write(con, Scope())
+        if channels or not channel_table_exists(con):
+            con.execute(CHANNEL_DDL)
+            con.execute(f"DELETE FROM {CHANNEL_TABLE}")
+            channels = True
+        return _write(con, Scope(), channels=channels)
+
+
+def rebuild_channels(con: duckdb.DuckDBPyConnection) -> int:
+    """Recompute the whole per-channel table, inside the caller's transaction (the migration
+    that adds it to an older database); the rows written."""
+    con.execute(CHANNEL_DDL)
+    con.execute(f"DELETE FROM {CHANNEL_TABLE}")
+    return _write_channels(con, Scope(), None)
 
 
 def _data_grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
@@ -369,13 +534,13 @@ def changed_scopes(
     rules in the module docstring), months up to ``last_month``.
 
     >>> changed_scopes("purchases", [("2025-03", "North")], last_month="2025-12")
-    [Scope(months=('2025-03', '2025-12'), departments=('North', 'All'))]
+    [Scope(months=('2025-03', '2025-12'), departments=('North', 'All'), channels=None)]
     >>> changed_scopes("complaints", [("2025-03", "North")], last_month="2025-12")
-    [Scope(months=('2025-03', '2025-06'), departments=None)]
+    [Scope(months=('2025-03', '2025-06'), departments=None, channels=None)]
     >>> changed_scopes("surveys", [("2025-03", "North"), ("2025-05", "South")],
     ...                last_month="2025-12")
-    [Scope(months=('2025-03', '2025-03'), departments=('North', 'South', 'All')), \
-Scope(months=('2025-05', '2025-05'), departments=('North', 'South', 'All'))]
+    [Scope(months=('2025-03', '2025-03'), departments=('North', 'South', 'All'), channels=None), \
+Scope(months=('2025-05', '2025-05'), departments=('North', 'South', 'All'), channels=None)]
     """
     pairs = sorted({(m[:7], d) for m, d in slices})
     if not pairs:
@@ -397,10 +562,14 @@ def refresh(
     transaction (``slices`` None: the whole dataset changed — rebuilt).  The rows written."""
     if dataset not in MONTH_DATASETS:
         return 0  # targets: not an input of the indicators
+    # retention carries no channel: its change leaves every per-channel row as it was
+    channels = dataset in CHANNEL_DATASETS
     if slices is None:
-        return rebuild(con, in_transaction=True)
+        return rebuild(con, in_transaction=True, channels=channels)
     _count_rows(con, dataset, slices)
     con.execute(DDL)
+    if not channel_table_exists(con):  # stored before channels: filled whole, once
+        rebuild_channels(con)
     grid_months, grid_departments = _data_grid(con)
     stored_months, stored_departments = con.execute(
         _STORED_GRID, {"all": ALL_DEPARTMENTS}
@@ -408,11 +577,13 @@ def refresh(
     stored_months, stored_departments = stored_months or [], stored_departments or []
     if not grid_months:
         con.execute(f"DELETE FROM {TABLE}")
+        con.execute(f"DELETE FROM {CHANNEL_TABLE}")
         return 0
     if not stored_months:
-        return rebuild(con, in_transaction=True)
-    con.execute(_DELETE_OFF_GRID, {"months": grid_months, "departments": grid_departments,
-                                   "all": ALL_DEPARTMENTS})
+        return rebuild(con, in_transaction=True, channels=channels)
+    off_grid = {"months": grid_months, "departments": grid_departments, "all": ALL_DEPARTMENTS}
+    con.execute(_DELETE_OFF_GRID, off_grid)
+    con.execute(_CHANNEL_DELETE_OFF_GRID, off_grid)
     first, last = grid_months[0], grid_months[-1]
     # (scope, the indicators to rewrite there; None: every one)
     work: list[tuple[Scope, tuple[str, ...] | None]] = [
@@ -425,7 +596,8 @@ def refresh(
     everyone = (ALL_DEPARTMENTS, *grid_departments)
     clipped = [(c, i) for c, i in ((_clip(s, first, last), i) for s, i in work) if c is not None]
     if any(i is None and _covers(c, first, last, everyone) for c, i in clipped):
-        return rebuild(con, in_transaction=True)  # the whole grid: one full pass is cheaper
+        # the whole grid: one full pass is cheaper
+        return rebuild(con, in_transaction=True, channels=channels)
     written = 0
     for scope, indicators in _without_covered(clipped, everyone):
         if _covers(scope, first, last, everyone):
@@ -434,7 +606,7 @@ def refresh(
             # every department by name: the facts read on ``con`` itself (the transaction's
             # own rows), where "every department" would look the departments up afresh
             scope = Scope(scope.months, everyone)
-        written += _write(con, scope, indicators)
+        written += _write(con, scope, indicators, channels=channels)
     return written
 
 
@@ -470,22 +642,46 @@ def _clip(scope: Scope, first: str, last: str) -> Scope | None:
     return None if lo > hi else Scope((lo, hi), scope.departments)
 
 
+_SCALE_CHANNELS = f"""UPDATE {CHANNEL_TABLE} AS t SET value = b.value * $factor
+FROM {CHANNEL_TABLE} AS b
+WHERE t.indicator = $scaled AND b.indicator = $base AND b.month = t.month
+  AND b.department = t.department AND b.channel = t.channel"""
+
+
+def _scale_channels(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Rewrite the per-channel indicator setting ``key`` scales (:data:`CHANNEL_SCALED_SETTINGS`)
+    from the stored base indicator × the setting's value now (inside the caller's
+    transaction)."""
+    from indicators.store import read_settings
+
+    scaled, base = CHANNEL_SCALED_SETTINGS[key]
+    factor = float(getattr(read_settings(con), key))
+    con.execute(_SCALE_CHANNELS, {"factor": factor, "scaled": scaled, "base": base})
+
+
 def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: str) -> int:
     """Keep the table current after setting ``key`` (of ``department``) changed, inside the
     caller's transaction; the rows written (0: the setting is not an input)."""
     if not exists(con):
         return 0
+    if not channel_table_exists(con):
+        rebuild_channels(con)
     if key in WHOLE_TABLE_SETTINGS or (key in DEPARTMENT_SETTINGS and department == "*"):
         return rebuild(con, in_transaction=True)
+    if key in CHANNEL_SCALED_SETTINGS:
+        written = _write(con, Scope(), ORGANISATION_SETTINGS[key], channels=False)
+        _scale_channels(con, key)
+        return written
     if key in ORGANISATION_SETTINGS:
-        return _write(con, Scope(), ORGANISATION_SETTINGS[key])
+        return _write(con, Scope(), ORGANISATION_SETTINGS[key], rows_change=False)
     if key in DEPARTMENT_SETTINGS:
         stored = [d for (d,) in con.execute(
             f"SELECT DISTINCT department FROM {TABLE} WHERE department = $d", {"d": department}
         ).fetchall()]
         if not stored:
             return 0
-        return _write(con, Scope(None, (department, ALL_DEPARTMENTS)), SETTING_READERS[key])
+        return _write(con, Scope(None, (department, ALL_DEPARTMENTS)), SETTING_READERS[key],
+                      rows_change=False)
     return 0
 
 
@@ -493,6 +689,7 @@ def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: st
 
 _DIFFERENCES = f"""
 SELECT coalesce(s.month, f.month) AS month, coalesce(s.department, f.department) AS department,
+       CAST(NULL AS VARCHAR) AS channel,
        coalesce(s.indicator, f.indicator) AS indicator, s.value AS stored, f.value AS computed
 FROM {TABLE} AS s
 FULL OUTER JOIN (SELECT month, department, indicator,
@@ -500,14 +697,33 @@ FULL OUTER JOIN (SELECT month, department, indicator,
                  FROM fresh_indicators) AS f
   ON s.month = f.month AND s.department = f.department AND s.indicator = f.indicator
 WHERE s.month IS NULL OR f.month IS NULL OR s.value IS DISTINCT FROM f.value
-ORDER BY 1, 2, 3
+ORDER BY 1, 2, 4
+"""
+_CHANNEL_DIFFERENCES = f"""
+SELECT coalesce(s.month, f.month) AS month, coalesce(s.department, f.department) AS department,
+       coalesce(s.channel, f.channel) AS channel,
+       coalesce(s.indicator, f.indicator) AS indicator, s.value AS stored, f.value AS computed
+FROM (SELECT month, department, channel, indicator, count(*) AS copies,
+             CASE WHEN count(*) = 1 THEN any_value(value) END AS value
+      FROM {CHANNEL_TABLE} GROUP BY ALL) AS s
+FULL OUTER JOIN (SELECT month, department, channel, indicator,
+                        CASE WHEN isnan(value) THEN NULL ELSE value END AS value
+                 FROM fresh_channel_indicators) AS f
+  ON s.month = f.month AND s.department = f.department AND s.channel = f.channel
+     AND s.indicator = f.indicator
+WHERE s.month IS NULL OR f.month IS NULL OR s.copies > 1 OR s.value IS DISTINCT FROM f.value
+ORDER BY 1, 2, 3, 4
 """
 
 
 def differences(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Where the stored table and a full recomputation disagree (``month``, ``department``,
-    ``indicator``, ``stored``, ``computed``; a row missing on one side has NULL there); empty
-    when they are equal.  Read in one transaction (one snapshot)."""
+    """Where the stored tables and a full recomputation disagree (``month``, ``department``,
+    ``channel``, ``indicator``, ``stored``, ``computed``; a row missing on one side has NULL
+    there; ``channel`` NULL: a cell of the table of every channel together, else of
+    :data:`CHANNEL_TABLE`, where a cell stored twice is a difference too, its ``stored``
+    NULL); empty when they are equal.  Read in one transaction (one
+    snapshot).  A database without the per-channel table (an older one opened read-only) is
+    compared on the other alone."""
     cur = con.cursor()
     cur.execute("BEGIN TRANSACTION")
     try:
@@ -517,6 +733,16 @@ def differences(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             found = cur.execute(_DIFFERENCES).df()
         finally:
             cur.unregister("fresh_indicators")
+        if channel_table_exists(cur):
+            fresh = _live_channels(cur, Scope(), in_transaction=True)
+            cur.register("fresh_channel_indicators", fresh)
+            try:
+                by_channel = cur.execute(_CHANNEL_DIFFERENCES).df()
+            finally:
+                cur.unregister("fresh_channel_indicators")
+            if not by_channel.empty:
+                found = by_channel if found.empty else pd.concat([found, by_channel],
+                                                                  ignore_index=True)
     finally:
         cur.execute("ROLLBACK")
     return found
@@ -539,7 +765,8 @@ def check_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     if found.empty:
         return problems
     shown = "; ".join(
-        f"{r.month} {r.department} {r.indicator}: stored {r.stored}, computed {r.computed}"
+        f"{r.month} {r.department}{'' if pd.isna(r.channel) else ' ' + str(r.channel)} "
+        f"{r.indicator}: stored {r.stored}, computed {r.computed}"
         for r in found.head(3).itertuples()
     )
     return [*problems, f"the stored indicator table differs from a full recomputation in "

@@ -164,7 +164,8 @@ def test_csv_keeps_negative_numbers_and_neutralises_a_hostile_department(tmp_pat
     ({"indicator": "active_customers"}, "one customer of All"),
     ({"indicator": "csat", "by": "component"}, "carry a component"),
     ({"indicator": "complaints", "department": "North"}, "leave out --department"),
-    ({"indicator": "complaints", "by": "channel"}, "not a dimension"),
+    ({"indicator": "retention_rate", "by": "channel"}, "not computed per channel"),
+    ({"indicator": "active_customers", "by": "channel"}, "two channels"),
     ({"indicator": "csat"}, "no value"),
     ({"indicator": "nope"}, "unknown indicator"),
 ])
