@@ -7,11 +7,15 @@ import streamlit as st
 
 from dashboard import cards as cards_of
 from dashboard import chain, data, widgets
+from dashboard.format import md_text
 
 chosen = widgets.require_filters()
 st.title("The service chain")
 widgets.view_caption(chosen)
 st.caption(chain.NOT_A_MODEL)
+if chosen.channel is not None:
+    st.caption(f"Of the channel {md_text(chosen.channel)} alone, where the indicator is "
+               "computed per channel; targets are for every channel together.")
 
 card = cards_of.read(chosen.department, chosen.month).card
 factor = data.settings().iceberg_factor

@@ -8,7 +8,7 @@ sidebar's department and month).  The arithmetic is :mod:`indicators.explain`'s
 
 import streamlit as st
 
-from dashboard import data, explain_words, links, widgets
+from dashboard import data, explain_words, filters, links, widgets
 from dashboard.format import md_text
 from indicators import catalog, charts, records
 
@@ -32,8 +32,12 @@ def rows_link() -> None:
                      query_params={links.INDICATOR_KEY: indicator})
 
 
-splits = explain_words.split_options(indicator, chosen.department)
-reason = explain_words.why_no_split(indicator, chosen.department)
+has_channels = bool(filters.channel_options(data.channels()))
+splits = explain_words.split_options(indicator, chosen.department, channels=has_channels)
+reason = explain_words.why_no_split(indicator, chosen.department, channels=has_channels)
+if chosen.channel is not None:
+    st.caption("The change of every channel together (split it by channel to see "
+               f"{md_text(chosen.channel)}'s part).")
 if reason:
     st.info(reason, icon=":material/info:")
     rows_link()

@@ -19,7 +19,11 @@ widgets.view_caption(chosen)
 
 strip = scorecard.status_strip(route_rows, summary, chosen.month)
 with st.container(border=True, key="status-strip"):
-    if not strip.targets:
+    if chosen.channel is not None:
+        st.markdown(f"**Targets are set for every channel together.** The cards show "
+                    f"{md_text(chosen.channel)} alone; choose *All channels* to see where the "
+                    "targets stand.")
+    elif not strip.targets:
         st.markdown(f"**No targets** for {md_text(chosen.department)} yet.")
         if auth.current().can_edit:
             st.page_link("app_pages/targets.py", label="Set targets on the targets page",

@@ -31,23 +31,27 @@ if source.dataset in records.COMPONENT_DATASETS:
     component = top[1].selectbox("Service component", options, key="records-component",
                                  format_func=lambda c: c or "every component") or None
 
+channel = chosen.channel if "channel" in source.contract else None
+if chosen.channel is not None and channel is None:
+    st.caption(f"{source.dataset.capitalize()} rows carry no channel: every channel's rows.")
 sort = st.columns([2, 1, 1], vertical_alignment="bottom")
 order_by = sort[0].selectbox("Sort by", source.sortable, key="records-sort",
                              index=source.sortable.index(source.default_order))
 descending = sort[1].toggle("Largest first", key="records-desc")
 
 first, problem = data.records(indicator, chosen.month, chosen.department, component=component,
-                              order_by=order_by, descending=descending, limit=0)
+                              order_by=order_by, descending=descending, limit=0,
+                              channel=channel)
 if first is None:
     st.info(f"No rows to list: {md_text(problem)}.", icon=":material/info:")
     st.stop()
 page = sort[2].number_input(
     "Page", min_value=1, max_value=records_words.pages(first.total), value=1, step=1,
-    key=f"records-page-{indicator}-{component}-{chosen.department}-{chosen.month}")
+    key=f"records-page-{indicator}-{component}-{channel}-{chosen.department}-{chosen.month}")
 offset = (int(page) - 1) * records_words.PAGE_SIZE
 shown, _ = data.records(indicator, chosen.month, chosen.department, component=component,
                         order_by=order_by, descending=descending,
-                        limit=records_words.PAGE_SIZE, offset=offset)
+                        limit=records_words.PAGE_SIZE, offset=offset, channel=channel)
 
 st.markdown(md_text(records_words.summary(source, total=first.total, counted=first.counted,
                                           subtracted=first.subtracted)))
@@ -70,6 +74,7 @@ if first.total > records_words.PAGE_SIZE:
                    f"({records_words.MAX_DOWNLOAD:,}): use `python -m indicators records`.")
     elif st.toggle(f"Prepare all {first.total:,} rows for download", key=f"{name}-all"):
         every, _ = data.records(indicator, chosen.month, chosen.department, component=component,
-                                order_by=order_by, descending=descending, limit=None)
+                                order_by=order_by, descending=descending, limit=None,
+                                channel=channel)
         widgets.download(records_words.in_zone(every.frame, zone), f"{name}-all",
                          label=f"Download all {first.total:,} rows")

@@ -62,6 +62,9 @@ def route_numbers(words, row):
 st.title("Route to targets")
 chosen = widgets.require_filters()
 widgets.view_caption(chosen)
+if chosen.channel is not None:
+    st.info("Targets are set for every channel together: the routes below are of all "
+            "channels, whatever the channel chosen.", icon=":material/info:")
 route_rows, summary = data.route()
 if chosen.department != catalog.ALL_DEPARTMENTS:
     summary = summary[summary["department"] == chosen.department]

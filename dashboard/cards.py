@@ -32,6 +32,8 @@ def read(department: str, month: str) -> Cards:
                                not_loaded=not_loaded)
     notes = data.event_notes()
     card = scorecard.with_notes(card, notes, department)
+    if data.channel() is not None:
+        card = scorecard.not_per_channel(card)
     window = sorted(set(card["trend_months"].iloc[0])) if len(card) else []
     flags = data.unusual(department, (window[0], window[-1])) if window else None
     if flags is not None:

@@ -30,6 +30,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import streamlit as st
 
 from dashboard import auth, connection, loaders
 from dashboard.cache import CACHE_TTL_SECONDS, clear_caches
@@ -78,7 +79,8 @@ __all__ = [
     "not_loaded", "overview", "promise_summary", "reading", "response_histogram", "route",
     "row_counts", "save_setting", "save_settings", "save_targets", "settings", "state",
     "status_in_scope", "targets", "time_zones", "undo_upload", "undoable_uploads",
-    "upload_log", "upload_root",
+    "upload_log", "upload_root", "ALL_CHANNELS", "CHANNEL_KEY", "by_channel", "channel",
+    "channels", "explanation", "records", "unusual",
 ]
 
 
@@ -159,9 +161,37 @@ def _scope() -> auth.Scope:
     return auth.current().scope
 
 
+CHANNEL_KEY = "channel"
+"""The sidebar's channel choice (:mod:`dashboard.filters`), in the session state and the URL."""
+ALL_CHANNELS = "All channels"
+"""Every channel together: the totals, the indicators as they have always been."""
+
+
+def channel() -> str | None:
+    """The channel chosen in the sidebar; None for every channel together."""
+    chosen = st.session_state.get(CHANNEL_KEY)
+    return None if chosen in (None, ALL_CHANNELS) else str(chosen)
+
+
+def channels() -> list[str]:
+    """Every channel the indicators are computed for (``not given`` among them when a row has
+    no channel)."""
+    return loaders.channels(*_key())
+
+
+def by_channel(department: str, month: str) -> pd.DataFrame:
+    """Every channel's indicators of ``department`` (or All) in ``month``: ``month``,
+    ``department``, ``channel``, ``indicator``, ``value``.
+
+    :class:`dashboard.auth.Forbidden` for a department outside the user's view.
+    """
+    return loaders.by_channel(*_key(), _scope(), department, month)
+
+
 def indicators() -> pd.DataFrame:
-    """The indicator long table (``month``, ``department``, ``indicator``, ``value``), in scope."""
-    return loaders.indicators(*_key(), _scope())
+    """The indicator long table (``month``, ``department``, ``indicator``, ``value``), in scope;
+    of the channel chosen in the sidebar, if one is."""
+    return loaders.indicators(*_key(), _scope(), channel())
 
 
 def settings() -> store.Settings:
@@ -248,7 +278,7 @@ def overview(department: str, month: str) -> Overview:
     :class:`dashboard.auth.Forbidden` for a department outside the user's view.
     """
     path, version = _key()
-    return loaders.overview(path, version, _scope(), department, month)
+    return loaders.overview(path, version, _scope(), department, month, channel())
 
 
 def explanation(
@@ -265,14 +295,14 @@ def explanation(
 def records(
     indicator: str, month: str, department: str, *, component: str | None = None,
     order_by: str | None = None, descending: bool = False, limit: int | None = 100,
-    offset: int = 0,
+    offset: int = 0, channel: str | None = None,
 ) -> tuple[Any, str | None]:
     """The rows behind ``indicator`` in ``department`` at ``month`` (one page;
     :func:`indicators.records.records`), or why they can't be listed.  A team lead's are their
     departments' rows only.  :class:`dashboard.auth.Forbidden` outside the user's view."""
     path, version = _key()
     return loaders.records(path, version, _scope(), indicator, month, department, component,
-                           order_by, descending, limit, offset)
+                           order_by, descending, limit, offset, channel)
 
 
 def unusual(department: str, months: tuple[str, str] | None = None) -> pd.DataFrame:
@@ -281,6 +311,8 @@ def unusual(department: str, months: tuple[str, str] | None = None) -> pd.DataFr
 
     :class:`dashboard.auth.Forbidden` for a department outside the user's view.
     """
+    if channel() is not None:  # judged on every channel together (docs/indicators.md)
+        return pd.DataFrame(columns=list(loaders.UNUSUAL_COLUMNS))
     path, version = _key()
     return loaders.unusual(path, version, _scope(), department, months)
 
@@ -294,7 +326,7 @@ def compare(department: str, month: str) -> pd.DataFrame:
     :class:`dashboard.auth.Forbidden` for a department outside the user's view.
     """
     path, version = _key()
-    return loaders.compare(path, version, _scope(), department, month)
+    return loaders.compare(path, version, _scope(), department, month, channel())
 
 
 def departments() -> list[str]:

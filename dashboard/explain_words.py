@@ -31,8 +31,8 @@ from indicators.explain import Explanation, Part
 
 WATERFALL_STEPS = 10
 """Segments drawn one by one; the rest are one bar ("12 other segments")."""
-SPLITS = {"department": "department", "component": "service component"}
-"""What a change can be split by on the page, in words (``channel`` once it is a dimension)."""
+SPLITS = {"department": "department", "channel": "channel", "component": "service component"}
+"""What a change can be split by on the page, in words."""
 AGAINST = {
     "previous": "the previous month",
     "year": "the same month a year earlier",
@@ -44,24 +44,29 @@ INDICATOR_KEY = "indicator"
 :data:`dashboard.links.INDICATOR_KEY`)."""
 
 
-def split_options(indicator: str, department: str) -> list[str]:
+def split_options(indicator: str, department: str, *, channels: bool = False) -> list[str]:
     """How ``indicator``'s change in ``department`` can be split: by department for All, by
-    component for the complaint indicators.
+    channel when the rows carry channels (``channels``) and the indicator is computed per
+    channel, by component for the complaint indicators.
 
     >>> split_options("complaints", "All"), split_options("complaints", "North")
     (['department', 'component'], ['component'])
-    >>> split_options("csat", "North")
-    []
+    >>> split_options("csat", "North"), split_options("csat", "North", channels=True)
+    ([], ['channel'])
     """
+    from indicators.channels import CHANNEL_INDICATORS
+
     options = []
     if department == catalog.ALL_DEPARTMENTS:
         options.append("department")
+    if channels and indicator in CHANNEL_INDICATORS:
+        options.append("channel")
     if indicator in explain.COMPONENT_INDICATORS:
         options.append("component")
     return options
 
 
-def why_no_split(indicator: str, department: str) -> str | None:
+def why_no_split(indicator: str, department: str, *, channels: bool = False) -> str | None:
     """Why the page has nothing to split, in words; None when it has.
 
     >>> why_no_split("csat", "North").startswith("For one department, only the complaint")
@@ -70,7 +75,7 @@ def why_no_split(indicator: str, department: str) -> str | None:
     refusal = explain.why_not(indicator)
     if refusal:
         return refusal.replace(indicator, catalog.get(indicator).label, 1) + "."
-    if not split_options(indicator, department):
+    if not split_options(indicator, department, channels=channels):
         return ("For one department, only the complaint indicators split (by service "
                 "component); choose All departments to see each department's part.")
     return None

@@ -430,9 +430,52 @@ def unusual_marks(unusual: pd.DataFrame | None, indicator_id: str) -> list[tuple
     return [(str(m), str(r)) for m, r in zip(mine["month"], mine["reason"], strict=True)]
 
 
+def channel_frame(by_channel: pd.DataFrame, indicator_ids: list[str]) -> pd.DataFrame:
+    """One row per channel, one column per indicator (those computed per channel), values as
+    the cards write them; ``not given`` last.
+
+    >>> t = pd.DataFrame({"channel": ["web", "not given", "web"], "indicator": ["csat"] * 2 + ["nps"],
+    ...                   "value": [80.0, 70.0, 12.0]})
+    >>> channel_frame(t, ["csat", "nps", "retention_rate"]).to_dict("records")
+    [{'Channel': 'web', 'Customer satisfaction (CSAT)': '80.0 %', 'Net promoter score': '12.0'}, {'Channel': 'not given', 'Customer satisfaction (CSAT)': '70.0 %', 'Net promoter score': '—'}]
+    """
+    from indicators.catalog import NOT_GIVEN
+    from indicators.channels import CHANNEL_INDICATORS
+
+    ids = [i for i in indicator_ids if i in CHANNEL_INDICATORS]
+    names = sorted(set(by_channel["channel"].astype(str)), key=lambda c: (c == NOT_GIVEN, c))
+    values = {(str(c), str(i)): v for c, i, v in zip(
+        by_channel["channel"], by_channel["indicator"], by_channel["value"], strict=True)}
+    rows = []
+    for name in names:
+        row = {"Channel": name}
+        for i in ids:
+            row[catalog.get(i).label] = units.number_text(values.get((name, i)),
+                                                          catalog.get(i).unit,
+                                                          currency=current_currency())
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Channel", *(catalog.get(i).label for i in ids)])
+
+
+def channel_comparison(family: str, chosen: filters.Filters) -> None:
+    """The family's indicators of the department in the month, channel by channel (when the
+    rows carry channels)."""
+    if not filters.channel_options(data.channels()):
+        return
+    frame = channel_frame(data.by_channel(chosen.department, chosen.month),
+                          [i.id for i in catalog.by_family(family)])
+    if frame.empty:
+        return
+    st.subheader(f"{chosen.month} by channel")
+    st.caption(f"{md_text(chosen.department)}'s indicators in each channel (a row's channel; "
+               "“not given” when it has none). Customers, new and returning, and retention are "
+               "not computed per channel.")
+    widgets.table(frame, f"{family}-by-channel-{chosen.department}-{chosen.month}")
+
+
 def sections(family: str, chosen: filters.Filters) -> None:
-    """The month's table by department, then every indicator over time and side by side
-    (:func:`over_time`: a tab per indicator)."""
+    """The month's table by department, its channels side by side, then every indicator over
+    time and side by side (:func:`over_time`: a tab per indicator)."""
     table = data.indicators()
     # The trends draw each target's value and month: the stored targets, no route computed.
     summary = data.targets()
@@ -442,6 +485,7 @@ def sections(family: str, chosen: filters.Filters) -> None:
 
     st.subheader(f"{chosen.month} by department")
     month_table(table, ids, chosen, family, row_counts=row_counts, min_volume=min_volume)
+    channel_comparison(family, chosen)
 
     st.subheader("Over time and side by side")
     # The loaders already hold only the user's departments; the words say so.

@@ -1,4 +1,4 @@
-"""The department and month filters: drawn once, in the sidebar, by the entrypoint.
+"""The department, month and channel filters: drawn once, in the sidebar, by the entrypoint.
 
 Widgets created in ``app.py`` with a ``key`` keep their value across ``st.navigation`` page
 switches, so every page reads the same choice from :func:`current`.  The choice is mirrored in
@@ -14,6 +14,12 @@ department shown — All on a first visit — so a partial upload of next month 
 department) does not become what everyone opens on; if no month is complete, the newest.  A
 month in the URL, or one chosen earlier in the session, still wins.  Incomplete months stay
 choosable and are labelled in the month list ("2026-01 · incomplete").
+
+**The channel** (shown once the rows carry a channel: :func:`channel_options`) is *All
+channels* by default — the totals — and in the URL (``?channel=web``) only when one is chosen.
+Every page reads it through :func:`dashboard.data.channel`: the indicators of that channel
+(:mod:`indicators.channels`); targets, routes and unusual values stay on every channel
+together, and the pages say so.  Role scoping is the department's, unchanged.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ INCOMPLETE_LABEL = "{month} · incomplete"
 class Filters:
     department: str
     month: str
+    channel: str | None = None
+    """One channel (:mod:`indicators.channels`), or None: every channel together."""
 
 
 def current() -> Filters | None:
@@ -46,7 +54,7 @@ def current() -> Filters | None:
     month = st.session_state.get(MONTH_KEY)
     if department is None or month is None:
         return None
-    return Filters(department=department, month=month)
+    return Filters(department=department, month=month, channel=data.channel())
 
 
 def _adopt(key: str, options: list[str], default: str, what: str, why: str) -> None:
@@ -85,10 +93,15 @@ def sidebar() -> Filters | None:
         _adopt(DEPARTMENT_KEY, departments, catalog.ALL_DEPARTMENTS, "department", why)
         incomplete = incomplete_months(st.session_state[DEPARTMENT_KEY])
         default = default_month(months, incomplete)
+        channels = channel_options(data.channels())
     except data.DatabaseUnavailable as exc:
         st.sidebar.warning(str(exc))
         return current()
     _adopt(MONTH_KEY, months, default, "month", "has no data")
+    if channels:
+        _adopt(data.CHANNEL_KEY, channels, data.ALL_CHANNELS, "channel", "has no data")
+    else:
+        st.session_state.pop(data.CHANNEL_KEY, None)
     st.session_state[_INITIALISED_KEY] = True
 
     with st.sidebar:
@@ -105,6 +118,13 @@ def sidebar() -> Filters | None:
             help="Newest first. It opens on the latest complete month; an incomplete month "
             "still lacks a dataset (each page says which).",
         )
+        if channels:
+            st.selectbox(
+                "Channel", channels, key=data.CHANNEL_KEY,
+                help="Where the service happened (the rows' channel; “not given” when a row "
+                "has none). “All channels” is every channel together; targets and unusual "
+                "values are judged on all channels together.",
+            )
         for message in st.session_state.pop(_WARNINGS_KEY, []):
             st.warning(message)
         if st.button("Refresh data", help="Re-read the database (e.g. after a command-line load)."):
@@ -133,9 +153,28 @@ def default_month(months: list[str], incomplete: frozenset[str]) -> str:
     return next((m for m in months if m not in incomplete), months[0])
 
 
+def channel_options(channels: list[str]) -> list[str]:
+    """The channel list offered: every channel together first, then each; none at all when
+    the rows carry no channel (only "not given").
+
+    >>> channel_options(["app", "not given", "web"]), channel_options(["not given"])
+    (['All channels', 'app', 'not given', 'web'], [])
+    """
+    from indicators.catalog import NOT_GIVEN
+
+    named = [c for c in channels if c != NOT_GIVEN]
+    return [data.ALL_CHANNELS, *channels] if named else []
+
+
 def _mirror_in_url(chosen: Filters) -> None:
     # Only write when different: every write to st.query_params is a message to the browser.
     wanted = {DEPARTMENT_KEY: chosen.department, MONTH_KEY: chosen.month}
     for key, value in wanted.items():
         if st.query_params.get(key) != value:
             st.query_params[key] = value
+    # The channel only when one is chosen: every channel together is the plain link.
+    if chosen.channel is None:
+        if data.CHANNEL_KEY in st.query_params:
+            del st.query_params[data.CHANNEL_KEY]
+    elif st.query_params.get(data.CHANNEL_KEY) != chosen.channel:
+        st.query_params[data.CHANNEL_KEY] = chosen.channel

@@ -204,12 +204,55 @@ def time_zones() -> list[str]:
 # --- indicators: one read path ------------------------------------------------------------
 
 
+def in_channel(scope: Scope, channel: str | None) -> Scope:
+    """``scope`` narrowed to one channel (None: every channel together, the totals).
+
+    >>> in_channel(Scope(departments=("All",)), "web").channels, in_channel(Scope(), None)
+    (('web',), Scope(months=None, departments=None, channels=None))
+    """
+    return scope if channel is None else dataclasses.replace(scope, channels=(channel,))
+
+
+def _read_indicators(con: duckdb.DuckDBPyConnection, scope: Scope, channel: str | None
+                     ) -> pd.DataFrame:
+    """The indicator long table of ``scope`` — of one channel's rows when ``channel`` is given
+    (the per-channel table, its ``channel`` column dropped: the same shape as the totals)."""
+    table = stored_indicators.read(con, in_channel(scope, channel))
+    return table if channel is None else table.drop(columns=["channel"])
+
+
 @loader(max_entries=32, show_spinner="Reading the indicators…")
-def indicators(path: str, version: Version, scope: auth.Scope) -> pd.DataFrame:
-    """The indicator long table of every month, All and the departments in ``scope``."""
+def indicators(
+    path: str, version: Version, scope: auth.Scope, channel: str | None = None
+) -> pd.DataFrame:
+    """The indicator long table of every month, All and the departments in ``scope``; of one
+    channel when ``channel`` is given."""
     with read(path) as con:
-        table = stored_indicators.read(con, indicator_scope(scope))
+        table = _read_indicators(con, indicator_scope(scope), channel)
     return in_scope(table, scope)
+
+
+@loader(max_entries=4)
+def channels(path: str, version: Version) -> list[str]:
+    """Every channel the indicators are computed for, by name (``not given`` among them when a
+    row has none): channel names only, for every role."""
+    with read(path) as con:
+        return stored_indicators.channels(con)
+
+
+@loader(max_entries=32)
+def by_channel(
+    path: str, version: Version, scope: auth.Scope, department: str, month: str
+) -> pd.DataFrame:
+    """Every channel's indicators of ``department`` (or All) in ``month``: the per-channel long
+    table (``channel`` a column) for the family pages' channel comparison."""
+    check_department(department, scope)
+    names = tuple(channels(path, version))
+    if not names:
+        return pd.DataFrame(columns=["month", "department", "channel", "indicator", "value"])
+    with read(path) as con:
+        return stored_indicators.read(
+            con, Scope(months=(month, month), departments=(department,), channels=names))
 
 
 class Overview(NamedTuple):
@@ -225,14 +268,16 @@ class Overview(NamedTuple):
 
 @loader(max_entries=64, show_spinner="Reading the scorecard…")
 def overview(
-    path: str, version: Version, scope: auth.Scope, department: str, month: str
+    path: str, version: Version, scope: auth.Scope, department: str, month: str,
+    channel: str | None = None,
 ) -> Overview:
     """What the scorecard of one department and month reads (:class:`Overview`).
 
     The department's indicators for the 12 months to ``month`` and the months its targets'
     routes read (:func:`indicators.route.first_month_read`: from the baseline month, a year
     earlier for a seasonal route), so the route rows cover the months up to ``month``.  How the department compares with the others is a read of its own
-    (:func:`compare`).
+    (:func:`compare`).  Of one ``channel``: its values, and no target (targets are set for
+    every channel together).
     """
     from indicators.months import shift
     from indicators.route import first_month_read, route_tables
@@ -240,27 +285,31 @@ def overview(
     check_department(department, scope)
     stored = targets(path, version, scope)
     mine = stored[stored["department"].isin(target_departments(department))]
+    if channel is not None:
+        mine = mine.iloc[0:0]
     reads = [first_month_read(t) for t in mine.to_dict("records")]
     first = min([shift(month, -(TREND_MONTHS - 1)), *[m for m in reads if m <= month]])
     with read(path) as con:
-        table = stored_indicators.read(
-            con, Scope(months=(first, month), departments=(department,))
-        )
+        table = _read_indicators(
+            con, Scope(months=(first, month), departments=(department,)), channel)
     # The scorecard shows where each target stands, not where it is heading: no forecast.
     return Overview(table, *route_tables(mine, table, forecast=False))
 
 
 @loader(max_entries=8)
-def _month_values(path: str, version: Version, month: str) -> pd.DataFrame:
-    """Every department's and All's indicators in one month. Private: read only through
-    :func:`compare`, which keeps the department's rank and count alone."""
+def _month_values(
+    path: str, version: Version, month: str, channel: str | None = None
+) -> pd.DataFrame:
+    """Every department's and All's indicators in one month (of one channel). Private: read
+    only through :func:`compare`, which keeps the department's rank and count alone."""
     with read(path) as con:
-        return stored_indicators.read(con, Scope(months=(month, month)))
+        return _read_indicators(con, Scope(months=(month, month)), channel)
 
 
 @loader(max_entries=64)
 def compare(
-    path: str, version: Version, scope: auth.Scope, department: str, month: str
+    path: str, version: Version, scope: auth.Scope, department: str, month: str,
+    channel: str | None = None,
 ) -> pd.DataFrame:
     """The department's rank and All's value in ``month`` (:func:`scorecard.compare_frame`);
     empty for All, the figure the departments compare with.
@@ -276,7 +325,7 @@ def compare(
     check_department(department, scope)
     if department == catalog.ALL_DEPARTMENTS:
         return pd.DataFrame(columns=list(COMPARE_COLUMNS))
-    values = _month_values(path, version, month)
+    values = _month_values(path, version, month, channel)
     status = _month_status(path, version)
     at = status[status["month"] == month]
     # as completeness.missing_in, for every department at once
@@ -455,7 +504,7 @@ def unusual(
 def records(
     path: str, version: Version, scope: auth.Scope, indicator: str, month: str,
     department: str, component: str | None, order_by: str | None, descending: bool,
-    limit: int | None, offset: int,
+    limit: int | None, offset: int, channel: str | None = None,
 ) -> tuple[object, str | None]:
     """``(Records, None)`` — :func:`indicators.records.records` of ``department`` — or
     ``(None, why not)``.  A team lead's rows are their departments' only, All among them
@@ -467,6 +516,7 @@ def records(
         try:
             return rows.records(con, indicator=indicator, month=month, department=department,
                                 component=component, allowed=scope, order_by=order_by,
-                                descending=descending, limit=limit, offset=offset), None
+                                descending=descending, limit=limit, offset=offset,
+                                channel=channel), None
         except rows.RecordsError as problem:
             return None, str(problem)

@@ -687,6 +687,30 @@ def with_notes(card: pd.DataFrame, notes: pd.DataFrame, department: str) -> pd.D
                        notes_now=pd.Series(now, index=card.index, dtype=object))
 
 
+NOT_PER_CHANNEL = "— not per channel"
+"""What a card of an indicator that is not computed per channel reads with a channel chosen."""
+
+
+def not_per_channel(card: pd.DataFrame) -> pd.DataFrame:
+    """``card`` of one channel: the indicators not computed per channel
+    (:data:`indicators.channels.NOT_PER_CHANNEL`) read :data:`NOT_PER_CHANNEL`, with no change
+    and no trend colour (a copy).
+
+    >>> card = pd.DataFrame({"indicator": ["csat", "retention_rate"], "value_text": ["—", "—"],
+    ...                      "delta_text": [None, None], "trend_colour": ["gray", "gray"]})
+    >>> not_per_channel(card)["value_text"].tolist()
+    ['—', '— not per channel']
+    """
+    from indicators.channels import NOT_PER_CHANNEL as WHY
+
+    out = card.copy()
+    absent = out["indicator"].isin(list(WHY))
+    out.loc[absent, "value_text"] = NOT_PER_CHANNEL
+    out.loc[absent, "delta_text"] = None
+    out.loc[absent, "trend_colour"] = "gray"
+    return out
+
+
 def with_unusual(card: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
     """``card`` with ``unusual_months`` (the months of its sparkline whose value is unusual) and
     ``unusual_reason`` (the chosen month's reason, else None) per row; ``flags``: the unusual

@@ -15,6 +15,9 @@ from dashboard.format import STATUS_COLOURS, delta_color, format_indicator, md_t
 from indicators import charts, export, store
 
 UPLOAD_PAGE = "app_pages/upload.py"
+CHANNEL_SCOPE = ("The indicators, rankings and trends are of the channel {channel} (the "
+                 "indicators computed per channel); targets and routes, unusual values, the "
+                 "complaint mix and the response-time histogram are of every channel together.")
 CLI_LOAD = "python -m indicators ingest --db {db} purchases.csv complaints.csv …"
 CLI_DEMO = "python -m indicators demo --db {db}"
 
@@ -132,7 +135,10 @@ def view_caption(chosen: filters.Filters) -> None:
     ("Incomplete month: complaints and surveys not yet loaded for 2026-01"); department names
     are user data, so plain text only.
     """
-    st.caption(f"Department: {md_text(chosen.department)} · Month: {chosen.month}")
+    channel = "" if chosen.channel is None else f" · Channel: {md_text(chosen.channel)}"
+    st.caption(f"Department: {md_text(chosen.department)}{channel} · Month: {chosen.month}")
+    if chosen.channel is not None:
+        st.caption(CHANNEL_SCOPE.format(channel=md_text(chosen.channel)))
     incomplete_notice(chosen)
     freshness_line()
 

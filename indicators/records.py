@@ -90,7 +90,7 @@ import pandas as pd
 from indicators import catalog, stored_indicators
 from indicators import facts as facts_sql
 from indicators import months as ym
-from indicators.catalog import ALL_DEPARTMENTS, SERVICE_COMPONENTS, UNCLASSIFIED
+from indicators.catalog import ALL_DEPARTMENTS, NOT_GIVEN, SERVICE_COMPONENTS, UNCLASSIFIED
 from indicators.schema import DATASETS
 from indicators.store import read_settings
 
@@ -318,6 +318,7 @@ def records(
     descending: bool = False,
     limit: int | None = 100,
     offset: int = 0,
+    channel: str | None = None,
 ) -> Records:
     """The rows ``indicator`` of ``month`` (``YYYY-MM``) in ``department`` was computed from.
 
@@ -325,7 +326,9 @@ def records(
     set, the allowed departments only.  ``allowed``: the departments the reader may see (names,
     not ``All``; None: every one); a ``department`` outside it raises
     :class:`RecordsForbidden`.  ``component``: for the complaint indicators, only complaints
-    of that service component (``unclassified``: those without one).  ``order_by``: a column
+    of that service component (``unclassified``: those without one).  ``channel``: only rows of
+    that channel (``not given``: those without one; :mod:`indicators.channels`' rule) — not on
+    retention rows, which carry none.  ``order_by``: a column
     of :attr:`RecordSource.sortable` (default: the date column), ``descending`` its direction;
     missing values last, ties by the key.  ``limit`` rows (None: every row; 0: none, the counts
     only) from ``offset``.  The page and the counts are read in one snapshot.
@@ -344,6 +347,8 @@ def records(
     if department != ALL_DEPARTMENTS and allowed is not None and department not in allowed:
         raise RecordsForbidden(f"the rows of {department} are not yours to see")
     _check_component(source, indicator, component)
+    if channel is not None and "channel" not in source.contract:
+        raise RecordsError(f"{indicator}'s rows ({source.dataset}) carry no channel")
     order = source.default_order if order_by is None else order_by
     if order not in source.sortable:
         raise RecordsError(f"can't sort {indicator}'s rows by {order_by!r}: sort by one of "
@@ -359,7 +364,15 @@ def records(
         if department != ALL_DEPARTMENTS and department not in stored_indicators.grid(cur)[1]:
             raise RecordsError(f"no department {department!r} in the data")
         params = _params(cur, source, label, department, component, allowed)
-        scoped = _scoped(source, department, component, allowed)
+        present = _stored_columns(cur, source.dataset)
+        scoped = _scoped(source, department, component, allowed, present)
+        if channel is not None:
+            # a table stored before its rows had a channel (surveys, opened read-only): all
+            # of its rows are "not given"
+            row_channel = ("coalesce(nullif(channel, ''), $not_given)" if "channel" in present
+                           else "$not_given")
+            scoped += f" AND {row_channel} = $channel"
+            params.update({"channel": channel, "not_given": NOT_GIVEN})
         counts = _counts(source)
         row = cur.execute(f"WITH scoped AS ({scoped}) SELECT {counts} FROM scoped",
                           params).fetchone()
@@ -416,8 +429,17 @@ def _params(cur: duckdb.DuckDBPyConnection, source: RecordSource, month: str, de
     return params
 
 
+def _stored_columns(cur: duckdb.DuckDBPyConnection, dataset: str) -> frozenset[str]:
+    """The columns the stored table of ``dataset`` has (an older database may lack one the
+    contract added since, until its first write migrates it)."""
+    rows = cur.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?", [dataset]).fetchall()
+    return frozenset(name for (name,) in rows)
+
+
 def _scoped(source: RecordSource, department: str, component: str | None,
-            allowed: tuple[str, ...] | None) -> str:
+            allowed: tuple[str, ...] | None, present: frozenset[str] | None = None) -> str:
     """The matching rows: the listed columns and, for the counts, the flags."""
     where = ["month = $month", f"({source.where})"]
     if department != ALL_DEPARTMENTS:
@@ -426,7 +448,8 @@ def _scoped(source: RecordSource, department: str, component: str | None,
         where.append("list_contains($allowed::VARCHAR[], department)")
     if component is not None:
         where.append("coalesce(component, $unclassified) = $component")
-    columns = [_contract_cell(source, name) for name in source.contract]
+    columns = [_contract_cell(source, name) if present is None or name in present
+               else f'NULL AS "{name}"' for name in source.contract]
     columns += [f"{sql} AS {name}" for name, sql in source.derived]
     if source.is_rate:
         columns.append(f"{source.counted} AS counted")
