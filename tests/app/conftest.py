@@ -106,3 +106,12 @@ def app() -> AppTest:
 def metric_values(at: AppTest) -> dict[str, str]:
     """The scorecard's metrics: label → value as shown."""
     return {m.label: m.value for m in at.metric}
+
+
+def use_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Make ``path`` the app's database for the test, with no cached read of another one."""
+    from dashboard import data
+
+    monkeypatch.setenv(store.DB_ENV, str(path))
+    data.clear_caches()
+    return path

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
 from dashboard.format import WORD_JOINER
 from indicators import store, stored_indicators
-from tests.app.conftest import APP
+from tests.app.conftest import APP, use_database
 
 PURCHASES = {  # (month, department, channel): count
     ("2025-01", "North", "web"): 3, ("2025-01", "North", "store"): 1,
@@ -48,9 +47,7 @@ def channel_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         stored_indicators.rebuild(con)
     finally:
         con.close()
-    monkeypatch.setenv(store.DB_ENV, str(path))
-    data.clear_caches()
-    return path
+    return use_database(path, monkeypatch)
 
 
 def plain(text: str) -> str:

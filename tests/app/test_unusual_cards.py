@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import data
 from indicators import months, store, stored_indicators
-from tests.app.conftest import APP
+from tests.app.conftest import APP, use_database
 
 COUNTS = [40, 40, 41, 39, 40, 42, 38, 40, 41, 39, 40, 40, 41, 80]
 MONTHS = months.span("2024-01", "2025-02")
@@ -38,9 +38,7 @@ def odd_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         stored_indicators.rebuild(con)
     finally:
         con.close()
-    monkeypatch.setenv(store.DB_ENV, str(path))
-    data.clear_caches()
-    return path
+    return use_database(path, monkeypatch)
 
 
 def test_the_card_says_why_its_value_is_unusual(odd_db):
