@@ -17,7 +17,8 @@ from indicators import charts, export, store
 UPLOAD_PAGE = "app_pages/upload.py"
 CHANNEL_SCOPE = ("The indicators, rankings and trends are of the channel {channel} (the "
                  "indicators computed per channel); targets and routes, unusual values, the "
-                 "complaint mix and the response-time histogram are of every channel together.")
+                 "service promise, the complaint mix and the response-time histogram are of "
+                 "every channel together.")
 CLI_LOAD = "python -m indicators ingest --db {db} purchases.csv complaints.csv …"
 CLI_DEMO = "python -m indicators demo --db {db}"
 
