@@ -198,6 +198,7 @@ def _sidebar(department: str) -> str:
     months = data.months()
     auth.current()
     month = filters.default_month(months, filters.incomplete_months(department))
+    data.channels()  # the channel filter
     data.currency()
     return month
 
@@ -216,6 +217,7 @@ def _caption() -> None:
 def _scorecard_reads(department: str, month: str) -> None:
     from dashboard import data
     from indicators.catalog import ALL_DEPARTMENTS
+    from indicators.months import shift
 
     data.state()
     data.overview(department, month)
@@ -223,6 +225,7 @@ def _scorecard_reads(department: str, month: str) -> None:
     _caption()
     data.settings()
     data.event_notes()
+    data.unusual(department, (shift(month, -11), month))  # the cards' flags
     data.not_loaded(department, month)
     data.promise_summary(month, department)
     if department != ALL_DEPARTMENTS:
@@ -243,6 +246,9 @@ def _family_reads(department: str, month: str) -> None:
     data.settings()
     data.completeness()
     data.event_notes()
+    data.channels()
+    data.by_channel(department, month)  # the channel comparison
+    data.unusual(department)  # the trends' flags
 
 
 def _route_reads(department: str, month: str) -> None:

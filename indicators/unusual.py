@@ -339,12 +339,15 @@ def volumes_from_row_counts(
     wanted = named if departments is None else [d for d in named if d in set(departments)]
     everyone = [ALL_DEPARTMENTS, *wanted] if (
         departments is None or ALL_DEPARTMENTS in departments) else wanted
-    by_department = counts.pivot_table(index=["month", "department"], columns="dataset",
-                                       values="rows", aggfunc="sum", fill_value=0)
-    all_rows = by_department.groupby(level="month").sum()
+    # Only the departments asked for are spread out (a page asks for one); All sums them all.
+    mine = counts[counts["department"].isin(wanted)]
+    by_department = mine.groupby(["month", "department", "dataset"])["rows"].sum().unstack(
+        "dataset", fill_value=0)
+    all_rows = counts[counts["department"] != ALL_DEPARTMENTS].groupby(
+        ["month", "dataset"])["rows"].sum().unstack("dataset", fill_value=0)
     all_rows.index = pd.MultiIndex.from_product([all_rows.index, [ALL_DEPARTMENTS]],
                                                 names=["month", "department"])
-    table = pd.concat([by_department, all_rows]).reindex(
+    table = pd.concat([by_department, all_rows]).fillna(0).reindex(
         pd.MultiIndex.from_product([grid_months, everyone], names=["month", "department"]),
         fill_value=0)
     parts = []
