@@ -109,11 +109,19 @@ def _key(scope: FactsScope) -> tuple[str, str]:
             "ch AS channel", "GROUP BY GROUPING SETS ((month, department, ch), (month, ch))")
 
 
-def _source(table: str, has_channel: bool, scope: FactsScope, since: str, columns: str
-            ) -> Sql:
+def _only(has_channel: bool, channels: Sequence[str] | None) -> Sql:
+    """SQL: `` AND`` the row's channel is one of ``channels`` (None: nothing, every channel)."""
+    if channels is None:
+        return Sql("")
+    return Sql(f" AND list_contains($only_channels, {_channel_of(has_channel)})",
+               {"only_channels": list(channels)})
+
+
+def _source(table: str, has_channel: bool, scope: FactsScope, since: str, columns: str,
+            channels: Sequence[str] | None = None) -> Sql:
     """``table``'s rows of months ``$lo`` … ``$hi`` (``since="history"``: those months and the
     months 1 and 12 before them, :func:`_history_runs`) and of the scope's departments without
-    ``All``, with ``ch``."""
+    ``All`` (and of ``channels`` only, when given), with ``ch``."""
     values: dict[str, object] = {"lo": scope.lo, "hi": scope.hi, "not_given": NOT_GIVEN}
     where = "month BETWEEN $lo AND $hi"
     if since == "history":
@@ -127,8 +135,9 @@ def _source(table: str, has_channel: bool, scope: FactsScope, since: str, column
     if not scope.with_all:
         where += " AND list_contains($departments, department)"
         values["departments"] = list(scope.departments)
+    only = _only(has_channel, channels)
     return Sql(f"(SELECT month, department, {_channel_of(has_channel)} AS ch{columns} "
-               f"FROM {table} WHERE {where})", values)
+               f"FROM {table} WHERE {where}{only.text})", {**values, **only.params})
 
 
 def _history_runs(scope: FactsScope) -> list[tuple[object, object]]:
@@ -175,7 +184,10 @@ def _no_rows(name: str) -> Sql:
 
 
 def _parts_sql(scope: FactsScope, settings: Settings, has: dict[str, bool],
-               parts: frozenset[str]) -> list[Sql]:
+               parts: frozenset[str], *, history: bool = True,
+               channels: Sequence[str] | None = None) -> list[Sql]:
+    """The parts' CTEs (``history``: the purchases of the months 1 and 12 before too, for the
+    revenue growth; ``channels``: those channels' rows only)."""
     built: list[Sql] = []
     if "p" in parts:
         built.append(_aggregate("p", scope, """\
@@ -184,8 +196,8 @@ def _parts_sql(scope: FactsScope, settings: Settings, has: dict[str, bool],
            count(list_amount) AS list_purchases,
            sum(list_amount) AS list_amount,
            sum(amount) FILTER (WHERE list_amount IS NOT NULL) AS list_paid""",
-            _source("purchases", has["purchases"], scope, "history",
-                    ", amount, list_amount")))
+            _source("purchases", has["purchases"], scope, "history" if history else "lo",
+                    ", amount, list_amount", channels)))
     else:
         built.append(_no_rows("p"))
     if "c" in parts:
@@ -211,6 +223,8 @@ def _parts_sql(scope: FactsScope, settings: Settings, has: dict[str, bool],
 )""", {"unclassified": UNCLASSIFIED, **rows.params}))
         where = "month BETWEEN $lo AND $hi" + (
             "" if scope.with_all else " AND list_contains($departments, department)")
+        only = Sql("") if channels is None else Sql(" AND list_contains($only_channels, ch)",
+                                                     {"only_channels": list(channels)})
         built.append(_aggregate("c", scope, """\
            count(*) AS complaints,
            count(customer_id) AS complaints_with_customer,
@@ -219,12 +233,12 @@ def _parts_sql(scope: FactsScope, settings: Settings, has: dict[str, bool],
            quantile_cont(date_diff('microsecond', opened_at, resolved_at) / 3.6e9, 0.5)
                AS resolution_hours_median,
            coalesce(sum(compensation), 0) AS compensation""",
-            Sql(f"(SELECT * FROM ct WHERE {where})", {})))
+            Sql(f"(SELECT * FROM ct WHERE {where}{only.text})", only.params)))
     else:
         built.append(_no_rows("c"))
     if "r" in parts:
         rows = _source("responses", has["responses"], scope, "lo",
-                       ", received_at, responded_at, promised_minutes")
+                       ", received_at, responded_at, promised_minutes", channels)
         built.append(Sql(f"promise AS (\n{facts._PROMISE_TABLE}\n)",
                          facts._promise_parameters(settings)))
         built.append(Sql(f"""rt AS (
@@ -248,16 +262,18 @@ def _parts_sql(scope: FactsScope, settings: Settings, has: dict[str, bool],
            count(*) FILTER (WHERE kind = 'nps') AS nps_answers,
            count(*) FILTER (WHERE kind = 'nps' AND score >= 9) AS nps_promoters,
            count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors""",
-            _source("surveys", has["surveys"], scope, "lo", ", kind, score")))
+            _source("surveys", has["surveys"], scope, "lo", ", kind, score", channels)))
     else:
         built.append(_no_rows("s"))
     return built
 
 
-def _rows_sql(scope: FactsScope, has: dict[str, bool]) -> Sql:
+def _rows_sql(scope: FactsScope, has: dict[str, bool], channels: Sequence[str] | None = None
+             ) -> Sql:
     """``k``: every (month, department, channel) that holds a row of a channel dataset, and
-    (month, ``All``, channel) — the rows of the per-channel table."""
-    sources = [_source(t, has[t], scope, "lo", "") for t in CHANNEL_DATASETS]
+    (month, ``All``, channel) — the rows of the per-channel table (of ``channels`` only, when
+    given)."""
+    sources = [_source(t, has[t], scope, "lo", "", channels) for t in CHANNEL_DATASETS]
     union = " UNION ALL ".join(f"SELECT DISTINCT month, department, ch FROM {s.text}"
                                for s in sources)
     params: dict[str, object] = {}
@@ -323,6 +339,8 @@ def channel_facts(
     departments: Sequence[str] | None = None,
     in_transaction: bool = False,
     parts: frozenset[str] | None = None,
+    history: bool = True,
+    channels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The monthly facts per channel (:data:`CHANNEL_FACT_COLUMNS`), one row per existing
     (month, department or ``All``, channel) (module docstring), sorted by month, ``All`` first,
@@ -330,7 +348,11 @@ def channel_facts(
 
     ``months``, ``departments``, ``in_transaction`` as :func:`indicators.facts.facts_table`
     (the same rows and values as without them, for those months and departments);
-    ``parts``: only those of :data:`PARTS` (the others' counts 0, sums 0, medians NaN)."""
+    ``parts``: only those of :data:`PARTS` (the others' counts 0, sums 0, medians NaN);
+    ``history``: False leaves out the purchases of the months 1 and 12 before the scope's
+    (``revenue_previous_month`` / ``_year`` NaN: for indicators other than the growth);
+    ``channels``: only those channels' rows (read from those channels' rows alone; the same
+    values as without)."""
     settings = read_settings(con) if settings is None else settings
     cur = con if in_transaction else con.cursor()
     if not in_transaction:
@@ -341,7 +363,9 @@ def channel_facts(
         if scope is not None:
             has = channel_columns(cur)
             wanted = frozenset(PARTS) if parts is None else parts
-            query = with_query([*_parts_sql(scope, settings, has, wanted), _rows_sql(scope, has)],
+            query = with_query([*_parts_sql(scope, settings, has, wanted, history=history,
+                                            channels=channels),
+                                _rows_sql(scope, has, channels)],
                                Sql(_SELECT, {"lo": scope.lo, "hi": scope.hi,
                                              "all_label": ALL_DEPARTMENTS,
                                              "grid_departments": list(scope.departments)}))
@@ -416,7 +440,7 @@ def channel_indicator_table(
     wanted = CHANNEL_INDICATORS if indicators is None else tuple(
         i for i in indicators if i in CHANNEL_INDICATORS)
     frame = channel_facts(con, settings=settings, months=months, departments=departments,
-                          in_transaction=in_transaction, parts=_parts_of(wanted))
-    if channels is not None:
-        frame = frame[frame["channel"].isin(set(channels))].reset_index(drop=True)
+                          in_transaction=in_transaction, parts=_parts_of(wanted),
+                          history=any(i in compute.GROWTH_INDICATORS for i in wanted),
+                          channels=channels)
     return indicators_from_channel_facts(frame, settings=settings, indicators=wanted)

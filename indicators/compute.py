@@ -234,6 +234,9 @@ def fact_parts(indicators: Iterable[str]) -> frozenset[str]:
     return frozenset(parts)
 
 
+GROWTH_INDICATORS: tuple[str, ...] = ("revenue_growth_mom", "revenue_growth_yoy")
+"""The indicators that compare a month's purchases with those of 1 and 12 months before."""
+
 DATASET_PART: dict[str, str] = {"complaints": "c", "responses": "r", "retention": "rn",
                                 "surveys": "s"}
 """The part of the facts each dataset but purchases feeds (purchases: ``p`` and ``cu``)."""
@@ -257,7 +260,8 @@ def indicator_table(
     or without ``All``) give only those rows of the full table, with the same values, at the
     cost of those months and departments: what a scorecard for one month and department needs
     (see :func:`facts.facts_table`).  The 12 months before ``first`` are read as well, for the
-    growth indicators.  ``None`` (the default) means no restriction.  ``in_transaction``: see
+    growth indicators (:data:`GROWTH_INDICATORS`, when they are wanted).  ``None`` (the
+    default) means no restriction.  ``in_transaction``: see
     :func:`facts.facts_table`.  ``indicators``: only those (catalog ids), computed from only
     the parts of the facts they read (:func:`fact_parts`), with the same values.
     """
@@ -267,7 +271,9 @@ def indicator_table(
     if months is None and departments is None:
         facts = facts_table(con, settings=settings, in_transaction=in_transaction, parts=parts)
         return indicators_from_facts(facts, settings=settings, indicators=wanted)
-    history = None if months is None else (months_of.shift(months[0], -12), months[1])
+    # the growth compares with 1 and 12 months before: only its indicators read them
+    back = 12 if any(i in GROWTH_INDICATORS for i in wanted) else 0
+    history = None if months is None else (months_of.shift(months[0], -back), months[1])
     facts = facts_table(con, settings=settings, months=history, departments=departments,
                         full_from=None if months is None else months[0],
                         in_transaction=in_transaction, parts=parts)

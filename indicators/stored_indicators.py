@@ -180,11 +180,6 @@ _STORED_GRID = (
     f"list(DISTINCT department ORDER BY department) FILTER (WHERE department <> $all) "
     f"FROM {TABLE}"
 )
-_DATA_DEPARTMENTS = (
-    "SELECT DISTINCT department FROM ("
-    + " UNION ALL ".join(f'SELECT DISTINCT department FROM "{t}"' for t in MONTH_DATASETS)
-    + ") ORDER BY department"
-)
 
 
 _COUNT_ALL = {
@@ -424,10 +419,7 @@ def grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
         from indicators.facts import month_grid
 
         return month_grid(con)
-    first, last, departments = con.execute(_ROWS_GRID).fetchone()
-    if first is None:
-        return [], []
-    return month_labels.span(first, last), list(departments)
+    return _data_grid(con)
 
 
 def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
@@ -435,13 +427,13 @@ def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
            channels: bool = True) -> int:
     """Replace the stored rows of ``scope`` (of ``indicators`` only, when given) by the
     engine's, computed on ``con`` (inside the caller's transaction), and, with ``channels``,
-    the per-channel rows of ``scope`` (:func:`_write_channels`: every per-channel indicator
-    when the ``rows_change``, else ``indicators``); the rows written (of this table)."""
+    the per-channel rows of ``scope`` (:func:`_write_channels`); the rows written (of this
+    table)."""
     fresh = _live(con, scope, in_transaction=True, indicators=indicators)
     con.execute(_DELETE_SCOPE, {**_scope_params(scope),
                                 "indicators": None if indicators is None else list(indicators)})
     if channels:
-        _write_channels(con, scope, None if rows_change else indicators)
+        _write_channels(con, scope, indicators, rows_change=rows_change)
     if fresh.empty:
         return 0
     con.register("fresh_indicators", fresh)
@@ -452,23 +444,40 @@ def _write(con: duckdb.DuckDBPyConnection, scope: Scope,
     return len(fresh)
 
 
+_CHANNEL_KEYS = (f"SELECT DISTINCT month, department, channel FROM {CHANNEL_TABLE} "
+                 f"WHERE {_IN_MONTHS} AND {_IN_DEPARTMENTS}")
+_CHANNEL_DELETE_KEYS = (
+    f"DELETE FROM {CHANNEL_TABLE} AS t USING gone_channel_keys AS g "
+    "WHERE t.month = g.month AND t.department = g.department AND t.channel = g.channel"
+)
+_KEY = ["month", "department", "channel"]
+
+
 def _write_channels(con: duckdb.DuckDBPyConnection, scope: Scope,
-                    indicators: Sequence[str] | None) -> int:
-    """Replace the per-channel rows of ``scope`` (months and departments; of ``indicators``
-    only, when given: a setting, which changes no row's existence — None after a load or an
-    undo, which can) by :func:`indicators.channels.channel_indicator_table`'s; the rows
-    written."""
+                    indicators: Sequence[str] | None, *, rows_change: bool = True) -> int:
+    """Replace the per-channel rows of ``scope`` (months and departments) by
+    :func:`indicators.channels.channel_indicator_table`'s; the rows written.
+
+    ``indicators`` None: every per-channel indicator.  Else, with ``rows_change`` (a load or
+    an undo of a dataset those indicators read), the keys (month, department, channel) are
+    compared with the stored ones: the rows of the keys that exist no more are deleted, a key
+    new to the table gets every per-channel indicator (computed from its channels' rows alone),
+    and the other keys ``indicators`` afresh.  Without ``rows_change`` (a setting, which changes
+    no key), ``indicators`` only."""
     from indicators.channels import CHANNEL_INDICATORS
 
-    if indicators is not None:
-        indicators = [i for i in indicators if i in CHANNEL_INDICATORS]
-        if not indicators:
-            return 0
     con.execute(CHANNEL_DDL)
-    fresh = _live_channels(con, Scope(scope.months, scope.departments), in_transaction=True,
-                           indicators=indicators)
+    wanted = None if indicators is None else [i for i in indicators if i in CHANNEL_INDICATORS]
+    if wanted is not None and not wanted:
+        if not rows_change:
+            return 0
+        wanted = None  # no per-channel indicator reads the dataset: its keys may still change
+    in_scope = Scope(scope.months, scope.departments)
+    fresh = _live_channels(con, in_scope, in_transaction=True, indicators=wanted)
     con.execute(_CHANNEL_DELETE_SCOPE, {
-        **_scope_params(scope), "indicators": None if indicators is None else list(indicators)})
+        **_scope_params(scope), "indicators": wanted})
+    if wanted is not None and rows_change:
+        fresh = _with_new_keys(con, in_scope, fresh)
     if fresh.empty:
         return 0
     con.register("fresh_channel_indicators", fresh)
@@ -477,6 +486,34 @@ def _write_channels(con: duckdb.DuckDBPyConnection, scope: Scope,
     finally:
         con.unregister("fresh_channel_indicators")
     return len(fresh)
+
+
+def _with_new_keys(con: duckdb.DuckDBPyConnection, scope: Scope, fresh: pd.DataFrame
+                   ) -> pd.DataFrame:
+    """``fresh`` (some per-channel indicators of every key of ``scope`` that holds rows now),
+    the stored rows of ``scope``'s keys that hold none deleted; for a key not stored yet, every
+    per-channel indicator instead (its stored rows: none)."""
+    stored = con.execute(_CHANNEL_KEYS, _scope_params(scope)).df().astype("str")
+    now = fresh[_KEY].drop_duplicates()
+    stored_index = pd.MultiIndex.from_frame(stored[_KEY])
+    now_index = pd.MultiIndex.from_frame(now)
+    gone = stored[~stored_index.isin(now_index)]
+    if not gone.empty:
+        con.register("gone_channel_keys", gone)
+        try:
+            con.execute(_CHANNEL_DELETE_KEYS)
+        finally:
+            con.unregister("gone_channel_keys")
+    new = now[~now_index.isin(stored_index)]
+    if new.empty:
+        return fresh
+    channels = tuple(sorted(set(new["channel"])))
+    whole = _live_channels(con, Scope(scope.months, scope.departments, channels),
+                           in_transaction=True)
+    new_index = pd.MultiIndex.from_frame(new)
+    is_new = pd.MultiIndex.from_frame(fresh[_KEY]).isin(new_index)
+    whole = whole[pd.MultiIndex.from_frame(whole[_KEY]).isin(new_index)]
+    return pd.concat([fresh[~is_new], whole], ignore_index=True)
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False,
@@ -510,10 +547,12 @@ def rebuild_channels(con: duckdb.DuckDBPyConnection) -> int:
 
 def _data_grid(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
     """The reported months and the departments the datasets hold now, read on ``con`` itself
-    (inside the writer's transaction, its own rows included)."""
-    from indicators.facts import _reported_months
-
-    return _reported_months(con), [d for (d,) in con.execute(_DATA_DEPARTMENTS).fetchall()]
+    (inside the writer's transaction, its own rows included) from :data:`ROWS_TABLE`, which
+    :func:`_count_rows` has just brought up to date (a read of it, not of every row)."""
+    first, last, departments = con.execute(_ROWS_GRID).fetchone()
+    if first is None:
+        return [], []
+    return month_labels.span(first, last), list(departments)
 
 
 def _runs(labels: Iterable[str]) -> list[tuple[str, str]]:
