@@ -52,12 +52,14 @@ upgraded), is computed live instead, with the same values.
 × channel of :func:`indicators.channels.channel_indicator_table` — its rows and values exactly
 — are stored in a table of their own, so that this table, its readers and their speed stay as
 they were.  It is written with this one, in the same transactions, by the same rules: every
-scope :func:`refresh` rewrites is rewritten there too — with every per-channel indicator after
-a load or an undo of a dataset with channels (the rows that exist per channel follow the rows
-loaded: a month of surveys can bring a channel to a department), with the setting's indicators
-alone after a setting (the rows do not change), not at all after a change of retention (which
-has no channel and enters no per-channel indicator); the months and departments leaving the grid are deleted from it as
-from this one; :func:`rebuild` rebuilds both, and :func:`differences` compares both with a full
+scope :func:`refresh` rewrites is rewritten there too.  After a load or an undo of a dataset
+with channels, the per-channel indicators that read the dataset are rewritten, and the keys
+(month, department, channel) follow the rows loaded: a key that holds no row any more loses
+its rows, a key new to the table (a month of surveys can bring a channel to a department) gets
+every per-channel indicator, computed from its channels' rows alone.  After a setting, the
+setting's indicators alone (no key changes); after a change of retention, nothing (it has no
+channel and enters no per-channel indicator).  The months and departments leaving the grid
+are deleted from it as from this one; :func:`rebuild` rebuilds both, and :func:`differences` compares both with a full
 recomputation.  A read whose scope names ``channels`` (:class:`~indicators.scope.Scope`) reads
 it: :data:`CHANNEL_LONG_COLUMNS`, those channels' rows.  :func:`channels` lists the stored
 channels.
