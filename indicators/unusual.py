@@ -275,16 +275,18 @@ def flag(
         large = np.round(np.abs(score), _DECIMALS) >= threshold
     enough = out["volume"].isna().to_numpy() | (out["volume"].to_numpy() >= min_volume)
     out["unusual"] = large & enough & ~np.isnan(score)
-    out["reason"] = ""
+    reasons = np.full(len(out), "", dtype=object)
+    basis, month = out["basis"].to_numpy(dtype=object), out["month"].to_numpy(dtype=object)
     for i in np.flatnonzero(out["unusual"].to_numpy()):
         row = rows[i]
         extreme = ("highest" if parts["highest"][row]
                    else "lowest" if parts["lowest"][row] else "")
-        out.loc[i, "reason"] = reason_text(
-            float(score[i]), basis=str(out.at[i, "basis"]), month=str(out.at[i, "month"]),
+        reasons[i] = reason_text(
+            float(score[i]), basis=str(basis[i]), month=str(month[i]),
             case=int(parts["case"][row]), extreme=extreme,
             months_compared=int(parts["months_compared"][row]),
         )
+    out["reason"] = reasons
     return out[list(FLAG_COLUMNS)].astype(
         {"month": "str", "department": "str", "indicator": "str", "basis": "str",
          "reason": "str", "unusual": "bool", "value": "float64", "usual": "float64",
@@ -350,20 +352,26 @@ def volumes_from_row_counts(
     table = pd.concat([by_department, all_rows]).fillna(0).reindex(
         pd.MultiIndex.from_product([grid_months, everyone], names=["month", "department"]),
         fill_value=0)
-    parts = []
+    # One block of rows per indicator (catalog order), every (month, department) in each.
+    rows_of = table.to_numpy(dtype="int64")
+    column = {name: i for i, name in enumerate(table.columns)}
+    ids, blocks = [], []
     for indicator in INDICATOR_IDS:
         sources = _source_datasets(indicator)
         if not sources:
             continue
-        present = [s for s in sources if s in table.columns]
-        volume = (table[present].min(axis=1) if len(present) == len(sources)
-                  else pd.Series(0, index=table.index))
-        parts.append(pd.DataFrame({"month": table.index.get_level_values("month"),
-                                   "department": table.index.get_level_values("department"),
-                                   "indicator": indicator,
-                                   "volume": volume.to_numpy(dtype="int64")}))
-    return pd.concat(parts, ignore_index=True).astype(
-        {"month": "str", "department": "str", "indicator": "str", "volume": "int64"})
+        ids.append(indicator)
+        blocks.append(rows_of[:, [column[s] for s in sources]].min(axis=1)
+                      if all(s in column for s in sources)
+                      else np.zeros(len(table), dtype="int64"))
+    n = len(table)
+    return pd.DataFrame({
+        "month": np.tile(table.index.get_level_values("month").to_numpy(dtype=object), len(ids)),
+        "department": np.tile(table.index.get_level_values("department").to_numpy(dtype=object),
+                              len(ids)),
+        "indicator": np.repeat(np.array(ids, dtype=object), n),
+        "volume": np.concatenate(blocks) if blocks else np.zeros(0, dtype="int64"),
+    }).astype({"month": "str", "department": "str", "indicator": "str", "volume": "int64"})
 
 
 def unusual_in(
