@@ -313,7 +313,9 @@ def complaint_mix(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ``unclassified``), ``complaints`` (int64) and ``share`` (% of that month's complaints in the
     department; NaN when it had none).  Same months and departments as :func:`indicator_table`.
     """
-    months, departments = facts_sql.month_grid(con)
+    from indicators.stored_indicators import grid  # the stored row counts' grid: no scan
+
+    months, departments = grid(con)
     return mix_from_counts(
         facts_sql.complaint_counts(con), months=months, departments=departments
     )
