@@ -147,3 +147,22 @@ def test_upload_a_good_and_a_bad_file(server, page, tmp_path):
     assert main.get_by_text("Last loads: purchases").count() == 1
     assert_no_exception(page)
     shot(page, "incomplete-month")
+
+
+def test_tables_export_only_through_the_neutralised_download(server, page):
+    """A table's own toolbar offers no CSV download (nor a copy of its cells): that file would
+    carry a department called ``=HYPERLINK(…)`` as a formula.  The download under every table
+    (:func:`dashboard.widgets.table`) is neutralised and stays."""
+    page.goto(f"{server}/quality")
+    wait_idle(page)
+    main = page.locator('[data-testid="stMain"]')
+    grid = main.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    grid.hover()
+    toolbar = main.locator('[data-testid="stElementToolbar"]').filter(has=page.get_by_role(
+        "button", name="Fullscreen")).first
+    toolbar.wait_for(timeout=10_000)  # the table's toolbar is shown: its buttons are there
+    assert toolbar.get_by_role("button", name="Download as CSV").count() == 0
+    assert toolbar.get_by_role("button", name="Search").count() == 1
+    assert main.get_by_role("button", name="Download CSV").count() >= 1
+    assert_no_exception(page)
