@@ -464,3 +464,38 @@ def test_growth_a_year_on_follows_a_load_of_the_earlier_month(tmp_path):
             (30 / 20 - 1) * 100)
     finally:
         con.close()
+
+
+def test_a_load_rewrites_the_per_channel_indicators_that_read_it_and_the_new_keys_whole(
+        db, tmp_path):
+    """February's surveys again (North web: 5 and 1; a kiosk answer): North × web's CSAT is
+    rewritten, its purchases are not (a marker written beforehand stays: the load did not
+    recompute them); North × kiosk, a key new to the table, gets every per-channel indicator;
+    North × not given, whose only February row was s8, has no row any more."""
+    con = store.connect(db)
+    try:
+        marker = ("UPDATE indicator_values_by_channel SET value = 999 WHERE month = '2025-02' "
+                  "AND department = 'North' AND channel = 'web' AND indicator = 'purchases'")
+        con.execute(marker)
+        load(con, write_csv(tmp_path / "again.csv", "surveys", [
+            ("s9", "2025-02-21T10:00:00", "North", "csat", "5", "web"),
+            ("s10", "2025-02-21T10:00:00", "North", "csat", "1", "web"),
+            ("s11", "2025-02-21T10:00:00", "North", "csat", "4", "kiosk"),
+            ("s12", "2025-02-21T10:00:00", "South", "csat", "4", "store"),
+        ]))
+        v = values(stored_indicators.read(con, Scope(("2025-02", "2025-02"),
+                                                    channels=("web", "kiosk", NG, "phone"))))
+        assert v[("2025-02", "North", "web", "csat")] == 1 / 2 * 100  # 5 satisfied, 1 not
+        assert v[("2025-02", "North", "web", "purchases")] == 999  # not rewritten
+        assert v[("2025-02", "North", "kiosk", "csat")] == 100
+        assert v[("2025-02", "North", "kiosk", "purchases")] == 0
+        assert v[("2025-02", "North", "kiosk", "revenue")] == 0
+        assert math.isnan(v[("2025-02", "North", "kiosk", "revenue_growth_mom")])
+        assert v[("2025-02", "North", "kiosk", "complaints")] == 0
+        assert v[("2025-02", "North", "phone", "complaints")] == 1  # k4, untouched
+        assert not any(k[1:3] == ("North", NG) for k in v)  # s8 replaced: no row there
+        assert v[("2025-02", "All", "kiosk", "csat")] == 100
+        con.execute(marker.replace("999", "1"))  # February North web: p7 alone
+        assert_current(con)
+    finally:
+        con.close()
