@@ -56,7 +56,7 @@ from indicators.ingest.problems import (
     summarise,
 )
 from indicators.ingest.read_csv import file_rows, lost_records
-from indicators.ingest.rules import source_rules, unique_sets
+from indicators.ingest.rules import any_violated, source_rules, unique_sets
 from indicators.ingest.source import Source
 from indicators.ingest.sql import REJECTS, SLICES, Params, drop_rejects, quote, table_name
 from indicators.ingest.warnings import row_warnings
@@ -225,7 +225,7 @@ def _insert_statement(
     rules = source_rules(source, dataset, positions, date_format=date_format_name)
     for rule in rules:
         p.values.update(rule.params)
-    broken = " OR ".join(f"({r.violated})" for r in rules) or "false"
+    broken = any_violated(rules)
     targets = list(dataset.column_names) + (["month"] if dataset.event else [])
     values = [quote("v_" + c) for c in targets]
     values[0] = f"CASE WHEN {broken} THEN error({p(_BROKEN_ROW)}) ELSE {values[0]} END"
