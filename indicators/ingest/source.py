@@ -36,6 +36,9 @@ class Source:
     """False when a byte scan found no control character or BOM: the per-cell rule is skipped."""
     ascii_only: bool = False
     """True when a byte scan found only ASCII: trimming needs to look for U+0020 alone."""
+    edge_spaces: bool = True
+    """False when a byte scan of an ASCII file found no space beside a field's edge: no cell
+    starts or ends with one, so none needs trimming."""
     records: int | None = None
     """CSV text: its data records by the byte scan, which DuckDB's rows must add up to."""
     warnings: list[FileWarning] = field(default_factory=list)

@@ -258,6 +258,7 @@ def typed_sql(zone: str, date_format: str = "ISO") -> str:
         params: dict[str, object] = {}
         decimal_comma = False
         ascii_only = True
+        edge_spaces = True
 
     p = Params()
     positions = {c.name: i for i, c in enumerate(DATASETS["responses"].columns)}
