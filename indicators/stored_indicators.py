@@ -519,18 +519,21 @@ def _with_new_keys(con: duckdb.DuckDBPyConnection, scope: Scope, fresh: pd.DataF
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, *, in_transaction: bool = False,
-            channels: bool = True) -> int:
+            channels: bool = True, counted: bool = False) -> int:
     """Recompute the whole table from every stored row, in one transaction (the caller's with
     ``in_transaction``), and the per-channel table unless not ``channels`` (a change of
-    retention, which enters none of it); the rows written."""
+    retention, which enters none of it); the rows written.  The row counts
+    (:data:`ROWS_TABLE`) are counted again, unless ``counted``: :func:`refresh` has just
+    brought them up to date."""
     from indicators.store import transaction
 
     with transaction(con, joined=in_transaction):
         con.execute(DDL)
         con.execute(ROWS_DDL)
-        con.execute(f"DELETE FROM {ROWS_TABLE}")
-        for dataset in MONTH_DATASETS:
-            con.execute(_COUNT_ALL[dataset])
+        if not counted:
+            con.execute(f"DELETE FROM {ROWS_TABLE}")
+            for dataset in MONTH_DATASETS:
+                con.execute(_COUNT_ALL[dataset])
         con.execute(f"DELETE FROM {TABLE}")
         if channels or not channel_table_exists(con):
             con.execute(CHANNEL_DDL)
@@ -607,6 +610,8 @@ def refresh(
     channels = dataset in CHANNEL_DATASETS
     if slices is None:
         return rebuild(con, in_transaction=True, channels=channels)
+    slices = list(slices)
+    _count_rows(con, dataset, slices)  # first: the grid below is read from the counts
     con.execute(DDL)
     if not channel_table_exists(con):  # stored before channels: filled whole, once
         rebuild_channels(con)
@@ -615,14 +620,12 @@ def refresh(
         _STORED_GRID, {"all": ALL_DEPARTMENTS}
     ).fetchone()
     stored_months, stored_departments = stored_months or [], stored_departments or []
-    # The slices are recounted only where no rebuild follows (a rebuild recounts every one).
     if not grid_months:
-        _count_rows(con, dataset, slices)
         con.execute(f"DELETE FROM {TABLE}")
         con.execute(f"DELETE FROM {CHANNEL_TABLE}")
         return 0
     if not stored_months:
-        return rebuild(con, in_transaction=True, channels=channels)
+        return rebuild(con, in_transaction=True, channels=channels, counted=True)
     off_grid = {"months": grid_months, "departments": grid_departments, "all": ALL_DEPARTMENTS}
     con.execute(_DELETE_OFF_GRID, off_grid)
     con.execute(_CHANNEL_DELETE_OFF_GRID, off_grid)
@@ -638,9 +641,8 @@ def refresh(
     everyone = (ALL_DEPARTMENTS, *grid_departments)
     clipped = [(c, i) for c, i in ((_clip(s, first, last), i) for s, i in work) if c is not None]
     if any(i is None and _covers(c, first, last, everyone) for c, i in clipped):
-        # the whole grid: one full pass is cheaper
-        return rebuild(con, in_transaction=True, channels=channels)
-    _count_rows(con, dataset, slices)
+        # the whole grid: one full pass is cheaper (the counts are current already)
+        return rebuild(con, in_transaction=True, channels=channels, counted=True)
     written = 0
     for scope, indicators in _without_covered(clipped, everyone):
         if _covers(scope, first, last, everyone):
