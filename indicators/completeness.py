@@ -140,9 +140,9 @@ def month_status(
     has = np.zeros((n_dep, n_month, n_ds), dtype=bool)
     volume = np.zeros((n_dep, n_month), dtype=np.int64)
     if n_dep:
-        d_code = pd.Index(departments).get_indexer(rows["department"])
-        m_code = pd.Index(grid).get_indexer(rows["month"])
-        k_code = pd.Index(MONTH_DATASETS).get_indexer(rows["dataset"])
+        d_code = _codes(rows["department"], departments)
+        m_code = _codes(rows["month"], grid)
+        k_code = _codes(rows["dataset"], MONTH_DATASETS)
         known = k_code >= 0
         has[d_code[known], m_code[known], k_code[known]] = True
         np.add.at(volume, (d_code[known], m_code[known]), rows["rows"].to_numpy()[known])
@@ -186,6 +186,14 @@ def month_status(
         "marked": marks.astype(bool),
         "incomplete_departments": gone,
     }, columns=list(STATUS_COLUMNS))
+
+
+def _codes(values: pd.Series, labels: Sequence[str]) -> np.ndarray:
+    """Each value's index in ``labels`` (-1 when not there), looked up once per distinct value
+    (a column of row counts holds few: months, departments, datasets)."""
+    codes, distinct = pd.factorize(values)
+    found = pd.Index(labels).get_indexer(distinct)
+    return np.where(codes >= 0, found[codes] if len(found) else -1, -1)
 
 
 def _tuples(lack: np.ndarray) -> np.ndarray:
