@@ -304,7 +304,7 @@ def number_text_sql(value: str) -> str:
     back as the same double (DuckDB's cast to VARCHAR writes Python's ``repr``).  ``-0.0`` is
     ``0``.  ``value`` is a column or an expression of the code, never data."""
     return (
-        f"CASE WHEN NOT isfinite({value}) THEN NULL"
+        f"CASE WHEN {value} IS NULL THEN NULL WHEN NOT isfinite({value}) THEN NULL"
         f" WHEN {value} = trunc({value}) AND abs({value}) < {_WHOLE_FROM}"
         f" THEN CAST(CAST({value} AS BIGINT) AS VARCHAR)"
         f" ELSE CAST({value} AS VARCHAR) END"
