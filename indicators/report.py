@@ -10,10 +10,10 @@ and DuckDB makes every row's whole line: first one row per month and department
 (:func:`report_groups_sql`: its place in the long table's order, and the text around the
 indicator and value — the ``department`` cell neutralised and quoted once per department, the
 ``complete`` flag joined from :func:`indicators.completeness.status_of`'s flags), then each
-row's line joined to its group, with the value as text (rounded as below), sorted on two
-integers (:func:`report_lines_sql`).  The lines come back as Arrow record batches of
-:data:`BATCH_ROWS` rows and are written out as the bytes of their string buffer: no Python
-object per row.
+row's line joined to its group, with the value as text (rounded as below), sorted on integers:
+the ranks of its month, department and indicator (:func:`report_lines_sql`).  The lines come
+back as Arrow record batches of :data:`BATCH_ROWS` rows and are written out as the bytes of
+their string buffer: no Python object per row.
 ``route`` computes its small tables in pandas, from the stored rows of the targets'
 indicators and departments only, and writes them through the same SQL cells and line writer.
 
@@ -628,61 +628,72 @@ _REPORT_GROUPS = "report_groups"
 runs."""
 
 
-def report_groups_sql(
-    select: str, *, fmt: str, departments: Sequence[str], by_channel: bool = False
-) -> tuple[str, dict[str, object]]:
+def report_groups_sql(select: str, *, fmt: str, by_channel: bool = False
+                      ) -> tuple[str, dict[str, object]]:
     """The statement that makes the temporary table :data:`_REPORT_GROUPS` over the unordered
     :func:`indicators.stored_indicators.select` ``select`` (bind its parameters and ``$all``
     too), and its own parameters: one row per month × department (× channel) group of
-    ``select``'s rows (:func:`_groups_of`), with ``ordinal``, its place in the long table's order
-    (:data:`indicators.stored_indicators.ORDER`, or ``CHANNEL_ORDER``, but the indicator), and
-    the text of its lines (:func:`report_lines_sql`) before the indicator (``prefix``) and
-    after the value (``suffix``).
+    ``select``'s rows (:func:`_groups_of`), with its place in the long table's order
+    (:data:`indicators.stored_indicators.ORDER`, or ``CHANNEL_ORDER``, but the indicator) as
+    the ranks of its month, department (All first) and channel (:data:`_GROUP_RANKS`), and the
+    text of its lines (:func:`report_lines_sql`) before the indicator (``prefix``) and after
+    the value (``suffix``).
 
-    The ``department`` cell is made once per name of ``departments`` (neutralised and quoted
-    for CSV, a JSON string), and in the group for a name not there; the ``channel`` cell once
-    per group; ``complete`` is the flag of :data:`_REPORT_STATUS` (registered by the caller),
-    true for a month or department it lacks (nothing expected).  A table, so that DuckDB knows
-    its size and joins the rows to it (not it to the rows)."""
-    group = "month, department, channel" if by_channel else "month, department"
-    department = ("CASE WHEN n.cell IS NULL THEN "
-                  f"{_text_cell_sql('g.department', fmt)} ELSE n.cell END")
+    The ``department`` and ``channel`` cells are made once per name (neutralised and quoted for
+    CSV, a JSON string); ``complete`` is the flag of :data:`_REPORT_STATUS` (registered by the
+    caller), true for a month or department it lacks (nothing expected).  A table, so that
+    DuckDB knows its size and joins the rows to it (not it to the rows)."""
     if fmt == "csv":
-        channel = [_text_cell_sql("g.channel", fmt), "','"] if by_channel else []
-        prefix = ["g.month", "','", department, "','", *channel]
+        channel = ["c.cell", "','"] if by_channel else []
+        prefix = ["m.month", "','", "d.cell", "','", *channel]
         ends = ("',true' || chr(13) || chr(10)", "',false' || chr(13) || chr(10)")
     else:
-        channel = ["', \"channel\": '", "to_json(g.channel)"] if by_channel else []
-        prefix = ["', {\"month\": '", "to_json(g.month)", "', \"department\": '", department,
+        channel = ["', \"channel\": '", "c.cell"] if by_channel else []
+        prefix = ["', {\"month\": '", "to_json(m.month)", "', \"department\": '", "d.cell",
                   *channel, "', \"indicator\": '"]
         ends = ("', \"complete\": true}'", "', \"complete\": false}'")
-    order = f"g.month, g.department <> $all, g.department{', g.channel' if by_channel else ''}"
+    keys = "m.month, d.department, c.channel" if by_channel else "m.month, d.department"
     sql = f"""CREATE OR REPLACE TEMP TABLE {_REPORT_GROUPS} AS
-        WITH names AS (
-            SELECT department, {_text_cell_sql('department', fmt)} AS cell
-            FROM (SELECT unnest(CAST($names AS VARCHAR[])) AS department))
-        SELECT {', '.join(f'g.{k}' for k in group.split(', '))},
-               row_number() OVER (ORDER BY {order}) AS ordinal,
+        WITH {_ranked(select, fmt, by_channel)}
+        SELECT {keys}, {', '.join(_GROUP_RANKS[: 3 if by_channel else 2])},
                concat({', '.join(prefix)}) AS prefix,
                CASE WHEN s.complete IS NOT FALSE THEN {ends[0]} ELSE {ends[1]} END AS suffix
-        FROM ({_groups_of(select, by_channel)}) g
-        LEFT JOIN names n ON n.department = g.department
-        LEFT JOIN {_REPORT_STATUS} s ON s.month = g.month AND s.department = g.department"""
-    parameters: dict[str, object] = {"names": sorted(set(departments))}
-    if fmt == "csv":
-        parameters.update(export.SQL_PARAMETERS)
-    return sql, parameters
+        FROM {_groups_of(select, by_channel)}
+        LEFT JOIN {_REPORT_STATUS} s ON s.month = m.month AND s.department = d.department"""
+    return sql, dict(export.SQL_PARAMETERS) if fmt == "csv" else {}
+
+
+_GROUP_RANKS = ("month_rank", "department_rank", "channel_rank")
+"""The columns of :data:`_REPORT_GROUPS` that order its groups as the long table does."""
+
+
+def _ranked(select: str, fmt: str, by_channel: bool) -> str:
+    """SQL: the common table expressions ``months``, ``departments`` (and ``channels``): each
+    distinct value of ``select``'s rows, its rank in the long table's order (``department``:
+    All first, then by name) and (departments, channels) its text cell."""
+    ranked = [("months", "month", "month", None), ("departments", "department",
+                                                     "department <> $all, department", True)]
+    if by_channel:
+        ranked.append(("channels", "channel", "channel", True))
+    return ",\n        ".join(
+        f"{name} AS (SELECT {column}, row_number() OVER (ORDER BY {order}) AS {column}_rank"
+        + (f", {_text_cell_sql(column, fmt)} AS cell" if cell else "")
+        + f" FROM (SELECT DISTINCT {column} FROM ({select})))"
+        for name, column, order, cell in ranked
+    )
 
 
 def _groups_of(select: str, by_channel: bool) -> str:
-    """SQL: the month × department (× channel) groups of ``select``'s rows — without channels,
-    every month of the rows with every department of them (a month × department pair without
-    rows has no line; two distinct columns are found faster than their pairs); with channels,
-    the triples found (departments have channels of their own: the product would be larger)."""
-    if by_channel:
-        return f"SELECT DISTINCT month, department, channel FROM ({select})"
-    return (f"SELECT * FROM (SELECT DISTINCT month FROM ({select})) "
-            f"CROSS JOIN (SELECT DISTINCT department FROM ({select}))")
+    """SQL: the groups of ``select``'s rows, joined to their ``months`` ``m``, ``departments``
+    ``d`` (and ``channels`` ``c``) of :func:`_ranked` — without channels, every month with every
+    department (a pair without rows has no line; two distinct columns are found faster than
+    their pairs); with channels, the triples found (departments have channels of their own:
+    the product would be larger)."""
+    if not by_channel:
+        return "months m CROSS JOIN departments d"
+    return (f"(SELECT DISTINCT month, department, channel FROM ({select})) g "
+            "JOIN months m ON m.month = g.month JOIN departments d ON d.department = g.department "
+            "JOIN channels c ON c.channel = g.channel")
 
 
 def report_lines_sql(
@@ -696,7 +707,8 @@ def report_lines_sql(
     Each row's line is its group's ``prefix``, the indicator, the value (:func:`report_sql`)
     and the group's ``suffix``; the lines are sorted by group, then by indicator in catalog
     order: the long table's order (:data:`indicators.stored_indicators.ORDER`, or
-    ``CHANNEL_ORDER`` when ``by_channel``), on two integers."""
+    ``CHANNEL_ORDER`` when ``by_channel``), on integers: the group's ranks, the indicator's
+    position."""
     value, parameters = report_sql(select, exact=exact, by_channel=by_channel)
     if fmt == "csv":
         middle = ["v.indicator", "','", "coalesce(v.value, '')"]
@@ -704,9 +716,10 @@ def report_lines_sql(
         middle = ["to_json(v.indicator)", "', \"value\": '", "coalesce(v.value, 'null')"]
     group = ("month", "department", "channel") if by_channel else ("month", "department")
     on = " AND ".join(f"g.{k} = v.{k}" for k in group)
+    ranks = ", ".join(f"g.{rank}" for rank in _GROUP_RANKS[: len(group)])
     sql = f"""SELECT concat(g.prefix, {', '.join(middle)}, g.suffix) AS line
         FROM ({value}) v JOIN {_REPORT_GROUPS} g ON {on}
-        ORDER BY g.ordinal, v.position"""
+        ORDER BY {ranks}, v.position"""
     return sql, parameters
 
 
@@ -728,8 +741,7 @@ def _report(
         con, scope, indicators=filters.indicators, ordered=False
     )
     rows = {k: v for k, v in parameters.items() if k not in ("all", "order")}  # unordered: unread
-    groups, more = report_groups_sql(select, fmt=fmt, departments=departments,
-                                     by_channel=by_channel)
+    groups, more = report_groups_sql(select, fmt=fmt, by_channel=by_channel)
     sql, own = report_lines_sql(select, fmt=fmt, exact=exact, by_channel=by_channel)
     con.complete()  # a lookup's execute() may have left its result open
     con.register(_REPORT_STATUS, status[["month", "department", "complete"]])
