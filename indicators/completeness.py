@@ -178,14 +178,19 @@ def month_status(
     gone: list[tuple[str, ...]] = [()] * (len(keep) * (n_dep + 1))
     gone[:: n_dep + 1] = [tuple(departments[i] for i in np.flatnonzero(lacking[:, j]))
                           for j in keep]
-    return pd.DataFrame({
-        "month": np.repeat(np.array([grid[j] for j in keep], dtype=object), n_dep + 1),
-        "department": np.tile(np.array([ALL, *departments], dtype=object), len(keep)),
+    return pd.DataFrame({  # the text columns by index into their few distinct names
+        "month": _texts([grid[j] for j in keep], np.repeat(np.arange(len(keep)), n_dep + 1)),
+        "department": _texts([ALL, *departments], np.tile(np.arange(n_dep + 1), len(keep))),
         "complete": ~lack.any(axis=1),
         "missing": _tuples(lack),
         "marked": marks.astype(bool),
         "incomplete_departments": gone,
     }, columns=list(STATUS_COLUMNS))
+
+
+def _texts(names: Sequence[str], indices: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``names[i]`` for each ``i`` of ``indices``, as text (taken, not made string by string)."""
+    return pd.array(list(names), dtype="str").take(indices)
 
 
 def _codes(values: pd.Series, labels: Sequence[str]) -> np.ndarray:
