@@ -73,6 +73,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from indicators import catalog, store
 from indicators import months as _months
@@ -194,11 +196,10 @@ def _texts(names: Sequence[str], indices: np.ndarray) -> pd.api.extensions.Exten
 
 
 def _codes(values: pd.Series, labels: Sequence[str]) -> np.ndarray:
-    """Each value's index in ``labels`` (-1 when not there), looked up once per distinct value
-    (a column of row counts holds few: months, departments, datasets)."""
-    codes, distinct = pd.factorize(values)
-    found = pd.Index(labels).get_indexer(distinct)
-    return np.where(codes >= 0, found[codes] if len(found) else -1, -1)
+    """Each text value's index in ``labels`` (-1 when not there or missing), by Arrow's hash
+    lookup (no Python object per value)."""
+    found = pc.index_in(pa.array(values), value_set=pa.array(list(labels), pa.string()))
+    return found.fill_null(-1).to_numpy()
 
 
 def _tuples(lack: np.ndarray) -> np.ndarray:
