@@ -673,8 +673,8 @@ def _ranked(select: str, fmt: str, by_channel: bool) -> str:
     """SQL: the common table expressions ``months``, ``departments`` (and ``channels``): each
     distinct value of ``select``'s rows, its rank in the long table's order (``department``:
     All first, then by name) and (departments, channels) its text cell."""
-    ranked = [("months", "month", "month", None), ("departments", "department",
-                                                     "department <> $all, department", True)]
+    ranked = [("months", "month", "month", False),
+              ("departments", "department", "department <> $all, department", True)]
     if by_channel:
         ranked.append(("channels", "channel", "channel", True))
     return ",\n        ".join(
