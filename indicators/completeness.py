@@ -73,6 +73,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from indicators import catalog, store
 from indicators import months as _months
@@ -140,9 +142,9 @@ def month_status(
     has = np.zeros((n_dep, n_month, n_ds), dtype=bool)
     volume = np.zeros((n_dep, n_month), dtype=np.int64)
     if n_dep:
-        d_code = pd.Index(departments).get_indexer(rows["department"])
-        m_code = pd.Index(grid).get_indexer(rows["month"])
-        k_code = pd.Index(MONTH_DATASETS).get_indexer(rows["dataset"])
+        d_code = _codes(rows["department"], departments)
+        m_code = _codes(rows["month"], grid)
+        k_code = _codes(rows["dataset"], MONTH_DATASETS)
         known = k_code >= 0
         has[d_code[known], m_code[known], k_code[known]] = True
         np.add.at(volume, (d_code[known], m_code[known]), rows["rows"].to_numpy()[known])
@@ -178,14 +180,26 @@ def month_status(
     gone: list[tuple[str, ...]] = [()] * (len(keep) * (n_dep + 1))
     gone[:: n_dep + 1] = [tuple(departments[i] for i in np.flatnonzero(lacking[:, j]))
                           for j in keep]
-    return pd.DataFrame({
-        "month": np.repeat(np.array([grid[j] for j in keep], dtype=object), n_dep + 1),
-        "department": np.tile(np.array([ALL, *departments], dtype=object), len(keep)),
+    return pd.DataFrame({  # the text columns by index into their few distinct names
+        "month": _texts([grid[j] for j in keep], np.repeat(np.arange(len(keep)), n_dep + 1)),
+        "department": _texts([ALL, *departments], np.tile(np.arange(n_dep + 1), len(keep))),
         "complete": ~lack.any(axis=1),
         "missing": _tuples(lack),
         "marked": marks.astype(bool),
         "incomplete_departments": gone,
     }, columns=list(STATUS_COLUMNS))
+
+
+def _texts(names: Sequence[str], indices: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``names[i]`` for each ``i`` of ``indices``, as text (taken, not made string by string)."""
+    return pd.array(list(names), dtype="str").take(indices)
+
+
+def _codes(values: pd.Series, labels: Sequence[str]) -> np.ndarray:
+    """Each text value's index in ``labels`` (-1 when not there or missing), by Arrow's hash
+    lookup (no Python object per value)."""
+    found = pc.index_in(pa.array(values), value_set=pa.array(list(labels), pa.string()))
+    return found.fill_null(-1).to_numpy()
 
 
 def _tuples(lack: np.ndarray) -> np.ndarray:
@@ -305,7 +319,7 @@ def status_of(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     settings = store.read_settings(con)
     return month_status(
-        row_counts(con),
+        row_counts(con, ordered=False),  # the rules do not depend on the rows' order
         expected=settings.expected_datasets,
         marked=read_marked(con),
         min_volume=settings.min_volume,

@@ -6,11 +6,14 @@ Output goes to stdout, messages to stderr.  The database is opened read-only, ex
 
 **Written from DuckDB.**  ``report`` reads the stored indicator table through
 :func:`indicators.stored_indicators.select` — the filters' months, department and indicator —
-and DuckDB makes every row's whole line in one statement (:func:`report_lines_sql`): the value
-as text (rounded as below), the ``department`` cell neutralised and quoted once per department,
-the ``complete`` flag joined from :func:`indicators.completeness.status_of`'s flags, sorted in
-the long table's order.  The lines come back as Arrow record batches of :data:`BATCH_ROWS`
-rows and are written out as the bytes of their string buffer: no Python object per row.
+and DuckDB makes every row's whole line: first one row per month and department
+(:func:`report_groups_sql`: its place in the long table's order, and the text around the
+indicator and value — the ``department`` cell neutralised and quoted once per department, the
+``complete`` flag joined from :func:`indicators.completeness.status_of`'s flags), then each
+row's line joined to its group, with the value as text (rounded as below), sorted on integers:
+the ranks of its month, department and indicator (:func:`report_lines_sql`).  The lines come
+back as Arrow record batches of :data:`BATCH_ROWS` rows and are written out as the bytes of
+their string buffer: no Python object per row.
 ``route`` computes its small tables in pandas, from the stored rows of the targets'
 indicators and departments only, and writes them through the same SQL cells and line writer.
 
@@ -69,7 +72,8 @@ per-row values (medians and percentiles take the same order statistics however t
 read), and every output is sorted.
 
 **Memory.**  ``report`` holds one batch of lines at a time (DuckDB itself holds the sorted
-lines of the filters); the completeness flags are one boolean per month and department.
+lines of the filters); the completeness flags are one boolean per month and department, the
+groups one row each.
 
 Exit codes: 0 printed (or marked); 1 nothing to print (no data loaded yet, no targets for
 ``route``, or the database can't be read, or stayed busy); 2 a filter or mark names a month,
@@ -106,8 +110,10 @@ T = TypeVar("T")
 
 NO_DATA_MESSAGE = "no data loaded yet — run `python -m indicators ingest` or `demo`"
 NO_TARGETS_MESSAGE = "no targets loaded yet — ingest a targets file with `python -m indicators ingest`"
-BATCH_ROWS = 200_000
-"""Rows fetched from DuckDB and written at a time (an Arrow record batch)."""
+BATCH_ROWS = 10_000
+"""Rows fetched from DuckDB and written at a time (an Arrow record batch): a megabyte or so of
+lines, the same memory batch after batch (200,000 rows, 24 MB of JSON, took new memory each
+time: a third slower in a new process)."""
 REPORT_COLUMNS: tuple[str, ...] = (*LONG_COLUMNS, "complete")
 """The rows ``report`` prints: the long table and whether the month is complete."""
 REPORT_CHANNEL_COLUMNS: tuple[str, ...] = ("month", "department", "channel", "indicator",
@@ -300,14 +306,14 @@ def number_text_sql(value: str) -> str:
     back as the same double (DuckDB's cast to VARCHAR writes Python's ``repr``).  ``-0.0`` is
     ``0``.  ``value`` is a column or an expression of the code, never data."""
     return (
-        f"CASE WHEN NOT isfinite({value}) THEN NULL"
+        f"CASE WHEN {value} IS NULL THEN NULL WHEN NOT isfinite({value}) THEN NULL"
         f" WHEN {value} = trunc({value}) AND abs({value}) < {_WHOLE_FROM}"
         f" THEN CAST(CAST({value} AS BIGINT) AS VARCHAR)"
         f" ELSE CAST({value} AS VARCHAR) END"
     )
 
 
-def rounded_sql(value: str, decimals: str) -> str:
+def rounded_sql(value: str, decimals: str, *, scale: str | None = None) -> str:
     """SQL: the DOUBLE ``value`` rounded to ``decimals`` (an SQL expression giving one of the
     decimals :func:`decimals_of` gives; NULL or another: not rounded) as a person rounds —
     halves away from zero on the value as written, as :func:`indicators.units.fixed`: 2.675
@@ -323,9 +329,22 @@ def rounded_sql(value: str, decimals: str) -> str:
 
     Missing and not-finite values stay as they are, and so does a value of 2⁵³ ÷ 10^decimals
     or more: its double has no finer digit (its shortest text has at most ``decimals``
-    decimals)."""
+    decimals).
+
+    ``scale``: a column holding ``10^decimals`` as a DOUBLE (NULL where not rounded), when the
+    statement has one: a value clearly not on a half is then rounded by one formula whatever
+    its decimals, the same double as the branch of its decimals would give — faster over many
+    rows (``decimals`` should be a column too: it is read once per branch)."""
     branches = " ".join(f"WHEN {d} THEN {_rounded_to(value, d)}" for d in _ALL_DECIMALS)
-    return f"CASE {decimals} {branches} ELSE {value} END"
+    by_decimals = f"CASE {decimals} {branches} ELSE {value} END"
+    if scale is None:
+        return by_decimals
+    x = f"({value} * {scale})"
+    return (
+        f"CASE WHEN {value} IS NULL THEN NULL"
+        f" WHEN abs({value}) < {float(_WHOLE_FROM)!r} / {scale} AND {_off_half(x)}"
+        f" THEN round({x}) / {scale} ELSE {by_decimals} END"
+    )
 
 
 _NEAR_HALF = 1e-6
@@ -335,13 +354,17 @@ _REL_ERROR = 1e-15
 """More than the relative error of ``x`` and of the double's shortest text (≈ 2 × 2⁻⁵³)."""
 
 
+def _off_half(x: str) -> str:
+    """SQL: whether ``x`` (``value × 10^decimals``) is clearly not on a half (:func:`rounded_sql`)."""
+    return f"abs(abs({x}) - floor(abs({x})) - 0.5) > {_NEAR_HALF!r} + abs({x}) * {_REL_ERROR!r}"
+
+
 def _rounded_to(value: str, decimals: int) -> str:
     scale = repr(10.0**decimals)
     x = f"({value} * {scale})"
     return (
         f"CASE WHEN NOT (abs({value}) < {_WHOLE_FROM / 10**decimals!r}) THEN {value}"
-        f" WHEN abs(abs({x}) - floor(abs({x})) - 0.5) > {_NEAR_HALF!r} + abs({x}) * {_REL_ERROR!r}"
-        f" THEN round({x}) / {scale}"
+        f" WHEN {_off_half(x)} THEN round({x}) / {scale}"
         f" ELSE CAST(TRY_CAST(CAST({value} AS VARCHAR) AS DECIMAL(38, {decimals})) AS DOUBLE) END"
     )
 
@@ -572,74 +595,133 @@ def report_sql(select: str, *, exact: bool, by_channel: bool = False
                ) -> tuple[str, dict[str, object]]:
     """The statement ``report`` fetches over :func:`indicators.stored_indicators.select`'s
     ``select`` (bind its parameters too), and its own parameters: ``month``, ``department``,
-    (``channel`` when ``by_channel``), ``indicator`` as they are, ``value`` as text
-    (:func:`rounded_sql` unless ``exact``, :func:`number_text_sql`).  Projections only, so the
-    rows keep ``select``'s order."""
+    (``channel`` when ``by_channel``), ``indicator`` as they are, ``position``, the indicator's
+    place in the catalog (as :data:`indicators.stored_indicators.ORDER` ranks it: NULL for an id
+    not in it), ``value`` as text (:func:`rounded_sql` unless ``exact``,
+    :func:`number_text_sql`).  Projections only, so the rows keep ``select``'s order."""
     keys = "month, department, channel, indicator" if by_channel else \
         "month, department, indicator"
+    rows = (f"SELECT {keys}, value, list_position($out_ids, indicator) AS position "
+            f"FROM ({select})")
+    keys = f"{keys}, position"
     if exact:
         return (f"SELECT {keys}, {number_text_sql('value')} AS value "
-                f"FROM ({select})"), {}
-    shown = rounded_sql("value", _ROW_DECIMALS.format(indicator="indicator"))
+                f"FROM ({rows})"), {"out_ids": list(INDICATOR_IDS)}
+    shown = rounded_sql("value", "decimals", scale="scale")
     return (f"SELECT {keys}, {number_text_sql('shown')} AS value "
-            f"FROM (SELECT {keys}, {shown} AS shown FROM ({select}))"
-            ), _decimals_parameters()
+            f"FROM (SELECT {keys}, {shown} AS shown FROM ({_with_decimals(rows, keys)}))"
+            ), {**_decimals_parameters(),
+                "out_scales": [10.0 ** decimals_of(i) for i in INDICATOR_IDS]}
+
+
+def _with_decimals(rows: str, keys: str) -> str:
+    """SQL: the ``keys`` (``position`` among them) and ``value`` of ``rows`` with the
+    ``decimals`` of the row's indicator and their ``scale`` (``10^decimals``, ``$out_scales``),
+    looked up once per row for :func:`rounded_sql` (NULL for an id not in the catalog)."""
+    return (f"SELECT {keys}, value, list_extract($out_decimals, position) AS decimals, "
+            f"list_extract($out_scales, position) AS scale FROM ({rows})")
 
 
 _REPORT_STATUS = "report_month_status"
 """The name the completeness flags (month, department, complete) are registered under while
 ``report`` runs."""
+_REPORT_GROUPS = "report_groups"
+"""The temporary table of ``report``'s groups of lines (:func:`report_groups_sql`), while it
+runs."""
+
+
+def report_groups_sql(select: str, *, fmt: str, by_channel: bool = False
+                      ) -> tuple[str, dict[str, object]]:
+    """The statement that makes the temporary table :data:`_REPORT_GROUPS` over the unordered
+    :func:`indicators.stored_indicators.select` ``select`` (bind its parameters and ``$all``
+    too), and its own parameters: one row per month × department (× channel) group of
+    ``select``'s rows (:func:`_groups_of`), with its place in the long table's order
+    (:data:`indicators.stored_indicators.ORDER`, or ``CHANNEL_ORDER``, but the indicator) as
+    the ranks of its month, department (All first) and channel (:data:`_GROUP_RANKS`), and the
+    text of its lines (:func:`report_lines_sql`) before the indicator (``prefix``) and after
+    the value (``suffix``).
+
+    The ``department`` and ``channel`` cells are made once per name (neutralised and quoted for
+    CSV, a JSON string); ``complete`` is the flag of :data:`_REPORT_STATUS` (registered by the
+    caller), true for a month or department it lacks (nothing expected).  A table, so that
+    DuckDB knows its size and joins the rows to it (not it to the rows)."""
+    if fmt == "csv":
+        channel = ["c.cell", "','"] if by_channel else []
+        prefix = ["m.month", "','", "d.cell", "','", *channel]
+        ends = ("',true' || chr(13) || chr(10)", "',false' || chr(13) || chr(10)")
+    else:
+        channel = ["', \"channel\": '", "c.cell"] if by_channel else []
+        prefix = ["', {\"month\": '", "to_json(m.month)", "', \"department\": '", "d.cell",
+                  *channel, "', \"indicator\": '"]
+        ends = ("', \"complete\": true}'", "', \"complete\": false}'")
+    keys = "m.month, d.department, c.channel" if by_channel else "m.month, d.department"
+    sql = f"""CREATE OR REPLACE TEMP TABLE {_REPORT_GROUPS} AS
+        WITH {_ranked(select, fmt, by_channel)}
+        SELECT {keys}, {', '.join(_GROUP_RANKS[: 3 if by_channel else 2])},
+               concat({', '.join(prefix)}) AS prefix,
+               CASE WHEN s.complete IS NOT FALSE THEN {ends[0]} ELSE {ends[1]} END AS suffix
+        FROM {_groups_of(select, by_channel)}
+        LEFT JOIN {_REPORT_STATUS} s ON s.month = m.month AND s.department = d.department"""
+    return sql, dict(export.SQL_PARAMETERS) if fmt == "csv" else {}
+
+
+_GROUP_RANKS = ("month_rank", "department_rank", "channel_rank")
+"""The columns of :data:`_REPORT_GROUPS` that order its groups as the long table does."""
+
+
+def _ranked(select: str, fmt: str, by_channel: bool) -> str:
+    """SQL: the common table expressions ``months``, ``departments`` (and ``channels``): each
+    distinct value of ``select``'s rows, its rank in the long table's order (``department``:
+    All first, then by name) and (departments, channels) its text cell."""
+    ranked = [("months", "month", "month", False),
+              ("departments", "department", "department <> $all, department", True)]
+    if by_channel:
+        ranked.append(("channels", "channel", "channel", True))
+    return ",\n        ".join(
+        f"{name} AS (SELECT {column}, row_number() OVER (ORDER BY {order}) AS {column}_rank"
+        + (f", {_text_cell_sql(column, fmt)} AS cell" if cell else "")
+        + f" FROM (SELECT DISTINCT {column} FROM ({select})))"
+        for name, column, order, cell in ranked
+    )
+
+
+def _groups_of(select: str, by_channel: bool) -> str:
+    """SQL: the groups of ``select``'s rows, joined to their ``months`` ``m``, ``departments``
+    ``d`` (and ``channels`` ``c``) of :func:`_ranked` — without channels, every month with every
+    department (a pair without rows has no line; two distinct columns are found faster than
+    their pairs); with channels, the triples found (departments have channels of their own:
+    the product would be larger)."""
+    if not by_channel:
+        return "months m CROSS JOIN departments d"
+    return (f"(SELECT DISTINCT month, department, channel FROM ({select})) g "
+            "JOIN months m ON m.month = g.month JOIN departments d ON d.department = g.department "
+            "JOIN channels c ON c.channel = g.channel")
 
 
 def report_lines_sql(
-    select: str, *, fmt: str, exact: bool, departments: Sequence[str], by_channel: bool = False
+    select: str, *, fmt: str, exact: bool, by_channel: bool = False
 ) -> tuple[str, dict[str, object]]:
     """The statement giving ``report``'s rows as whole lines (column ``line``: CSV fields with
     ``,`` between and CRLF after; a JSON object after ``", "``), over the unordered
-    :func:`indicators.stored_indicators.select` ``select`` (bind its parameters too), in the
-    long table's order (:data:`indicators.stored_indicators.ORDER`), and its own parameters.
+    :func:`indicators.stored_indicators.select` ``select`` (bind its parameters too) and the
+    groups of :data:`_REPORT_GROUPS` (:func:`report_groups_sql`), and its own parameters.
 
-    The ``department`` cell is made once per name of ``departments`` (neutralised and quoted
-    for CSV, a JSON string), and in the row for a name not there; ``complete`` is the flag of
-    :data:`_REPORT_STATUS` (registered by the caller), true for a month or department it lacks
-    (nothing expected).
-
-    ``by_channel``: ``select`` is a per-channel one (a ``channel`` column); the line has the
-    ``channel`` cell after ``department`` (made as the department's, row by row) and the rows
-    are in :data:`indicators.stored_indicators.CHANNEL_ORDER`."""
+    Each row's line is its group's ``prefix``, the indicator, the value (:func:`report_sql`)
+    and the group's ``suffix``; the lines are sorted by group, then by indicator in catalog
+    order: the long table's order (:data:`indicators.stored_indicators.ORDER`, or
+    ``CHANNEL_ORDER`` when ``by_channel``), on integers: the group's ranks, the indicator's
+    position."""
     value, parameters = report_sql(select, exact=exact, by_channel=by_channel)
-    parameters = {**parameters, "names": sorted(set(departments))}
     if fmt == "csv":
-        parameters.update(export.SQL_PARAMETERS)
-    cell = _text_cell_sql("v.department", fmt)
-    channel = "v.channel, " if by_channel else ""
-    if fmt == "csv":
-        after = ["','", _text_cell_sql("v.channel", fmt)] if by_channel else []
-        pieces = ["v.month", "','", "department_cell", *after, "','", "v.indicator", "','",
-                  "coalesce(v.value, '')",
-                  "CASE WHEN v.complete IS NOT FALSE THEN ',true' ELSE ',false' END",
-                  "chr(13)", "chr(10)"]
+        middle = ["v.indicator", "','", "coalesce(v.value, '')"]
     else:
-        after = ["', \"channel\": '", "to_json(v.channel)"] if by_channel else []
-        pieces = ["', {\"month\": '", "to_json(v.month)", "', \"department\": '",
-                  "department_cell", *after, "', \"indicator\": '", "to_json(v.indicator)",
-                  "', \"value\": '", "coalesce(v.value, 'null')",
-                  "CASE WHEN v.complete IS NOT FALSE THEN ', \"complete\": true}' "
-                  "ELSE ', \"complete\": false}' END"]
-    sql = f"""WITH names AS (
-            SELECT department, {_text_cell_sql('department', fmt)} AS cell
-            FROM (SELECT unnest(CAST($names AS VARCHAR[])) AS department)),
-        cells AS (
-            SELECT v.month, v.department, {channel}v.indicator, v.value, s.complete,
-                   CASE WHEN n.cell IS NULL THEN {cell} ELSE n.cell END AS department_cell
-            FROM ({value}) v
-            LEFT JOIN names n ON n.department = v.department
-            LEFT JOIN {_REPORT_STATUS} s ON s.month = v.month AND s.department = v.department)
-        SELECT line FROM (
-            SELECT v.month, v.department, {channel}v.indicator,
-                   concat({', '.join(pieces)}) AS line
-            FROM cells v)
-        {stored_indicators.CHANNEL_ORDER if by_channel else stored_indicators.ORDER}"""
+        middle = ["to_json(v.indicator)", "', \"value\": '", "coalesce(v.value, 'null')"]
+    group = ("month", "department", "channel") if by_channel else ("month", "department")
+    on = " AND ".join(f"g.{k} = v.{k}" for k in group)
+    ranks = ", ".join(f"g.{rank}" for rank in _GROUP_RANKS[: len(group)])
+    sql = f"""SELECT concat(g.prefix, {', '.join(middle)}, g.suffix) AS line
+        FROM ({value}) v JOIN {_REPORT_GROUPS} g ON {on}
+        ORDER BY {ranks}, v.position"""
     return sql, parameters
 
 
@@ -660,13 +742,15 @@ def _report(
     select, parameters = stored_indicators.select(
         con, scope, indicators=filters.indicators, ordered=False
     )
-    sql, more = report_lines_sql(select, fmt=fmt, exact=exact, departments=departments,
-                                 by_channel=by_channel)
+    rows = {k: v for k, v in parameters.items() if k not in ("all", "order")}  # unordered: unread
+    groups, more = report_groups_sql(select, fmt=fmt, by_channel=by_channel)
+    sql, own = report_lines_sql(select, fmt=fmt, exact=exact, by_channel=by_channel)
     con.complete()  # a lookup's execute() may have left its result open
     con.register(_REPORT_STATUS, status[["month", "department", "complete"]])
     sink = _Sink(out)
     try:
-        reader = _batches(con, sql, {**parameters, **more})
+        con.execute(groups, {**rows, "all": parameters["all"], **more})
+        reader = _batches(con, sql, {**rows, **own})
         header = REPORT_CHANNEL_COLUMNS if by_channel else REPORT_COLUMNS
         sink.write(b"[" if fmt == "json" else (",".join(header) + "\r\n").encode())
         skip = len(", ") if fmt == "json" else 0  # every object follows ", ": the first without
@@ -678,6 +762,8 @@ def _report(
             sink.write(b"]\n")
     finally:
         sink.close()
+        con.complete()
+        con.execute(f"DROP TABLE IF EXISTS temp.{_REPORT_GROUPS}")
         con.unregister(_REPORT_STATUS)
 
 

@@ -195,6 +195,14 @@ def test_the_partial_upload_of_the_issue():
     assert latest_complete(status, "D0") == "2025-12"
 
 
+@pytest.mark.parametrize("rows", [LATER, VOLUMES])
+def test_the_order_of_the_row_counts_does_not_matter(rows: pd.DataFrame):
+    """``status_of`` reads the counts in no particular order."""
+    for seed in range(5):
+        shuffled = rows.sample(frac=1, random_state=seed).reset_index(drop=True)
+        pd.testing.assert_frame_equal(month_status(shuffled), month_status(rows))
+
+
 def test_latest_complete_is_none_when_no_month_is():
     status = month_status(counts(("purchases", "2025-01", "A", 1), ("surveys", "2025-02", "A", 1)))
     assert latest_complete(status, "A") == "2025-01"

@@ -210,8 +210,11 @@ def sql_values(expression: str, values: list[float | None]) -> list[object]:
         con.close()
 
 
-def rounded(values: list[float | None], decimals: int) -> list[float | None]:
-    return sql_values(report.rounded_sql("v", str(decimals)), values)
+def rounded(values: list[float | None], decimals: int, *, scaled: bool = False
+            ) -> list[float | None]:
+    """``rounded_sql`` of the values; ``scaled``: given the scale too (its faster path)."""
+    scale = repr(10.0**decimals) if scaled else None
+    return sql_values(report.rounded_sql("v", str(decimals), scale=scale), values)
 
 
 def person(value: float, decimals: int) -> float:
@@ -235,19 +238,22 @@ def person(value: float, decimals: int) -> float:
     (123456789012.345, 2, 123456789012.35),
     (2**53 / 100 + 0.5, 2, 2**53 / 100 + 0.5),  # past 2⁵³ ÷ 100: no finer digit, as it is
 ])
-def test_rounding_hand_cases(value, decimals, expected):
-    assert rounded([value], decimals) == [expected]
+@pytest.mark.parametrize("scaled", [False, True])
+def test_rounding_hand_cases(value, decimals, expected, scaled):
+    assert rounded([value], decimals, scaled=scaled) == [expected]
 
 
-def test_missing_infinite_and_huge_values_are_left_alone():
-    got = rounded([float("nan"), float("inf"), -float("inf"), 1e300, None], 2)
+@pytest.mark.parametrize("scaled", [False, True])
+def test_missing_infinite_and_huge_values_are_left_alone(scaled):
+    got = rounded([float("nan"), float("inf"), -float("inf"), 1e300, None], 2, scaled=scaled)
     assert got[1:] == [float("inf"), -float("inf"), 1e300, None]
     assert got[0] is None or math.isnan(got[0])
 
 
-def test_rounding_agrees_with_the_pages_rule_on_many_values():
+@pytest.mark.parametrize("scaled", [False, True])
+def test_rounding_agrees_with_the_pages_rule_on_many_values(scaled):
     """As a person rounds (and :func:`indicators.units.fixed`) on 26,000 values, many of them
-    on a half, some near the size past which nothing is rounded."""
+    on a half, some near the size past which nothing is rounded — with the scale given or not."""
     rng = random.Random(17)
     values = [rng.randint(-10**7, 10**7) / 1000 for _ in range(10_000)]
     values += [rng.randint(-10**6, 10**6) / 200 for _ in range(5_000)]
@@ -255,7 +261,7 @@ def test_rounding_agrees_with_the_pages_rule_on_many_values():
     values += [rng.randint(-10**15, 10**15) / 20 for _ in range(5_000)]  # halves of cents, big
     values += [2**53 / 10**d * (1 - rng.random() * 1e-3) for d in (0, 1, 2) for _ in range(300)]
     for decimals in (0, 1, 2):
-        assert rounded(values, decimals) == [person(v, decimals) for v in values]
+        assert rounded(values, decimals, scaled=scaled) == [person(v, decimals) for v in values]
 
 
 def random_doubles(n: int) -> list[float]:
@@ -273,8 +279,9 @@ def test_exact_text_is_todays_text_for_any_double():
         report.format_number(v) or None for v in values]
 
 
-def test_minus_zero_is_written_zero():
-    text = report.number_text_sql(f"({report.rounded_sql('v', '2')})")
+@pytest.mark.parametrize("scale", [None, "100.0"])
+def test_minus_zero_is_written_zero(scale):
+    text = report.number_text_sql(f"({report.rounded_sql('v', '2', scale=scale)})")
     assert sql_values(text, [-0.001, -0.0, 0.004]) == ["0", "0", "0"]
 
 
