@@ -11,11 +11,12 @@ or, for shares, the range the share means.  A projection (the route's forecast) 
 them (:func:`clamp`); measured values are never altered.
 
 * counts, money, durations and complaints per 100 purchases: 0 and up;
-* shares of something (CSAT, promise kept, unresolved, repeat complaints, discount, returning
-  customers, retention): 0 to 100.  Retention can exceed 100 on inconsistent aggregates (more
+* shares of something (CSAT, CES, promise kept, unresolved, repeat complaints, discount,
+  returning customers, retention, first-contact resolution, the complaint bands and the old
+  backlog): 0 to 100.  Retention can exceed 100 on inconsistent aggregates (more
   customers retained than there were at the start): the data is not refused, but a projection
   does not go beyond all customers retained;
-* NPS: −100 to 100;
+* NPS: −100 to 100; the CES mean score: 1 to 7;
 * revenue growth: −100 (no revenue at all, amounts are ≥ 0) and up;
 * compensation share of revenue: 0 and up (compensation can exceed the month's revenue).
 
@@ -152,6 +153,22 @@ INDICATORS: tuple[Indicator, ...] = (
         ("complaints.customer_id", "complaints.component", "complaints.opened_at"),
     ),
     Indicator(
+        "contacts_per_100_purchases", "quality", "Contacts per 100 purchases", "per 100", "lower",
+        "(requests received + complaints opened) ÷ purchases × 100",
+        ("responses.request_id", "complaints.complaint_id", "purchases.purchase_id"),
+    ),
+    Indicator(
+        "first_contact_resolution", "quality", "First-contact resolution", "%", "higher",
+        "among the month's resolved complaints and answered requests that carry a customer_id "
+        "and have been judged, the share after which the same customer opened no complaint and "
+        "made no request (any department) within the first-contact days (a setting, 7 by "
+        "default) × 100; a contact is judged once the stored contacts reach that many days "
+        "after it was closed, and the month once they reach that many days after its end "
+        "(missing before)",
+        ("complaints.customer_id", "complaints.opened_at", "complaints.resolved_at",
+         "responses.customer_id", "responses.received_at", "responses.responded_at"),
+    ),
+    Indicator(
         "csat", "quality", "Customer satisfaction (CSAT)", "%", "higher",
         "share of csat answers scoring 4 or 5 × 100",
         ("surveys.kind", "surveys.score"),
@@ -159,6 +176,16 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "nps", "quality", "Net promoter score", "points", "higher",
         "% of nps answers scoring 9–10 minus % scoring 0–6",
+        ("surveys.kind", "surveys.score"),
+    ),
+    Indicator(
+        "ces", "quality", "Customer effort (CES, easy)", "%", "higher",
+        "share of ces answers scoring 5, 6 or 7 (1 = very difficult, 7 = very easy) × 100",
+        ("surveys.kind", "surveys.score"),
+    ),
+    Indicator(
+        "ces_mean", "quality", "Customer effort (CES, mean score)", "score", "higher",
+        "mean score of the ces answers (1 = very difficult … 7 = very easy)",
         ("surveys.kind", "surveys.score"),
     ),
     # opportunity
@@ -188,6 +215,52 @@ INDICATORS: tuple[Indicator, ...] = (
         "unresolved_complaints_rate", "opportunity", "Unresolved complaints", "%", "lower",
         "share of the month's complaints with no resolved_at × 100",
         ("complaints.resolved_at",),
+    ),
+    Indicator(
+        "complaints_resolved_within_promise", "opportunity", "Complaints resolved within the "
+        "promise", "%", "higher",
+        "share of the month's complaints resolved within the complaint promise (a setting per "
+        "department, 3 business days by default): the business days after the day it was "
+        "opened, up to and including the day it was resolved (local dates; Monday to Friday, "
+        "less the holidays setting), at most the promise × 100",
+        ("complaints.opened_at", "complaints.resolved_at"),
+    ),
+    Indicator(
+        "complaints_closed_3_business_days", "opportunity", "Closed within 3 business days "
+        "(FCA)", "%", "higher",
+        "share of the month's complaints resolved by the end of the 3rd business day after the "
+        "day they were opened × 100 (the FCA's first band)",
+        ("complaints.opened_at", "complaints.resolved_at"),
+    ),
+    Indicator(
+        "complaints_closed_8_weeks", "opportunity", "Closed after 3 business days, within 8 "
+        "weeks (FCA)", "%", "higher",
+        "share of the month's complaints resolved after the 3rd business day but at most 8 "
+        "weeks (56 × 24 hours) after opened_at × 100",
+        ("complaints.opened_at", "complaints.resolved_at"),
+    ),
+    Indicator(
+        "complaints_closed_later", "opportunity", "Closed after 8 weeks (FCA)", "%", "lower",
+        "share of the month's complaints resolved more than 8 weeks after opened_at × 100 (the "
+        "fourth band, still open, is the unresolved complaints)",
+        ("complaints.opened_at", "complaints.resolved_at"),
+    ),
+    Indicator(
+        "complaint_backlog", "opportunity", "Complaint backlog", "count", "lower",
+        "complaints open at the month's end: opened in or before the month, not resolved "
+        "before the next month began",
+        ("complaints.complaint_id", "complaints.opened_at", "complaints.resolved_at"),
+    ),
+    Indicator(
+        "backlog_age_median", "opportunity", "Backlog age (median)", "days", "lower",
+        "median days from opened_at to the month's end, complaints open at the month's end",
+        ("complaints.opened_at", "complaints.resolved_at"),
+    ),
+    Indicator(
+        "backlog_over_8_weeks", "opportunity", "Backlog older than 8 weeks", "%", "lower",
+        "share of the complaints open at the month's end opened more than 8 weeks (56 days) "
+        "before it × 100",
+        ("complaints.opened_at", "complaints.resolved_at"),
     ),
     # price
     Indicator(
@@ -235,6 +308,7 @@ _UNIT_BOUNDS: dict[str, tuple[float, float]] = {
     "count": (0.0, math.inf),
     "money": (0.0, math.inf),
     "minutes": (0.0, math.inf),
+    "days": (0.0, math.inf),
     "hours": (0.0, math.inf),
     "per 100": (0.0, math.inf),
 }
@@ -249,6 +323,14 @@ _OWN_BOUNDS: dict[str, tuple[float, float]] = {
     "discount_rate": _SHARE,
     "returning_customers_rate": _SHARE,
     "retention_rate": _SHARE,
+    "first_contact_resolution": _SHARE,
+    "ces": _SHARE,
+    "ces_mean": (1.0, 7.0),
+    "complaints_resolved_within_promise": _SHARE,
+    "complaints_closed_3_business_days": _SHARE,
+    "complaints_closed_8_weeks": _SHARE,
+    "complaints_closed_later": _SHARE,
+    "backlog_over_8_weeks": _SHARE,
     "nps": (-100.0, 100.0),
     "revenue_growth_mom": (-100.0, math.inf),
     "revenue_growth_yoy": (-100.0, math.inf),

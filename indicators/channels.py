@@ -62,6 +62,15 @@ NOT_PER_CHANNEL: dict[str, str] = {
     "returning_customers_rate": "a customer's earlier purchases may be in another channel",
     "retention_rate": "the retention dataset has no channel",
     "revenue_per_customer": "distinct customers per channel are not kept (see active customers)",
+    "complaints_resolved_within_promise": "not computed per channel yet (the business days "
+                                          "and the FCA bands are kept per department)",
+    "complaints_closed_3_business_days": "not computed per channel yet (as the promise)",
+    "complaints_closed_8_weeks": "not computed per channel yet (as the promise)",
+    "complaints_closed_later": "not computed per channel yet (as the promise)",
+    "complaint_backlog": "the backlog is a month-end state kept per department, not per channel",
+    "backlog_age_median": "the backlog is kept per department, not per channel",
+    "backlog_over_8_weeks": "the backlog is kept per department, not per channel",
+    "first_contact_resolution": "a customer's next contact may come through another channel",
 }
 """The indicators not computed per channel, and why (docs/indicators.md, "Per channel")."""
 CHANNEL_INDICATORS: tuple[str, ...] = tuple(i for i in INDICATOR_IDS if i not in NOT_PER_CHANNEL)
@@ -73,13 +82,14 @@ CHANNEL_COUNT_COLUMNS: tuple[str, ...] = (
     "purchases", "list_purchases", "complaints", "complaints_with_customer",
     "repeat_complaints", "unresolved_complaints", "requests", "answered_requests",
     "promise_kept", "csat_answers", "csat_satisfied", "nps_answers", "nps_promoters",
-    "nps_detractors",
+    "nps_detractors", "ces_answers", "ces_easy", "ces_score_sum",
 )
 CHANNEL_SUM_COLUMNS: tuple[str, ...] = (
     "revenue", "list_amount", "list_paid", "compensation", "revenue_previous_month",
     "revenue_previous_year",
 )
-CHANNEL_QUANTILE_COLUMNS: tuple[str, ...] = facts.QUANTILE_COLUMNS
+CHANNEL_QUANTILE_COLUMNS: tuple[str, ...] = tuple(
+    c for c in facts.QUANTILE_COLUMNS if c != "backlog_age_median_days")
 CHANNEL_FACT_COLUMNS: tuple[str, ...] = (
     "month", "department", "channel", *CHANNEL_COUNT_COLUMNS, *CHANNEL_SUM_COLUMNS,
     *CHANNEL_QUANTILE_COLUMNS,
@@ -171,7 +181,8 @@ PARTS: dict[str, tuple[str, ...]] = {
           "compensation DECIMAL(38,4)"),
     "r": ("requests BIGINT", "answered_requests BIGINT", "promise_kept BIGINT", "q DOUBLE[]"),
     "s": ("csat_answers BIGINT", "csat_satisfied BIGINT", "nps_answers BIGINT",
-          "nps_promoters BIGINT", "nps_detractors BIGINT"),
+          "nps_promoters BIGINT", "nps_detractors BIGINT", "ces_answers BIGINT",
+          "ces_easy BIGINT", "ces_score_sum BIGINT"),
 }
 """The parts of the per-channel facts and their columns (``p`` reads 12 months more, for the
 revenue growth)."""
@@ -261,7 +272,10 @@ def _parts_sql(scope: FactsScope, settings: Settings, has: dict[str, bool],
            count(*) FILTER (WHERE kind = 'csat' AND score >= 4) AS csat_satisfied,
            count(*) FILTER (WHERE kind = 'nps') AS nps_answers,
            count(*) FILTER (WHERE kind = 'nps' AND score >= 9) AS nps_promoters,
-           count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors""",
+           count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors,
+           count(*) FILTER (WHERE kind = 'ces') AS ces_answers,
+           count(*) FILTER (WHERE kind = 'ces' AND score >= 5) AS ces_easy,
+           coalesce(sum(score) FILTER (WHERE kind = 'ces'), 0) AS ces_score_sum""",
             _source("surveys", has["surveys"], scope, "lo", ", kind, score", channels)))
     else:
         built.append(_no_rows("s"))
@@ -301,6 +315,9 @@ _SELECT = """SELECT strftime(k.month, '%Y-%m') AS month, k.department, k.channel
        coalesce(s.nps_answers, 0) AS nps_answers,
        coalesce(s.nps_promoters, 0) AS nps_promoters,
        coalesce(s.nps_detractors, 0) AS nps_detractors,
+       coalesce(s.ces_answers, 0) AS ces_answers,
+       coalesce(s.ces_easy, 0) AS ces_easy,
+       coalesce(s.ces_score_sum, 0) AS ces_score_sum,
        coalesce(p.revenue, 0)::DOUBLE AS revenue,
        coalesce(p.list_amount, 0)::DOUBLE AS list_amount,
        coalesce(p.list_paid, 0)::DOUBLE AS list_paid,

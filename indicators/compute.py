@@ -117,8 +117,14 @@ FORMULAS: dict[str, Formula] = {
     "repeat_complaint_rate": lambda f, s: _ratio(
         f["repeat_complaints"], f["complaints_with_customer"], 100.0
     ),
+    "contacts_per_100_purchases": lambda f, s: _ratio(
+        f["requests"] + f["complaints"], f["purchases"], 100.0
+    ),
+    "first_contact_resolution": lambda f, s: _ratio(f["fcr_resolved"], f["fcr_judged"], 100.0),
     "csat": lambda f, s: _ratio(f["csat_satisfied"], f["csat_answers"], 100.0),
     "nps": lambda f, s: _ratio(f["nps_promoters"] - f["nps_detractors"], f["nps_answers"], 100.0),
+    "ces": lambda f, s: _ratio(f["ces_easy"], f["ces_answers"], 100.0),
+    "ces_mean": lambda f, s: _ratio(f["ces_score_sum"], f["ces_answers"]),
     "response_time_median": _column("response_minutes_median"),
     "response_time_p90": _column("response_minutes_p90"),
     "promise_kept_rate": lambda f, s: _ratio(f["promise_kept"], f["requests"], 100.0),
@@ -126,6 +132,21 @@ FORMULAS: dict[str, Formula] = {
     "unresolved_complaints_rate": lambda f, s: _ratio(
         f["unresolved_complaints"], f["complaints"], 100.0
     ),
+    "complaints_resolved_within_promise": lambda f, s: _ratio(
+        f["complaints_within_promise"], f["complaints"], 100.0
+    ),
+    "complaints_closed_3_business_days": lambda f, s: _ratio(
+        f["complaints_closed_3_business_days"], f["complaints"], 100.0
+    ),
+    "complaints_closed_8_weeks": lambda f, s: _ratio(
+        f["complaints_closed_8_weeks"], f["complaints"], 100.0
+    ),
+    "complaints_closed_later": lambda f, s: _ratio(
+        f["complaints_closed_later"], f["complaints"], 100.0
+    ),
+    "complaint_backlog": _column("backlog"),
+    "backlog_age_median": _column("backlog_age_median_days"),
+    "backlog_over_8_weeks": lambda f, s: _ratio(f["backlog_over_8_weeks"], f["backlog"], 100.0),
     "average_ticket": lambda f, s: _ratio(f["revenue"], f["purchases"]),
     "revenue_per_customer": lambda f, s: _ratio(f["revenue"], f["active_customers"]),
     "discount_rate": lambda f, s: (1.0 - _ratio(f["list_paid"], f["list_amount"])) * 100.0,
@@ -225,6 +246,9 @@ def fact_parts(indicators: Iterable[str]) -> frozenset[str]:
     """
     parts = set()
     for indicator in indicators:
+        if indicator in OWN_PART:
+            parts.add(OWN_PART[indicator])
+            continue
         for source in catalog.get(indicator).sources:
             dataset, column = source.split(".")
             if dataset == "purchases":
@@ -236,6 +260,13 @@ def fact_parts(indicators: Iterable[str]) -> frozenset[str]:
 
 GROWTH_INDICATORS: tuple[str, ...] = ("revenue_growth_mom", "revenue_growth_yoy")
 """The indicators that compare a month's purchases with those of 1 and 12 months before."""
+
+OWN_PART: dict[str, str] = {
+    "complaint_backlog": "b", "backlog_age_median": "b", "backlog_over_8_weeks": "b",
+    "first_contact_resolution": "f",
+}
+"""Indicators read from a part of their own rather than their datasets' usual one: the backlog at
+the months' ends (``b``) and first-contact resolution (``f``)."""
 
 DATASET_PART: dict[str, str] = {"complaints": "c", "responses": "r", "retention": "rn",
                                 "surveys": "s"}

@@ -120,7 +120,7 @@ import pandas as pd
 from indicators import months as ym
 from indicators.catalog import ALL_DEPARTMENTS, UNCLASSIFIED
 from indicators.schema import MONTH_DATASETS
-from indicators.store import ANY_DEPARTMENT, Settings, read_settings
+from indicators.store import ANY_DEPARTMENT, Settings, is_utc_zone, read_settings, utc_of_local_sql
 from indicators.store import departments as stored_departments
 
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -133,6 +133,14 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "complaints_with_customer",
     "repeat_complaints",
     "unresolved_complaints",
+    "complaints_within_promise",
+    "complaints_closed_3_business_days",
+    "complaints_closed_8_weeks",
+    "complaints_closed_later",
+    "backlog",
+    "backlog_over_8_weeks",
+    "fcr_judged",
+    "fcr_resolved",
     "requests",
     "answered_requests",
     "promise_kept",
@@ -144,10 +152,14 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "nps_answers",
     "nps_promoters",
     "nps_detractors",
+    "ces_answers",
+    "ces_easy",
+    "ces_score_sum",
 )
 SUM_COLUMNS: tuple[str, ...] = ("revenue", "list_amount", "list_paid", "compensation")
 QUANTILE_COLUMNS: tuple[str, ...] = (
     "resolution_hours_median",
+    "backlog_age_median_days",
     "response_minutes_median",
     "response_minutes_p90",
 )
@@ -209,6 +221,9 @@ class FactsScope:
     departments: tuple[str, ...]
     with_all: bool
     earlier: bool = False
+    requests_with_customer: bool = True
+    """The responses table has ``customer_id`` (a database not yet upgraded, opened read-only,
+    may not: its requests are then no contacts of first-contact resolution)."""
 
     @property
     def base(self) -> date:
@@ -248,7 +263,15 @@ def resolve_scope(
     full = grid[0] if full_from is None else max(grid[0], full_from.strip())
     full = min(full, ym.shift(grid[-1], 1))
     return FactsScope(ym.parse(grid[0]), ym.parse(grid[-1]), ym.parse(full), named, with_all,
-                      earlier=reported[0] < full)
+                      earlier=reported[0] < full,
+                      requests_with_customer=_has_column(cur, "responses", "customer_id"))
+
+
+def _has_column(cur: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return cur.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() AND "
+        "schema_name = 'main' AND table_name = $table AND column_name = $column",
+        {"table": table, "column": column}).fetchone()[0] > 0
 
 
 def _group_by(scope: FactsScope) -> tuple[str, str]:
@@ -402,9 +425,10 @@ def customers_sql(scope: FactsScope) -> list[Sql]:
     ]
 
 
-def complaints_sql(scope: FactsScope) -> list[Sql]:
-    """``ct``: the complaints with whether each repeats an earlier one; ``c``: per month,
-    complaints, those with a customer, repeats, unresolved, resolution hours, compensation.
+def complaints_sql(scope: FactsScope, settings: Settings) -> list[Sql]:
+    """``ct``: the complaints with whether each repeats an earlier one and the business days it
+    took; ``c``: per month, complaints, those with a customer, repeats, unresolved, resolved
+    within the promise, the FCA bands, resolution hours, compensation.
 
     ``RANGE … EXCLUDE GROUP`` counts the customer's complaints on the component opened in
     [t − 90 days, t), leaving out t itself and every complaint opened at the same instant.  The
@@ -413,12 +437,22 @@ def complaints_sql(scope: FactsScope) -> list[Sql]:
     complaints of the customers who complained in the scope can be the earlier complaint of one
     of the scope's: the window partitions their complaints alone (in every department) and the
     scope's own rows (a complaint without customer too).
+
+    ``business_days``: the business days after the (local) day the complaint was opened, up to
+    and including the day it was resolved (:func:`business_days_sql`); *within the promise*
+    when resolved and that is at most the department's ``complaint_promise_days``
+    (:meth:`Settings.complaint_promise_for`).  The FCA bands of the month's complaints: closed
+    within 3 business days; later but within 8 weeks (56 × 24 hours after ``opened_at``);
+    later than that; open (``unresolved_complaints``).
     """
     rows = _rows(scope)
     history = "month BETWEEN $full_lo - INTERVAL 4 MONTH AND $hi"
     if not scope.with_all:
         history += f""" AND (list_contains($departments, department) OR customer_id IN (
         SELECT customer_id FROM complaints {rows.text}))"""
+    zone = _zone(settings)
+    days = business_days_sql(local_day_sql("opened_at", zone.text),
+                             local_day_sql("resolved_at", zone.text))
     ct = Sql(f"""ct AS (
     SELECT month, department, customer_id, opened_at, resolved_at, compensation,
            CASE WHEN customer_id IS NOT NULL THEN
@@ -427,17 +461,173 @@ def complaints_sql(scope: FactsScope) -> list[Sql]:
                    ORDER BY opened_at
                    RANGE BETWEEN INTERVAL 90 DAYS PRECEDING AND CURRENT ROW EXCLUDE GROUP
                ) > 0
-           END AS is_repeat
+           END AS is_repeat,
+           {days} AS business_days,
+           coalesce(list_extract($complaint_days, list_position($complaint_days_departments,
+                                                                department)),
+                    $default_complaint_days) AS promise_days
     FROM complaints WHERE {history}
-)""", {"unclassified": UNCLASSIFIED, **rows.params})
-    return [ct, _aggregate("c", scope, """\
+)""", {"unclassified": UNCLASSIFIED, **rows.params, **zone.params,
+       **_complaint_promise_parameters(settings)})
+    return [ct, _aggregate("c", scope, f"""\
            count(*) AS complaints,
            count(customer_id) AS complaints_with_customer,
            count(*) FILTER (WHERE is_repeat) AS repeat_complaints,
            count(*) FILTER (WHERE resolved_at IS NULL) AS unresolved_complaints,
+           count(*) FILTER (WHERE business_days <= promise_days) AS complaints_within_promise,
+           count(*) FILTER (WHERE business_days <= {FCA_BUSINESS_DAYS})
+               AS complaints_closed_3_business_days,
+           count(*) FILTER (WHERE business_days > {FCA_BUSINESS_DAYS}
+                            AND resolved_at <= opened_at + INTERVAL {FCA_WEEKS * 7} DAYS)
+               AS complaints_closed_8_weeks,
+           count(*) FILTER (WHERE resolved_at > opened_at + INTERVAL {FCA_WEEKS * 7} DAYS
+                            AND business_days > {FCA_BUSINESS_DAYS})
+               AS complaints_closed_later,
            quantile_cont(date_diff('microsecond', opened_at, resolved_at) / 3.6e9, 0.5)
                AS resolution_hours_median,
            coalesce(sum(compensation), 0) AS compensation""", "ct", rows)]
+
+
+FCA_BUSINESS_DAYS = 3
+"""The FCA's first band: complaints closed by the end of the third business day after the day
+they were received (its ``DISP 1.5`` "summary resolution communication" window)."""
+FCA_WEEKS = 8
+"""The FCA's second band: complaints closed within eight weeks of receipt (``DISP 1.6``)."""
+BACKLOG_OLD_DAYS = 56
+"""A complaint open at a month's end for more than this many days (8 weeks) is *old*."""
+
+
+def _zone(settings: Settings) -> Sql:
+    """The organisation's zone as the parameter ``$zone`` (no parameter for a UTC zone: the
+    SQL then converts nothing)."""
+    return Sql("", {}) if is_utc_zone(settings.time_zone) else Sql("$zone",
+                                                                    {"zone": settings.time_zone})
+
+
+def local_day_sql(utc: str, zone: str) -> str:
+    """SQL for the day (a DATE) on which UTC ``TIMESTAMP`` ``utc`` falls in the organisation's
+    zone (``zone``: SQL for its name, or empty for UTC)."""
+    if not zone:
+        return f"CAST({utc} AS DATE)"
+    return f"CAST(timezone({zone}, make_timestamptz(epoch_us({utc}))) AS DATE)"
+
+
+def month_end_sql(month: str, zone: str) -> str:
+    """SQL for the instant (a UTC ``TIMESTAMP``) at which month ``month`` (a DATE, its first
+    day) ends: midnight at the start of the next month in the organisation's zone."""
+    local = f"CAST({month} + INTERVAL 1 MONTH AS TIMESTAMP)"
+    return local if not zone else utc_of_local_sql(local, zone)
+
+
+def _weekdays_before(day: str) -> str:
+    """SQL: the weekdays (Monday to Friday) among the days before ``day`` since 0001-01-01, a
+    Monday."""
+    k = f"date_diff('day', DATE '0001-01-01', {day})"
+    return f"(5 * ({k} // 7) + least({k} % 7, 5))"
+
+
+def business_days_sql(opened: str, closed: str) -> str:
+    """SQL: the business days after day ``opened`` up to and including day ``closed`` (DATEs;
+    NULL when ``closed`` is): weekdays, less the ``$holidays`` (a DATE list) that fall on one.
+
+    A complaint opened on a Friday and resolved on the Wednesday after took 3 business days;
+    resolved on the Saturday or Sunday after its opening, 0."""
+    after = f"{closed} + 1"
+    return (f"({_weekdays_before(after)} - {_weekdays_before(opened + ' + 1')}"
+            f" - len(list_filter($holidays::DATE[], lambda h: h > {opened} AND h <= {closed}"
+            f" AND isodow(h) <= 5)))")
+
+
+def _complaint_promise_parameters(settings: Settings) -> dict[str, object]:
+    named = sorted(d for d in settings.complaint_promise_days if d != ANY_DEPARTMENT)
+    return {
+        "complaint_days_departments": named,
+        "complaint_days": [settings.complaint_promise_days[d] for d in named],
+        "default_complaint_days": settings.complaint_promise_for(ANY_DEPARTMENT),
+        "holidays": list(settings.holidays),
+    }
+
+
+def backlog_sql(scope: FactsScope, settings: Settings) -> list[Sql]:
+    """``b``: the complaints open at each counted month's end — opened in or before the month
+    (its stored month), not resolved before the next month began (:func:`month_end_sql`) — and
+    their age then (days, elapsed time from ``opened_at``): the count, the median age, those
+    older than :data:`BACKLOG_OLD_DAYS`.
+
+    ``ends`` lists the counted months (``$full_lo`` … ``$hi``) with their end; every complaint
+    opened up to ``$hi`` and not resolved before the end of ``$full_lo`` is joined to the months
+    it was open at the end of."""
+    zone = _zone(settings)
+    keep = "" if scope.with_all else " AND list_contains($departments, department)"
+    values = {"full_lo": scope.full_lo, "hi": scope.hi, **zone.params,
+              **({} if scope.with_all else {"departments": list(scope.departments)})}
+    return [
+        Sql(f"""ends AS (
+    SELECT CAST(m AS DATE) AS month, {month_end_sql("CAST(m AS DATE)", zone.text)} AS month_end
+    FROM (SELECT unnest(generate_series($full_lo, $hi, INTERVAL 1 MONTH)) AS m)
+)""", values),
+        Sql(f"""open_at_end AS (
+    SELECT e.month, c.department,
+           date_diff('microsecond', c.opened_at, e.month_end) / 8.64e10 AS age_days
+    FROM (SELECT month, department, opened_at, resolved_at FROM complaints
+          WHERE month <= $hi{keep}
+            AND (resolved_at IS NULL OR resolved_at >= (SELECT min(month_end) FROM ends))) AS c
+    JOIN ends AS e ON c.month <= e.month AND (c.resolved_at IS NULL OR c.resolved_at >= e.month_end)
+)""", values),
+        _aggregate("b", scope, f"""\
+           count(*) AS backlog,
+           quantile_cont(age_days, 0.5) AS backlog_age_median_days,
+           count(*) FILTER (WHERE age_days > {BACKLOG_OLD_DAYS}) AS backlog_over_8_weeks""",
+                   "open_at_end", Sql("")),
+    ]
+
+
+def fcr_sql(scope: FactsScope, settings: Settings) -> list[Sql]:
+    """``f``: first-contact resolution of the counted months' contacts.
+
+    A *contact* is a complaint (opened at ``opened_at``, closed at ``resolved_at``) or a request
+    (``received_at``, ``responded_at``) that carries a ``customer_id``.  One of the month's
+    contacts (its stored month) that is closed is *judged* once ``$fcr_days`` days (× 24 hours)
+    have passed after its closing by the data: the *horizon*, the latest ``opened_at`` or
+    ``received_at`` stored in any department, is at least that late; and the month itself is
+    judged only once the horizon is ``$fcr_days`` days past the month's end (before, its counts
+    are 0: the indicator is missing).  A judged contact is *resolved at the first contact* when
+    the same customer opened no complaint and made no request (any department) in the
+    ``$fcr_days`` days after it was closed: the first such contact after the closing (ASOF) is
+    later than that, or there is none."""
+    zone = _zone(settings)
+    keep = "" if scope.with_all else " AND list_contains($departments, department)"
+    values = {"full_lo": scope.full_lo, "hi": scope.hi, "fcr_days": settings.fcr_days,
+              **zone.params,
+              **({} if scope.with_all else {"departments": list(scope.departments)})}
+    window = "to_days(CAST($fcr_days AS INTEGER))"
+    requests = ("" if not scope.requests_with_customer else """
+    UNION ALL
+    SELECT month, department, customer_id, received_at, responded_at
+    FROM responses WHERE customer_id IS NOT NULL AND month >= $full_lo""")
+    return [
+        Sql(f"""contacts AS MATERIALIZED (
+    SELECT month, department, customer_id, opened_at AS opened, resolved_at AS closed
+    FROM complaints WHERE customer_id IS NOT NULL AND month >= $full_lo{requests}
+)""", {"full_lo": scope.full_lo}),
+        Sql("""horizon AS (
+    SELECT max(t) AS t FROM (SELECT max(opened_at) AS t FROM complaints
+                             UNION ALL SELECT max(received_at) FROM responses)
+)"""),
+        Sql(f"""judged AS (
+    SELECT c.month, c.department,
+           n.opened IS NULL OR n.opened > c.closed + {window} AS first_contact
+    FROM (SELECT * FROM contacts
+          WHERE closed IS NOT NULL AND month BETWEEN $full_lo AND $hi{keep}
+            AND closed + {window} <= (SELECT t FROM horizon)
+            AND {month_end_sql("month", zone.text)} + {window} <= (SELECT t FROM horizon)) AS c
+    ASOF LEFT JOIN (SELECT customer_id, opened FROM contacts) AS n
+        ON n.customer_id = c.customer_id AND n.opened > c.closed
+)""", values),
+        _aggregate("f", scope, """\
+           count(*) AS fcr_judged,
+           count(*) FILTER (WHERE first_contact) AS fcr_resolved""", "judged", Sql("")),
+    ]
 
 
 def responses_sql(scope: FactsScope, settings: Settings) -> list[Sql]:
@@ -477,7 +667,10 @@ def surveys_sql(scope: FactsScope) -> list[Sql]:
            count(*) FILTER (WHERE kind = 'csat' AND score >= 4) AS csat_satisfied,
            count(*) FILTER (WHERE kind = 'nps') AS nps_answers,
            count(*) FILTER (WHERE kind = 'nps' AND score >= 9) AS nps_promoters,
-           count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors""",
+           count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS nps_detractors,
+           count(*) FILTER (WHERE kind = 'ces') AS ces_answers,
+           count(*) FILTER (WHERE kind = 'ces' AND score >= 5) AS ces_easy,
+           coalesce(sum(score) FILTER (WHERE kind = 'ces'), 0) AS ces_score_sum""",
         "surveys", _rows(scope))]
 
 
@@ -503,6 +696,14 @@ FACTS_SELECT = """SELECT strftime(g.month, '%Y-%m') AS month, g.department,
        coalesce(c.complaints_with_customer, 0) AS complaints_with_customer,
        coalesce(c.repeat_complaints, 0) AS repeat_complaints,
        coalesce(c.unresolved_complaints, 0) AS unresolved_complaints,
+       coalesce(c.complaints_within_promise, 0) AS complaints_within_promise,
+       coalesce(c.complaints_closed_3_business_days, 0) AS complaints_closed_3_business_days,
+       coalesce(c.complaints_closed_8_weeks, 0) AS complaints_closed_8_weeks,
+       coalesce(c.complaints_closed_later, 0) AS complaints_closed_later,
+       coalesce(b.backlog, 0) AS backlog,
+       coalesce(b.backlog_over_8_weeks, 0) AS backlog_over_8_weeks,
+       coalesce(f.fcr_judged, 0) AS fcr_judged,
+       coalesce(f.fcr_resolved, 0) AS fcr_resolved,
        coalesce(r.requests, 0) AS requests,
        coalesce(r.answered_requests, 0) AS answered_requests,
        coalesce(r.promise_kept, 0) AS promise_kept,
@@ -514,11 +715,15 @@ FACTS_SELECT = """SELECT strftime(g.month, '%Y-%m') AS month, g.department,
        coalesce(s.nps_answers, 0) AS nps_answers,
        coalesce(s.nps_promoters, 0) AS nps_promoters,
        coalesce(s.nps_detractors, 0) AS nps_detractors,
+       coalesce(s.ces_answers, 0) AS ces_answers,
+       coalesce(s.ces_easy, 0) AS ces_easy,
+       coalesce(s.ces_score_sum, 0) AS ces_score_sum,
        coalesce(p.revenue, 0)::DOUBLE AS revenue,
        coalesce(p.list_amount, 0)::DOUBLE AS list_amount,
        coalesce(p.list_paid, 0)::DOUBLE AS list_paid,
        coalesce(c.compensation, 0)::DOUBLE AS compensation,
        c.resolution_hours_median::DOUBLE AS resolution_hours_median,
+       b.backlog_age_median_days::DOUBLE AS backlog_age_median_days,
        r.q[1]::DOUBLE AS response_minutes_median,
        r.q[2]::DOUBLE AS response_minutes_p90
 FROM grid AS g
@@ -528,6 +733,8 @@ LEFT JOIN c USING (month, department, is_all)
 LEFT JOIN r USING (month, department, is_all)
 LEFT JOIN rn USING (month, department, is_all)
 LEFT JOIN s USING (month, department, is_all)
+LEFT JOIN b USING (month, department, is_all)
+LEFT JOIN f USING (month, department, is_all)
 ORDER BY g.month, g.is_all DESC, g.department"""
 """The final SELECT: the grid with every part joined; a count or a sum over no rows is 0, a
 median NULL; each exact sum is converted once to the nearest DOUBLE."""
@@ -538,12 +745,17 @@ PARTS: dict[str, tuple[str, ...]] = {
           "list_paid DOUBLE"),
     "cu": ("active_customers BIGINT", "new_customers BIGINT", "returning_customers BIGINT"),
     "c": ("complaints BIGINT", "complaints_with_customer BIGINT", "repeat_complaints BIGINT",
-          "unresolved_complaints BIGINT", "resolution_hours_median DOUBLE",
+          "unresolved_complaints BIGINT", "complaints_within_promise BIGINT",
+          "complaints_closed_3_business_days BIGINT", "complaints_closed_8_weeks BIGINT",
+          "complaints_closed_later BIGINT", "resolution_hours_median DOUBLE",
           "compensation DOUBLE"),
     "r": ("requests BIGINT", "answered_requests BIGINT", "promise_kept BIGINT", "q DOUBLE[]"),
     "rn": ("retention_start BIGINT", "retention_end BIGINT", "retention_new BIGINT"),
     "s": ("csat_answers BIGINT", "csat_satisfied BIGINT", "nps_answers BIGINT",
-          "nps_promoters BIGINT", "nps_detractors BIGINT"),
+          "nps_promoters BIGINT", "nps_detractors BIGINT", "ces_answers BIGINT",
+          "ces_easy BIGINT", "ces_score_sum BIGINT"),
+    "b": ("backlog BIGINT", "backlog_age_median_days DOUBLE", "backlog_over_8_weeks BIGINT"),
+    "f": ("fcr_judged BIGINT", "fcr_resolved BIGINT"),
 }
 """The parts :data:`FACTS_SELECT` joins (the purchases' counts and sums, the customers, the
 complaints, the requests, retention, surveys) and the columns each gives."""
@@ -565,10 +777,12 @@ def facts_query(
     built = {
         "p": lambda: purchases_sql(scope),
         "cu": lambda: customers_sql(scope),
-        "c": lambda: complaints_sql(scope),
+        "c": lambda: complaints_sql(scope, settings),
         "r": lambda: responses_sql(scope, settings),
         "rn": lambda: retention_sql(scope),
         "s": lambda: surveys_sql(scope),
+        "b": lambda: backlog_sql(scope, settings),
+        "f": lambda: fcr_sql(scope, settings),
     }
     ctes = [piece for name, make in built.items()
             for piece in (make() if parts is None or name in parts else [_no_rows(name)])]

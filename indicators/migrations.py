@@ -160,12 +160,28 @@ def _channels(con: duckdb.DuckDBPyConnection) -> None:
     stored_indicators.rebuild_channels(con)
 
 
+# --- step 6: the service manager's indicators ----------------------------------------------------
+
+
+def _service_manager(con: duckdb.DuckDBPyConnection) -> None:
+    """The responses (and what undo keeps of them) get the column ``customer_id``, empty (no
+    stored request is judged for first-contact resolution); then both stored indicator tables
+    are rebuilt, so that they hold the indicators added with it (backlog, complaints within the
+    promise, first-contact resolution, contacts per 100 purchases, customer effort)."""
+    from indicators import stored_indicators
+
+    for table in ("responses", removed_table("responses")):
+        con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "customer_id" VARCHAR')
+    stored_indicators.rebuild(con, in_transaction=True)
+
+
 STEPS: tuple[tuple[int, str, Step], ...] = (
     (1, "instants", _instants),
     (2, "exact money", _money_as_decimal),
     (3, "stored indicators", _stored_indicators),
     (4, "target shapes and owners", _target_shapes),
     (5, "channels", _channels),
+    (6, "service manager's indicators", _service_manager),
 )
 """Every step, in order: (version it brings the database to, name, function)."""
 

@@ -33,6 +33,7 @@ or whose waiter has given up is ignored, and the next waiter replaces it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import glob
 import os
@@ -66,6 +67,10 @@ PAUSE_MARKER = "INDICATORS_TEST_PAUSED_AT="
 
 DEFAULT_ICEBERG_FACTOR = 10.0
 DEFAULT_PROMISED_MINUTES = 60.0
+DEFAULT_COMPLAINT_PROMISE_DAYS = 3
+"""Business days within which a complaint is promised to be resolved (the FCA's first band)."""
+DEFAULT_FCR_DAYS = 7
+"""Days without a new contact from the customer that make a resolution a first-contact one."""
 DEFAULT_TIME_ZONE = "UTC"
 DEFAULT_MIN_VOLUME = 30
 DEFAULT_UNUSUAL_THRESHOLD = 5.0
@@ -712,6 +717,19 @@ class Settings:
     expected_datasets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Per department (``*`` = every other), the datasets a complete month must hold; empty =
     every dataset the department has ever delivered."""
+    complaint_promise_days: dict[str, int] = field(default_factory=dict)
+    """Per department (``*`` = every other, else 3), the business days within which a complaint
+    is promised to be resolved (:func:`indicators.facts.complaints_sql`)."""
+    holidays: tuple[dt.date, ...] = ()
+    """Dates that are not business days besides Saturdays and Sundays (the whole organisation)."""
+    fcr_days: int = DEFAULT_FCR_DAYS
+    """Days after a resolution in which no new contact from the customer may come for it to
+    count as resolved at the first contact."""
+
+    def complaint_promise_for(self, department: str) -> int:
+        return self.complaint_promise_days.get(
+            department, self.complaint_promise_days.get(ANY_DEPARTMENT,
+                                                        DEFAULT_COMPLAINT_PROMISE_DAYS))
 
     def expected_for(self, department: str) -> tuple[str, ...]:
         """The datasets a complete month of ``department`` must hold; ``()`` = not set."""
@@ -731,6 +749,9 @@ def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
     code, symbol, min_volume = "", "", DEFAULT_MIN_VOLUME
     unusual = DEFAULT_UNUSUAL_THRESHOLD
     expected: dict[str, tuple[str, ...]] = {}
+    complaint_days: dict[str, int] = {}
+    holidays: tuple[dt.date, ...] = ()
+    fcr_days = DEFAULT_FCR_DAYS
     for key, department, value in rows:
         if key == "iceberg_factor":
             iceberg = float(value)
@@ -748,10 +769,17 @@ def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
             unusual = float(value)
         elif key == "expected_datasets":
             expected[department] = tuple(d for d in value.split(",") if d)
+        elif key == "complaint_promise_days":
+            complaint_days[department] = int(value)
+        elif key == "holidays":
+            holidays = tuple(dt.date.fromisoformat(d) for d in value.split(",") if d)
+        elif key == "fcr_days":
+            fcr_days = int(value)
     return Settings(
         iceberg_factor=iceberg, time_zone=tz, promised_minutes=promises, currency_code=code,
         currency_symbol=symbol, min_volume=min_volume, expected_datasets=expected,
-        unusual_threshold=unusual,
+        unusual_threshold=unusual, complaint_promise_days=complaint_days, holidays=holidays,
+        fcr_days=fcr_days,
     )
 
 
@@ -817,6 +845,16 @@ def _write_setting(
             raise SettingError(f"{key} must be a positive number, got {text!r}")
         if key != "promised_minutes" and department != ANY_DEPARTMENT:
             raise SettingError(f"{key} applies to every department")
+    elif key in WHOLE_NUMBER_SETTINGS:
+        if not re.fullmatch(r"[0-9]{1,4}", text) or int(text) < 1:
+            raise SettingError(f"{key} must be a whole number from 1 to 9999, got {text!r}")
+        text = str(int(text))
+        if key != "complaint_promise_days" and department != ANY_DEPARTMENT:
+            raise SettingError(f"{key} applies to every department")
+    elif key == "holidays":
+        text = _checked_holidays(text)
+        if department != ANY_DEPARTMENT:
+            raise SettingError("holidays applies to every department")
     elif key in ORG_WIDE_SETTINGS or key == "expected_datasets":
         text = _checked_text_setting(key, text)
         if key in ORG_WIDE_SETTINGS and department != ANY_DEPARTMENT:
@@ -845,6 +883,9 @@ def _store_setting(con: duckdb.DuckDBPyConnection, key: str, department: str, te
 POSITIVE_SETTINGS: tuple[str, ...] = ("iceberg_factor", "promised_minutes", "unusual_threshold")
 """Settings that are a positive number (``promised_minutes`` per department, the others for
 every department)."""
+WHOLE_NUMBER_SETTINGS: tuple[str, ...] = ("complaint_promise_days", "fcr_days")
+"""Settings that are a whole number of days from 1 (``complaint_promise_days`` per department,
+``fcr_days`` for every department)."""
 ORG_WIDE_SETTINGS: tuple[str, ...] = ("currency_code", "currency_symbol", "min_volume")
 """Settings that have one value for the whole organisation (besides the iceberg and the zone)."""
 MAX_CURRENCY_SYMBOL = 4
@@ -878,6 +919,27 @@ def _checked_text_setting(key: str, text: str) -> str:
             f"known: {', '.join(MONTH_DATASETS)}"
         )
     return ",".join(sorted(set(names), key=list(MONTH_DATASETS).index))
+
+
+def _checked_holidays(text: str) -> str:
+    """The stored form of a holiday list (ISO dates, sorted, once each), or SettingError.
+
+    >>> _checked_holidays("2025-12-25, 2025-01-01,2025-12-25")
+    '2025-01-01,2025-12-25'
+    """
+    days = set()
+    for item in (t.strip() for t in text.replace(";", ",").replace("\n", ",").split(",")):
+        if not item:
+            continue
+        try:
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", item):
+                raise ValueError
+            days.add(dt.date.fromisoformat(item))
+        except ValueError:
+            raise SettingError(
+                f"holidays must be dates written YYYY-MM-DD, separated by commas; "
+                f"{item!r} is not one") from None
+    return ",".join(d.isoformat() for d in sorted(days))
 
 
 def delete_setting(con: duckdb.DuckDBPyConnection, key: str, *, department: str) -> None:

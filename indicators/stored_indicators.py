@@ -21,17 +21,24 @@ dataset.  What those slices can change, for the departments touched and ``All``:
   customers m+1 … m+12, new customers from m on (a customer's first purchase may move);
 * complaints of month m: months m … m+3 in *every* department — a complaint is a repeat when the
   same customer complained about the same component within 90 days before, in any department
-  (90 days after the end of m fall at the latest in m+3);
-* responses, retention, surveys of month m: m alone.
+  (90 days after the end of m fall at the latest in m+3) — and months m … the last for the
+  departments touched and ``All``: a complaint still open is in the backlog at every month's end
+  after it;
+* responses, retention, surveys of month m: m alone;
+* complaints or responses, besides: the first-contact resolution of every month and department
+  (:data:`WHOLE_GRID_READERS`) — a contact is judged by the customer's later contacts in any
+  department and against the latest contact stored.
 
 Only the indicators that read the dataset (:func:`reading`, from the catalog's sources) are
 rewritten, from only the parts of the facts they read: a month of surveys costs the surveys.
 Besides, the grid itself may change: months new to the table (before the first or after the last
 month) get every department's rows, a department new to the table gets every month's, and months
 and departments no longer holding any data are deleted.  A settings change rewrites what the
-setting enters: the time zone everything, the iceberg factor the estimated dissatisfied customers
-everywhere, a department's promised minutes
-that department's and ``All``'s promise kept (the ``*`` promise everything).
+setting enters: the time zone everything; the iceberg factor the estimated dissatisfied customers,
+the first-contact days the first-contact resolution, the holidays the complaints within the
+promise and the FCA bands, everywhere; a department's promised minutes that department's and
+``All``'s promise kept, its complaint promise days their complaints within the promise (the ``*``
+value: that indicator everywhere).
 
 **Row counts.**  :data:`ROWS_TABLE` keeps the stored rows per dataset, month and department
 the same way (recounted for the slices a load or an undo changed, everything on a rebuild):
@@ -98,14 +105,29 @@ grid and volumes read it instead of a pass over every row)."""
 
 REPEAT_MONTHS_AFTER = 3
 """Months after a complaint's month whose repeats it can change (90 days reach into m+3)."""
+WHOLE_GRID_READERS: dict[str, tuple[str, ...]] = {
+    "complaints": ("first_contact_resolution",),
+    "responses": ("first_contact_resolution",),
+}
+"""Indicators that a change of the dataset can move in any month and department: a contact's
+first-contact resolution looks at the customer's later contacts in every department, and is
+judged against the latest contact stored (:func:`indicators.facts.fcr_sql`)."""
 WHOLE_TABLE_SETTINGS: frozenset[str] = frozenset({"time_zone"})
 """Settings that enter every indicator (a new zone moves rows to other months)."""
-ORGANISATION_SETTINGS: dict[str, tuple[str, ...]] = {"iceberg_factor": ("estimated_dissatisfied",)}
+ORGANISATION_SETTINGS: dict[str, tuple[str, ...]] = {
+    "iceberg_factor": ("estimated_dissatisfied",),
+    "fcr_days": ("first_contact_resolution",),
+    "holidays": ("complaints_resolved_within_promise", "complaints_closed_3_business_days",
+                 "complaints_closed_8_weeks", "complaints_closed_later"),
+}
 """Settings for every department that enter some indicators: those, everywhere."""
-DEPARTMENT_SETTINGS: frozenset[str] = frozenset({"promised_minutes"})
+DEPARTMENT_SETTINGS: frozenset[str] = frozenset({"promised_minutes", "complaint_promise_days"})
 """Settings per department: that department's and All's indicators (``*``: every one)."""
 
-SETTING_READERS: dict[str, tuple[str, ...]] = {"promised_minutes": ("promise_kept_rate",)}
+SETTING_READERS: dict[str, tuple[str, ...]] = {
+    "promised_minutes": ("promise_kept_rate",),
+    "complaint_promise_days": ("complaints_resolved_within_promise",),
+}
 """The indicators a per-department setting enters."""
 CHANNEL_SCALED_SETTINGS: dict[str, tuple[str, str]] = {
     "iceberg_factor": ("estimated_dissatisfied", "complaints"),
@@ -590,7 +612,8 @@ def changed_scopes(
     >>> changed_scopes("purchases", [("2025-03", "North")], last_month="2025-12")
     [Scope(months=('2025-03', '2025-12'), departments=('North', 'All'), channels=None)]
     >>> changed_scopes("complaints", [("2025-03", "North")], last_month="2025-12")
-    [Scope(months=('2025-03', '2025-06'), departments=None, channels=None)]
+    [Scope(months=('2025-03', '2025-06'), departments=None, channels=None), \
+Scope(months=('2025-03', '2025-12'), departments=('North', 'All'), channels=None)]
     >>> changed_scopes("surveys", [("2025-03", "North"), ("2025-05", "South")],
     ...                last_month="2025-12")
     [Scope(months=('2025-03', '2025-03'), departments=('North', 'South', 'All'), channels=None), \
@@ -605,7 +628,8 @@ Scope(months=('2025-05', '2025-05'), departments=('North', 'South', 'All'), chan
         return [Scope((first, max(last_month, first)), touched)]
     if dataset == "complaints":
         last = max(m for m, _ in pairs)
-        return [Scope((first, month_labels.shift(last, REPEAT_MONTHS_AFTER)), None)]
+        return [Scope((first, month_labels.shift(last, REPEAT_MONTHS_AFTER)), None),
+                Scope((first, max(last_month, first)), touched)]
     return [Scope(run, touched) for run in _runs({m for m, _ in pairs})]
 
 
@@ -655,14 +679,24 @@ def refresh(
         return rebuild(con, in_transaction=True, channels=channels, counted=True)
     written = 0
     for scope, indicators in _without_covered(clipped, everyone):
-        if _covers(scope, first, last, everyone):
-            scope = Scope()  # the whole grid for some indicators: the full pass of their parts
-        elif scope.departments is None:
-            # every department by name: the facts read on ``con`` itself (the transaction's
-            # own rows), where "every department" would look the departments up afresh
-            scope = Scope(scope.months, everyone)
-        written += _write(con, scope, indicators, channels=channels)
+        written += _write(con, _named(scope, first, last, everyone), indicators,
+                          channels=channels)
+    if dataset in WHOLE_GRID_READERS:
+        # not per channel: the per-channel keys follow the dataset's own scopes above
+        written += _write(con, Scope(), WHOLE_GRID_READERS[dataset], channels=False)
     return written
+
+
+def _named(scope: Scope, first: str, last: str, everyone: tuple[str, ...]) -> Scope:
+    """``scope`` as :func:`_write` computes it inside a load: the whole grid as no scope (the
+    full pass of the parts wanted), every department by name otherwise (the facts are read on
+    ``con`` itself, the transaction's own rows, where "every department" would look the
+    departments up afresh)."""
+    if _covers(scope, first, last, everyone):
+        return Scope()
+    if scope.departments is None:
+        return Scope(scope.months, everyone)
+    return scope
 
 
 def _without_covered(
@@ -721,8 +755,11 @@ def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: st
         return 0
     if not channel_table_exists(con):
         rebuild_channels(con)
-    if key in WHOLE_TABLE_SETTINGS or (key in DEPARTMENT_SETTINGS and department == "*"):
+    if key in WHOLE_TABLE_SETTINGS:
         return rebuild(con, in_transaction=True)
+    if key in DEPARTMENT_SETTINGS and department == "*":
+        # the default of every department without its own: the indicator everywhere
+        return _write(con, Scope(), SETTING_READERS[key], rows_change=False)
     if key in CHANNEL_SCALED_SETTINGS:
         written = _write(con, Scope(), ORGANISATION_SETTINGS[key], channels=False)
         _scale_channels(con, key)

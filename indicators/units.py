@@ -15,9 +15,11 @@ money       two decimals under 1,000 (``12.50``), none from 1,000 on (``1,235``)
 ``%``       one decimal and a percent sign: ``12.5 %``; a change is in points: ``+1.2 pp``
 per 100     one decimal: ``33.3``
 points      one decimal: ``33.3``
+score       two decimals: ``5.25`` (a mean score on a 1–7 scale)
 minutes     one unit chosen by size: minutes under 2 h (``95 min``; one decimal under 10 min,
             ``4.5 min``), hours under 48 h (``5.2 h``), days from there (``3.4 days``)
 hours       the same as minutes (converted to minutes first): 5.2 hours is ``5.2 h``
+days        the same as minutes (converted to minutes first): 3.4 days is ``3.4 days``
 missing     ``—`` (``None``, NaN): a missing value is never written as 0
 ==========  ==================================================================================
 
@@ -366,8 +368,10 @@ _EVERY_UNIT: tuple[Unit, ...] = (
     Unit("%", decimals=1, suffix=" %", change_suffix=" pp"),
     Unit("per 100", decimals=1),
     Unit("points", decimals=1),
+    Unit("score", decimals=2),
     Unit("minutes", kind="duration", minutes=1.0, word="time"),
     Unit("hours", kind="duration", minutes=60.0, word="time"),
+    Unit("days", kind="duration", minutes=1440.0, word="time"),
 )
 
 UNITS: Mapping[str, Unit] = MappingProxyType({u.name: u for u in _EVERY_UNIT})

@@ -80,9 +80,9 @@ def complaint(cid: str, opened: str, department: str, *, customer: str | None = 
 
 
 def request(rid: str, department: str, received: str, responded: str | None,
-            promised: float | None = None) -> dict[str, object]:
+            promised: float | None = None, *, customer: str | None = None) -> dict[str, object]:
     return {"request_id": rid, "department": department, "received_at": received,
-            "responded_at": responded, "promised_minutes": promised}
+            "responded_at": responded, "promised_minutes": promised, "customer_id": customer}
 
 
 def survey(sid: str, answered: str, department: str, kind: str, score: int) -> dict[str, object]:

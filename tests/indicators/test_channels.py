@@ -326,7 +326,7 @@ def test_an_older_database_gets_the_survey_channel_and_the_channel_table(db):
     assert math.isnan(values(live)[("2025-01", "North", "web", "csat")])
     con = store.connect(db)  # opened for writing: migrated
     try:
-        assert migrations.stored_version(con) == migrations.SCHEMA_VERSION == 5
+        assert migrations.stored_version(con) == migrations.SCHEMA_VERSION >= 5
         assert channels.channel_columns(con)["surveys"]
         assert stored_indicators.channel_table_exists(con)
         assert_current(con)

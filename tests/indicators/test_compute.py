@@ -72,6 +72,56 @@ SCENARIOS: dict[str, tuple[dict[str, list[dict[str, object]]], list[tuple[str, o
         },
         [("iceberg_factor", 7, "*"), ("promised_minutes", 30, "A")],
     ),
+    # The service manager's indicators (UTC).  2025-01-03 is a Friday; 2025-02-05 (a
+    # Wednesday) is a holiday; B promises 2 business days, A the default 3.  The latest contact
+    # stored (the FCR horizon) is r3, 2025-03-15 00:00.
+    "service": (
+        {
+            "purchases": [
+                *(purchase(f"sp{i}", "2025-01-12 10:00", f"b{i}", "A", 10) for i in range(4)),
+                purchase("sp4", "2025-01-12 10:00", "b9", "B", 10),
+                *(purchase(f"sq{i}", "2025-03-12 10:00", f"b{i}", "A", 10) for i in range(2)),
+            ],
+            "complaints": [
+                # Fri → Wed: Mon, Tue, Wed = 3 business days
+                complaint("s1", "2025-01-03 10:00", "A", customer="c1",
+                          resolved="2025-01-08 17:00"),
+                # Fri → Thu 00:00: 4 business days
+                complaint("s2", "2025-01-03 10:00", "A", customer="c2",
+                          resolved="2025-01-09 00:00"),
+                # Sat → Sun: 0 business days
+                complaint("s3", "2025-01-04 12:00", "A", resolved="2025-01-05 08:00"),
+                # 59 days: after 8 weeks; open at the ends of January and February
+                complaint("s4", "2025-01-10 00:00", "A", customer="c4",
+                          resolved="2025-03-10 00:00"),
+                complaint("s5", "2025-01-20 00:00", "A", customer="c5"),  # never resolved
+                # resolved at the very instant January ended: open at its end, 0 business days
+                complaint("s6", "2025-01-31 12:00", "A", customer="c3",
+                          resolved="2025-02-01 00:00"),
+                # c2's complaint in another department, 4 days after r2 was answered
+                complaint("s9", "2025-01-20 10:00", "B", customer="c2",
+                          resolved="2025-01-21 10:00"),
+                # Mon → Thu 23:59: Tue, (Wed a holiday), Thu = 2 business days, B's promise
+                complaint("s7", "2025-02-03 09:00", "B", customer="c6",
+                          resolved="2025-02-06 23:59"),
+                # exactly 8 weeks (56 × 24 hours)
+                complaint("s8", "2025-03-02 00:00", "A", resolved="2025-04-27 00:00"),
+            ],
+            "responses": [
+                # exactly 7 days after s1 was resolved: s1 is no first-contact resolution
+                request("r1", "A", "2025-01-15 17:00", "2025-01-15 18:00", customer="c1"),
+                # 7 days and a minute after s2 was resolved: s2 is one
+                request("r2", "A", "2025-01-16 00:01", "2025-01-16 01:00", customer="c2"),
+                request("r3", "A", "2025-03-15 00:00", None),
+            ],
+            "surveys": [
+                *(survey(f"e{i}", "2025-01-20 12:00", "A", "ces", s)
+                  for i, s in enumerate((4, 5, 7, 1))),
+                survey("e9", "2025-01-21 12:00", "B", "ces", 5),
+            ],
+        },
+        [("complaint_promise_days", 2, "B"), ("holidays", "2025-02-05", "*")],
+    ),
     "history": (
         {
             "purchases": [
@@ -190,6 +240,43 @@ EXPECTED: list[tuple[str, str, str, str, float]] = [
     ("shop", "2025-01", "A", "unresolved_complaints_rate", 1 / 2 * 100),
     ("shop", "2025-02", "A", "unresolved_complaints_rate", 1 / 2 * 100),
     ("shop", "2025-01", "B", "unresolved_complaints_rate", NAN),
+    # the service manager's
+    ("service", "2025-01", "A", "complaint_backlog", 3),  # s4, s5, s6 (resolved at the end)
+    ("service", "2025-01", "B", "complaint_backlog", 0),
+    ("service", "2025-02", "All", "complaint_backlog", 2),  # s4, s5
+    ("service", "2025-03", "A", "complaint_backlog", 2),  # s5, s8
+    ("service", "2025-01", "A", "backlog_age_median", 12),  # ages 22, 12 and 0.5 days
+    ("service", "2025-02", "A", "backlog_age_median", (50 + 40) / 2),
+    ("service", "2025-03", "A", "backlog_age_median", ((12 + 28 + 31) + 30) / 2),
+    ("service", "2025-01", "B", "backlog_age_median", NAN),
+    ("service", "2025-01", "A", "backlog_over_8_weeks", 0 / 3 * 100),
+    ("service", "2025-03", "A", "backlog_over_8_weeks", 1 / 2 * 100),  # s5: 71 days
+    ("service", "2025-01", "B", "backlog_over_8_weeks", NAN),
+    ("service", "2025-01", "A", "complaints_resolved_within_promise", 3 / 6 * 100),  # s1 s3 s6
+    ("service", "2025-02", "B", "complaints_resolved_within_promise", 1 / 1 * 100),  # holiday
+    ("service", "2025-02", "All", "complaints_resolved_within_promise", 1 / 1 * 100),
+    ("service", "2025-02", "A", "complaints_resolved_within_promise", NAN),
+    ("service", "2025-01", "All", "complaints_resolved_within_promise", (3 + 1) / (6 + 1) * 100),
+    ("service", "2025-01", "A", "complaints_closed_3_business_days", 3 / 6 * 100),
+    ("service", "2025-01", "A", "complaints_closed_8_weeks", 1 / 6 * 100),  # s2
+    ("service", "2025-03", "A", "complaints_closed_8_weeks", 1 / 1 * 100),  # s8: exactly 8 weeks
+    ("service", "2025-01", "A", "complaints_closed_later", 1 / 6 * 100),  # s4
+    ("service", "2025-01", "A", "unresolved_complaints_rate", 1 / 6 * 100),  # s5: the fourth band
+    ("service", "2025-01", "A", "first_contact_resolution", 3 / 5 * 100),  # s2 r1 s6; not s1 r2
+    ("service", "2025-01", "B", "first_contact_resolution", 1 / 1 * 100),  # s9
+    ("service", "2025-01", "All", "first_contact_resolution", 4 / 6 * 100),
+    ("service", "2025-02", "All", "first_contact_resolution", 1 / 1 * 100),  # s7
+    ("service", "2025-02", "A", "first_contact_resolution", NAN),
+    ("service", "2025-03", "All", "first_contact_resolution", NAN),  # 7 days after March: later
+    ("service", "2025-01", "A", "contacts_per_100_purchases", (2 + 6) / 4 * 100),
+    ("service", "2025-01", "B", "contacts_per_100_purchases", (0 + 1) / 1 * 100),
+    ("service", "2025-03", "A", "contacts_per_100_purchases", (1 + 1) / 2 * 100),
+    ("service", "2025-02", "A", "contacts_per_100_purchases", NAN),
+    ("service", "2025-01", "A", "ces", 2 / 4 * 100),  # 5 and 7; not 4
+    ("service", "2025-01", "All", "ces", 3 / 5 * 100),
+    ("service", "2025-02", "A", "ces", NAN),
+    ("service", "2025-01", "A", "ces_mean", (4 + 5 + 7 + 1) / 4),
+    ("service", "2025-01", "All", "ces_mean", (4 + 5 + 7 + 1 + 5) / 5),
     # price
     ("shop", "2025-01", "A", "average_ticket", (100 + 50 + 30) / 3),
     ("shop", "2025-01", "All", "average_ticket", (100 + 50 + 30 + 200) / 4),

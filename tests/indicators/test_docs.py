@@ -42,5 +42,5 @@ def test_dataset_docs_list_every_column_with_its_rules() -> None:
         assert f"## `{dataset.name}`" in text
         for column in dataset.columns:
             assert f"| `{column.name}` | {'yes' if column.required else 'optional'} |" in text
-    assert "| `score` | yes | whole number; 1–5 when kind is csat, 0–10 when kind is nps |" in text
+    assert "| `score` | yes | whole number; 1–5 when kind is csat, 0–10 when kind is nps, 1–7 when kind is ces |" in text
     assert "| `list_amount` | optional | money (up to 4 decimal places); ≥ amount; may be empty |" in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import math
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,13 +25,20 @@ HEADERS = {
     "complaints": ("complaint_id", "opened_at", "department", "customer_id", "component"),
     "surveys": ("survey_id", "answered_at", "department", "kind", "score"),
 }
+# the property test's files: complaints resolved (or not) days later, requests with customers
+PLAN_HEADERS = {
+    **HEADERS,
+    "complaints": (*HEADERS["complaints"], "resolved_at"),
+    "responses": ("request_id", "department", "received_at", "responded_at", "customer_id"),
+}
 
 
-def write_csv(path: Path, dataset: str, rows: list[tuple], *, channel: bool = False) -> Path:
+def write_csv(path: Path, dataset: str, rows: list[tuple], *, channel: bool = False,
+              headers: dict[str, tuple[str, ...]] = HEADERS) -> Path:
     """``rows`` under ``dataset``'s header (with ``channel`` last, when ``channel``)."""
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow((*HEADERS[dataset], *(("channel",) if channel else ())))
+        writer.writerow((*headers[dataset], *(("channel",) if channel else ())))
         writer.writerows(rows)
     return path
 
@@ -131,6 +139,46 @@ def test_a_complaint_changes_repeats_in_another_department_up_to_three_months_on
     ]))
     assert value(con, "2025-04", "South", "repeat_complaint_rate") == 100 * 1 / 1
     assert value(con, "2025-04", "All", "repeat_complaint_rate") == 100 * 1 / 1
+    assert_current(con)
+
+
+def test_an_open_complaint_of_an_old_month_is_in_the_backlog_of_every_later_month(con, tmp_path):
+    headers = {"complaints": (*HEADERS["complaints"], "resolved_at")}
+    load(con, write_csv(tmp_path / "a.csv", "complaints", [
+        ("k2", "2025-06-10T10:00:00", "North", "y", "people", ""),
+        ("k3", "2025-06-11T10:00:00", "South", "z", "people", "2025-06-12T10:00:00"),
+    ], headers=headers))
+    assert value(con, "2025-06", "North", "complaint_backlog") == 1
+    # January: five months before June, beyond the repeat window's three
+    load(con, write_csv(tmp_path / "b.csv", "complaints", [
+        ("k1", "2025-01-20T10:00:00", "North", "x", "product", ""),
+    ], headers=headers))
+    assert value(con, "2025-06", "North", "complaint_backlog") == 1 + 1
+    assert value(con, "2025-06", "All", "complaint_backlog") == 1 + 1
+    assert value(con, "2025-06", "South", "complaint_backlog") == 0
+    assert_current(con)
+
+
+def test_first_contact_resolution_follows_contacts_in_other_departments_and_later_months(
+        con, tmp_path):
+    headers = {"complaints": (*HEADERS["complaints"], "resolved_at"),
+               "responses": ("request_id", "department", "received_at", "responded_at",
+                             "customer_id")}
+    load(con, write_csv(tmp_path / "a.csv", "complaints", [
+        ("k1", "2025-01-05T10:00:00", "North", "c1", "people", "2025-01-06T10:00:00"),
+    ], headers=headers))
+    # the latest contact stored is k1 itself: January is not judged yet
+    assert math.isnan(value(con, "2025-01", "North", "first_contact_resolution"))
+    load(con, write_csv(tmp_path / "b.csv", "responses", [
+        ("r1", "East", "2025-02-20T10:00:00", "", "c9"),
+    ], headers=headers))
+    # 7 days after January's end have passed by r1, and c1 came back within none of them
+    assert value(con, "2025-01", "North", "first_contact_resolution") == 100 * 1 / 1
+    # c1 asks South something 3 days after k1 was resolved: k1 was not resolved at first contact
+    load(con, write_csv(tmp_path / "c.csv", "responses", [
+        ("r2", "South", "2025-01-09T10:00:00", "2025-01-09T11:00:00", "c1"),
+    ], headers=headers))
+    assert value(con, "2025-01", "North", "first_contact_resolution") == 100 * 0 / 1
     assert_current(con)
 
 
@@ -294,7 +342,13 @@ steps = st.lists(
         st.tuples(st.just("purchases"), slices),
         st.tuples(st.just("complaints"), slices),
         st.tuples(st.just("surveys"), slices),
+        st.tuples(st.just("responses"), slices),
         st.tuples(st.just("undo"), st.integers(0, 5)),
+        st.tuples(st.just("fcr_days"), st.integers(1, 40)),
+        st.tuples(st.just("holidays"), st.sampled_from(("", "2025-01-01,2025-01-06",
+                                                        "2024-12-25,2025-02-03"))),
+        st.tuples(st.just("complaint_promise_days"), st.sampled_from(DEPARTMENTS + ("*",)),
+                  st.integers(1, 6)),
         st.tuples(st.just("iceberg"), st.integers(2, 30)),
         st.tuples(st.just("promise"), st.sampled_from(DEPARTMENTS + ("*",)),
                   st.integers(5, 120)),
@@ -306,7 +360,13 @@ steps = st.lists(
 # The datasets' channels overlap in part, so that a load brings keys (month, department,
 # channel) new to the per-channel table, keeps others and takes some away; "" is not given.
 CHANNELS = {"purchases": ("web", "store", ""), "complaints": ("web", "phone", ""),
-            "surveys": ("", "store", "kiosk")}
+            "surveys": ("", "store", "kiosk"), "responses": ("phone", "", "web")}
+
+
+def _later(month: str, day: int, days: int, hour: int = 10) -> str:
+    """The instant ``days`` days and some hours after ``month``-``day`` 10:00 (ISO text)."""
+    at = datetime(int(month[:4]), int(month[5:]), day, 10) + timedelta(days=days, hours=hour)
+    return at.isoformat(timespec="seconds")
 
 
 def _rows(dataset: str, chosen, counter: list[int]) -> list[tuple]:
@@ -320,10 +380,17 @@ def _rows(dataset: str, chosen, counter: list[int]) -> list[tuple]:
                 rows.append((f"p{counter[0]}", at, customer, department, f"{number / 4:.2f}",
                              channel))
             elif dataset == "complaints":
+                # open, or resolved up to ~10 weeks later (into the next months)
+                resolved = "" if number % 4 == 0 else _later(month, day, number % 70)
                 rows.append((f"k{counter[0]}", at, department, customer,
-                             ("people", "product")[number % 2], channel))
+                             ("people", "product")[number % 2], resolved, channel))
+            elif dataset == "responses":
+                answered = "" if number % 5 == 0 else _later(month, day, number % 9, 2)
+                rows.append((f"r{counter[0]}", department, at, answered,
+                             customer if number % 3 else "", channel))
             else:
-                rows.append((f"s{counter[0]}", at, department, "csat", 1 + number % 5, channel))
+                rows.append((f"s{counter[0]}", at, department, ("csat", "ces")[number % 2],
+                             1 + number % 5, channel))
     return rows
 
 
@@ -340,9 +407,9 @@ def test_any_sequence_of_loads_undos_and_settings_keeps_the_table_current(tmp_pa
     try:
         for i, step in enumerate(plan):
             kind = step[0]
-            if kind in HEADERS:
+            if kind in PLAN_HEADERS:
                 path = write_csv(folder / f"{i}.csv", kind, _rows(kind, step[1], counter),
-                                 channel=True)
+                                 channel=True, headers=PLAN_HEADERS)
                 loads.append(load(con, path))
             elif kind == "undo" and loads:
                 target = loads[step[1] % len(loads)]
@@ -352,6 +419,10 @@ def test_any_sequence_of_loads_undos_and_settings_keeps_the_table_current(tmp_pa
                 store.write_setting(con, "iceberg_factor", step[1])
             elif kind == "promise":
                 store.write_setting(con, "promised_minutes", step[2], department=step[1])
+            elif kind in ("fcr_days", "holidays"):
+                store.write_setting(con, kind, step[1])
+            elif kind == "complaint_promise_days":
+                store.write_setting(con, kind, step[2], department=step[1])
             assert_current(con)
     finally:
         con.close()
@@ -386,7 +457,7 @@ def test_indicators_computed_from_their_parts_alone_are_the_same(demo_db, datase
 
 
 def test_each_dataset_rewrites_the_indicators_that_read_it():
-    assert stored_indicators.reading("surveys") == ("csat", "nps")
+    assert stored_indicators.reading("surveys") == ("csat", "nps", "ces", "ces_mean")
     assert stored_indicators.reading("retention") == ("retention_rate",)
     # complaint rate and compensation share read purchases too
     assert {"complaint_rate", "compensation_share"} <= set(stored_indicators.reading("purchases"))
