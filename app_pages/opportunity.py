@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data, family, widgets
+from dashboard import complaint_handling, data, family, scorecard, widgets
 from dashboard.format import current_currency, format_value, promise_headline
 from indicators import charts
 
@@ -50,6 +50,42 @@ with right:
             notes=family.note_marks(data.event_notes(), "promise_kept_rate", chosen.department)),
         f"promise-kept-{chosen.department}",
         key="promise-kept",
+    )
+
+st.subheader("Complaints: the backlog and the promise")
+at = {"department": chosen.department, "month": chosen.month}
+complaints_missing = "complaints" in data.not_loaded(chosen.department, chosen.month)
+left, right = st.columns(2)
+with left:
+    st.markdown(complaint_handling.backlog_sentence(
+        scorecard.value_at(table, "complaint_backlog", **at),
+        scorecard.value_at(table, "backlog_age_median", **at),
+        scorecard.value_at(table, "backlog_over_8_weeks", **at),
+        month=chosen.month, not_loaded=complaints_missing,
+    ))
+    if not complaints_missing:
+        st.markdown(complaint_handling.promise_sentence(
+            scorecard.value_at(table, "complaints_resolved_within_promise", **at),
+            data.settings().complaint_promise_for(chosen.department), month=chosen.month,
+        ))
+    widgets.chart(
+        charts.make_trend_figure(
+            table, "complaint_backlog", chosen.department, title="Open at the month's end",
+            currency=current_currency(),
+            notes=family.note_marks(data.event_notes(), "complaint_backlog", chosen.department)),
+        f"complaint-backlog-{chosen.department}",
+        key="complaint-backlog",
+    )
+with right:
+    widgets.chart(
+        charts.make_complaint_bands_figure(table, chosen.department),
+        f"complaint-bands-{chosen.department}",
+        key="complaint-bands",
+    )
+    st.caption(
+        "The bands of the UK Financial Conduct Authority's complaints return: closed by the end "
+        "of the third business day after the day received, within eight weeks, later, or still "
+        "open. Business days are Monday to Friday, less the holidays setting."
     )
 
 family.sections("opportunity", chosen)

@@ -195,6 +195,40 @@ with right:
     if st.button("Save time zone"):
         widgets.save_setting("time_zone", zone or "")
 
+st.markdown("**Complaint handling**")
+promise_box, holiday_box, fcr_box = st.columns(3, border=True)
+with promise_box:
+    complaint_scope = st.selectbox(
+        "Complaint promise for", [store.ANY_DEPARTMENT, *departments], key="complaint-scope",
+        format_func=lambda d: "every department (default)" if d == store.ANY_DEPARTMENT else d,
+    )
+    promise_days = st.number_input(
+        "Resolved within (business days)", min_value=1, max_value=9999, step=1,
+        value=int(current.complaint_promise_for(complaint_scope)), key="complaint-days",
+        help="A complaint is resolved within the promise when it is resolved by the end of this "
+        "many business days after the day it was opened (3 by default, the FCA's first band).",
+    )
+    if st.button("Save complaint promise"):
+        widgets.save_setting("complaint_promise_days", promise_days, department=complaint_scope)
+with holiday_box:
+    holidays = st.text_area(
+        "Holidays (not business days)", key="holidays",
+        value=", ".join(d.isoformat() for d in current.holidays),
+        help="Dates written YYYY-MM-DD, separated by commas or lines. Saturdays and Sundays are "
+        "never business days.",
+    )
+    if st.button("Save holidays"):
+        widgets.save_setting("holidays", holidays)
+with fcr_box:
+    fcr_days = st.number_input(
+        "First-contact days", min_value=1, max_value=9999, step=1, value=int(current.fcr_days),
+        key="fcr-days",
+        help="A resolved complaint or answered request is resolved at the first contact when "
+        "the customer makes no new contact in this many days after it (7 by default).",
+    )
+    if st.button("Save first-contact days"):
+        widgets.save_setting("fcr_days", fcr_days)
+
 st.markdown("**How numbers are written**")
 money, volume = st.columns(2, border=True)
 with money:

@@ -85,6 +85,8 @@ def settings_in_scope(settings: store.Settings, scope: auth.Scope) -> store.Sett
         settings,
         promised_minutes={d: v for d, v in settings.promised_minutes.items() if d in allowed},
         expected_datasets={d: v for d, v in settings.expected_datasets.items() if d in allowed},
+        complaint_promise_days={d: v for d, v in settings.complaint_promise_days.items()
+                                if d in allowed},
     )
 
 

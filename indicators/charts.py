@@ -386,6 +386,40 @@ def _mix_hover(month: str, complaints: int, share: float) -> str:
     return text if is_missing(share) else f"{text} ({units.UNITS['%'].text(share)})"
 
 
+COMPLAINT_BANDS: tuple[tuple[str, str, str], ...] = (
+    ("complaints_closed_3_business_days", "Within 3 business days", "#3a9d5d"),
+    ("complaints_closed_8_weeks", "Within 8 weeks", "#9db7d5"),
+    ("complaints_closed_later", "After 8 weeks", "#e07b39"),
+    ("unresolved_complaints_rate", "Still open", "#c2413b"),
+)
+"""The FCA's bands of a month's complaints (indicator, name, colour), in the order they add up
+to all of the month's complaints."""
+
+
+def make_complaint_bands_figure(
+    table: pd.DataFrame, department: str, *, height: int = 340
+) -> go.Figure:
+    """The month's complaints by when they were closed (the FCA bands), one stacked bar per
+    month adding up to 100 %; the hover reads ``2025-06: 64.2 %``."""
+    fig = go.Figure()
+    months: list[str] = []
+    for indicator_id, name, colour in COMPLAINT_BANDS:
+        series = _series(table, indicator_id, department)
+        months = series["month"].tolist()
+        values = series["value"].tolist()
+        fig.add_trace(go.Bar(
+            x=month_dates(months), y=values, name=plotly_text(name), marker_color=colour,
+            customdata=[plotly_text(f"{m}: {units.UNITS['%'].text(v)}")
+                        for m, v in zip(months, values, strict=True)],
+            hovertemplate="%{customdata}",
+        ))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(range=[0, 100])
+    _month_axis(fig)
+    return _base_layout(fig, title="When the month's complaints were closed", y_title="%",
+                        height=height)
+
+
 KEPT_NAME = "Kept their promise"
 NOT_KEPT_NAME = "Not kept"
 

@@ -509,7 +509,8 @@ def _complaints(rng: np.random.Generator, sales: _Purchases) -> pd.DataFrame:
     return _events("complaint_id", "CMP-", opened, columns)
 
 
-def _responses(rng: np.random.Generator, sales: _Purchases) -> pd.DataFrame:
+def _responses(rng: np.random.Generator, sales: _Purchases,
+               extra: np.random.Generator) -> pd.DataFrame:
     ratio = _per_department(lambda d: d.requests).repeat(MONTHS)
     counts = rng.poisson(sales.counts * ratio)
     k = np.repeat(np.arange(counts.size), counts)
@@ -532,6 +533,10 @@ def _responses(rng: np.random.Generator, sales: _Purchases) -> pd.DataFrame:
     minutes = promise * median_ratio[dept, month] * rng.lognormal(0.0, 0.6, n)
     responded = received + np.maximum(np.rint(minutes * 60), 30).astype(np.int64)
     answered = (rng.random(n) > 0.015) & (responded <= _END_S)
+    # Drawn from a generator of their own, so the rest of the demo stays as it was: 60 % of
+    # requests come from a known customer (for first-contact resolution).
+    customer = sales.customers.to_numpy()[_pick_in_slices(extra, k, sales.starts, sales.counts)]
+    known = extra.random(n) < 0.6
 
     columns = {
         "department": _text(np.array(DEPARTMENT_NAMES)[dept]),
@@ -539,6 +544,7 @@ def _responses(rng: np.random.Generator, sales: _Purchases) -> pd.DataFrame:
         "responded_at": _iso_or_empty(responded, answered),
         "promised_minutes": _text(promised),
         "channel": _text(np.where(rng.random(n) < 0.02, "", channel)),
+        "customer_id": _text(np.where(known, customer, "")),
     }
     return _events("request_id", "R-", received, columns)
 
@@ -566,9 +572,12 @@ def _retention(rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _surveys(rng: np.random.Generator, sales: _Purchases) -> pd.DataFrame:
+def _surveys(rng: np.random.Generator, sales: _Purchases,
+             extra: np.random.Generator) -> pd.DataFrame:
     volume = _per_department(lambda d: d.surveys).repeat(MONTHS)
     counts = rng.poisson(volume)
+    # Customer effort answers (ces, 1–7) besides, 40 % as many, from a generator of their own
+    ces_counts = extra.poisson(volume * 0.4)
     k = np.repeat(np.arange(counts.size), counts)
     dept, month = k // MONTHS, k % MONTHS
     n = k.size
@@ -584,15 +593,27 @@ def _surveys(rng: np.random.Generator, sales: _Purchases) -> pd.DataFrame:
     nps = np.clip(np.rint(rng.normal(4.0 + 5.5 * q, 2.0)), 0, 10)
     score = np.where(is_csat, csat, nps).astype(np.int64)
     customer = sales.customers.to_numpy()[_pick_in_slices(rng, k, sales.starts, sales.counts)]
+    has_customer = rng.random(n) < 0.7
+    kind = np.where(is_csat, "csat", "nps")
+
+    k2 = np.repeat(np.arange(ces_counts.size), ces_counts)
+    dept2, month2 = k2 // MONTHS, k2 % MONTHS
+    answered2 = _timestamps(extra, month2, _per_department(lambda d: d.opening)[dept2])
+    q2 = quality[dept2, month2] + extra.normal(0.0, 0.03, k2.size)
+    ces = np.clip(np.rint(extra.normal(2.2 + 4.2 * q2, 1.1)), 1, 7).astype(np.int64)
+    customer2 = sales.customers.to_numpy()[
+        _pick_in_slices(extra, k2, sales.starts, sales.counts)]
 
     columns = {
-        "answered_at": _iso(answered),
-        "department": _text(np.array(DEPARTMENT_NAMES)[dept]),
-        "kind": _text(np.where(is_csat, "csat", "nps")),
-        "score": pd.Series(score).astype("str"),
-        "customer_id": _text(np.where(rng.random(n) < 0.7, customer, "")),
+        "answered_at": _iso(np.concatenate([answered, answered2])),
+        "department": _text(np.array(DEPARTMENT_NAMES)[np.concatenate([dept, dept2])]),
+        "kind": _text(np.concatenate([kind, np.full(k2.size, "ces")])),
+        "score": pd.Series(np.concatenate([score, ces])).astype("str"),
+        "customer_id": _text(np.concatenate([np.where(has_customer, customer, ""),
+                                             np.where(extra.random(k2.size) < 0.7, customer2,
+                                                      "")])),
     }
-    return _events("survey_id", "S-", answered, columns)
+    return _events("survey_id", "S-", np.concatenate([answered, answered2]), columns)
 
 
 _TARGETS: tuple[tuple[str, ...], ...] = (
@@ -653,13 +674,14 @@ def generate(*, seed: int = DEMO_SEED) -> dict[str, pd.DataFrame]:
     frames, cell for cell.
     """
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 20])  # what issue 20 added, apart from the rest
     sales = _purchases(rng)
     frames = {
         "purchases": sales.frame,
         "complaints": _complaints(rng, sales),
-        "responses": _responses(rng, sales),
+        "responses": _responses(rng, sales, extra),
         "retention": _retention(rng),
-        "surveys": _surveys(rng, sales),
+        "surveys": _surveys(rng, sales, extra),
         "targets": _targets(),
     }
     return {name: frames[name] for name in DATASET_NAMES}

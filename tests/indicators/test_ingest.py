@@ -170,9 +170,11 @@ def test_responses_load_with_unanswered_request(con, tmp_path):
             dt.datetime(2025, 3, 1, 8, 45),
             30.0,
             None,
+            None,  # customer_id
             dt.date(2025, 3, 1),
         ),
-        ("r2", "Support", dt.datetime(2025, 3, 1, 9), None, None, None, dt.date(2025, 3, 1)),
+        ("r2", "Support", dt.datetime(2025, 3, 1, 9), None, None, None, None,
+         dt.date(2025, 3, 1)),
     ]
 
 
@@ -323,10 +325,16 @@ def test_purchase_rule_rejects_whole_file(loaded, tmp_path, line, column, value,
             "a nps score must be between 0 and 10",
         ),
         (
-            "survey_id,answered_at,department,kind,score\ns1,2025-03-01,Sales,ces,3\n",
+            "survey_id,answered_at,department,kind,score\ns1,2025-03-01,Sales,effort,3\n",
             2,
             "kind",
-            "not one of: csat, nps",
+            "not one of: csat, nps, ces",
+        ),
+        (
+            "survey_id,answered_at,department,kind,score\ns1,2025-03-01,Sales,ces,8\n",
+            2,
+            "score",
+            "a ces score must be between 1 and 7",
         ),
         (
             "survey_id,answered_at,department,kind,score\ns1,2025-03-01,Sales,csat,4.0\n",
