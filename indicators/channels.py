@@ -62,6 +62,7 @@ NOT_PER_CHANNEL: dict[str, str] = {
     "returning_customers_rate": "a customer's earlier purchases may be in another channel",
     "retention_rate": "the retention dataset has no channel",
     "revenue_per_customer": "distinct customers per channel are not kept (see active customers)",
+    "revenue_at_risk": "it needs revenue per customer (see active customers)",
 }
 """The indicators not computed per channel, and why (docs/indicators.md, "Per channel")."""
 CHANNEL_INDICATORS: tuple[str, ...] = tuple(i for i in INDICATOR_IDS if i not in NOT_PER_CHANNEL)
