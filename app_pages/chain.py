@@ -18,7 +18,7 @@ if chosen.channel is not None:
                "computed per channel; targets are for every channel together.")
 
 card = cards_of.read(chosen.department, chosen.month).card
-factor = data.settings().iceberg_factor
+settings = data.settings()
 for links in chain.CHAINS:
     with st.container(border=True, key=f"chain-{links.title.lower().replace(' ', '-')}"):
         st.subheader(links.title)
@@ -32,4 +32,5 @@ for links in chain.CHAINS:
             if i < len(rows) - 1:
                 with cols[2 * i + 1]:
                     st.markdown(":material/arrow_forward:")
-                    st.caption(chain.link_text(links, i, iceberg_factor=factor))
+                    st.caption(chain.link_text(links, i, iceberg_factor=settings.iceberg_factor,
+                                               counted_at=settings.iceberg_counted_at))

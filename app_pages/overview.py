@@ -65,11 +65,9 @@ with head[1]:
     st.markdown(scorecard.iceberg_sentence(
         values["complaints"], values["estimated_dissatisfied"],
         not_loaded=bool(card.set_index("indicator").at["complaints", "not_loaded"]),
+        settings=data.settings(), at_risk=values["revenue_at_risk"],
     ))
-    st.caption(
-        f"For every customer who complains, about {data.settings().iceberg_factor:g} are "
-        "dissatisfied and most leave silently (the iceberg factor is a setting)."
-    )
+    st.caption(scorecard.iceberg_basis(data.settings()))
 
 slots = {}
 for family in catalog.FAMILIES:

@@ -14,6 +14,7 @@ chosen = family.header(
 table = data.indicators()
 complaints = scorecard.value_at(table, "complaints", chosen.department, chosen.month)
 dissatisfied = scorecard.value_at(table, "estimated_dissatisfied", chosen.department, chosen.month)
+at_risk = scorecard.value_at(table, "revenue_at_risk", chosen.department, chosen.month)
 repeat = scorecard.value_at(table, "repeat_complaint_rate", chosen.department, chosen.month)
 
 cols = st.columns(2, border=True)
@@ -22,7 +23,9 @@ with cols[0]:
     st.markdown(scorecard.iceberg_sentence(
         complaints, dissatisfied,
         not_loaded="complaints" in data.not_loaded(chosen.department, chosen.month),
+        settings=data.settings(), at_risk=at_risk,
     ))
+    st.caption(scorecard.iceberg_basis(data.settings()))
 with cols[1]:
     st.markdown("**Repeat complaints**")
     st.markdown(

@@ -1,12 +1,12 @@
 """Targets and settings: analysts edit the targets table (checked, with a preview of a route
-before saving), the iceberg factor, promises, zone."""
+before saving), the iceberg (where complaints are counted, who leaves), promises, zone."""
 
 import hashlib
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, targets_editor, widgets
+from dashboard import data, iceberg_panel, targets_editor, widgets
 from dashboard.format import current_currency, md_text
 from dashboard.route_words import route_words
 from indicators import charts, store, units
@@ -166,12 +166,7 @@ current = data.settings() if status.ready else store.Settings()
 departments = data.departments()[1:] if status.ready else []
 left, middle, right = st.columns(3, border=True)
 with left:
-    iceberg = st.number_input(
-        "Iceberg factor", min_value=0.0, value=float(current.iceberg_factor), step=1.0,
-        help="Dissatisfied customers per complaint (10 by default).",
-    )
-    if st.button("Save iceberg factor"):
-        widgets.save_setting("iceberg_factor", iceberg)
+    iceberg_panel.draw(current)
 with middle:
     scope = st.selectbox(
         "Promise for", [store.ANY_DEPARTMENT, *departments],

@@ -17,8 +17,8 @@ Examples
 ['The iceberg', 'The promise', 'Loyalty']
 >>> [n for c in CHAINS for n in c.nodes][:3]
 ['complaints', 'estimated_dissatisfied', 'repeat_complaint_rate']
->>> link_text(CHAINS[0], 0, iceberg_factor=10)
-'For every customer who complains, about 10 are dissatisfied (the iceberg factor, a setting); most leave without a word.'
+>>> link_text(CHAINS[0], 0, iceberg_factor=2, counted_at="front_line")
+'For every customer who complains at the front line, about 2 are dissatisfied (where complaints are counted, a setting); some of them leave without a word.'
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from indicators import catalog
+from indicators import catalog, iceberg
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class Chain:
     question: str
     nodes: tuple[str, ...]
     links: tuple[str, ...]
-    """The sentence between node i and node i + 1 (``{factor}``: the iceberg factor)."""
+    """The sentence between node i and node i + 1 (``{factor}``: the iceberg factor, ``{where}``:
+    where complaints are counted, :data:`indicators.iceberg.COUNTED_AT`)."""
 
 
 CHAINS: tuple[Chain, ...] = (
@@ -44,8 +45,8 @@ CHAINS: tuple[Chain, ...] = (
         "The iceberg",
         "How many customers do the complaints stand for, and are complaints put right?",
         ("complaints", "estimated_dissatisfied", "repeat_complaint_rate"),
-        ("For every customer who complains, about {factor:g} are dissatisfied (the iceberg "
-         "factor, a setting); most leave without a word.",
+        ("For every customer who complains{where}, about {factor:g} are dissatisfied (where "
+         "complaints are counted, a setting); some of them leave without a word.",
          "A complaint not put right the first time comes back: repeat complaints show the "
          "complaints that were not resolved."),
     ),
@@ -70,9 +71,11 @@ NOT_A_MODEL = ("The links are the service-management argument this product is bu
                "model fitted to your data: each card shows its own figures.")
 
 
-def link_text(chain: Chain, i: int, *, iceberg_factor: float) -> str:
-    """The sentence between ``chain.nodes[i]`` and the next node."""
-    return chain.links[i].format(factor=iceberg_factor)
+def link_text(chain: Chain, i: int, *, iceberg_factor: float, counted_at: str) -> str:
+    """The sentence between ``chain.nodes[i]`` and the next node (complaints counted at
+    ``counted_at``, a key of :data:`indicators.iceberg.COUNTED_AT`, with ``iceberg_factor``)."""
+    where = iceberg.COUNTED_AT[counted_at].where
+    return chain.links[i].format(factor=iceberg_factor, where=f" {where}" if where else "")
 
 
 def chain_cards(card: pd.DataFrame, chain: Chain) -> list[dict]:

@@ -70,9 +70,10 @@ from dashboard.format import (
     format_value,
     is_missing,
 )
-from indicators import catalog, charts, schema
+from indicators import catalog, charts, iceberg, schema
 from indicators.checkins import notes_applying
 from indicators.route import STATUSES
+from indicators.store import Settings
 
 TREND_MONTHS = 12
 
@@ -555,10 +556,17 @@ def _attention_text(target: Mapping[str, Any], row: Mapping[str, Any], status: s
 # --- words, sparkline and table ---------------------------------------------------------
 
 
-def iceberg_sentence(complaints: float, dissatisfied: float, *, not_loaded: bool = False) -> str:
+def iceberg_sentence(
+    complaints: float, dissatisfied: float, *, not_loaded: bool = False,
+    settings: Settings | None = None, at_risk: float = math.nan,
+) -> str:
     """The iceberg in words: ``38 complaints → about 380 dissatisfied customers``.
 
-    ``not_loaded``: no complaints file for the month yet, so nothing is estimated.
+    With ``settings``, also where the complaints are counted, the range the evidence gives for
+    that count (:func:`indicators.iceberg.factor_range`) and ``at_risk``, the revenue at risk:
+    ``38 complaints counted at head office → about 950 dissatisfied customers (between 760 and
+    3,800 on the evidence), about €41,040 of revenue at risk``.  ``not_loaded``: no complaints
+    file for the month yet, so nothing is estimated.
     """
     if not_loaded:
         return "Complaints not loaded for this month yet, so the iceberg can't be estimated."
@@ -566,9 +574,35 @@ def iceberg_sentence(complaints: float, dissatisfied: float, *, not_loaded: bool
         return "No complaint data for this month."
     n = int(round(float(complaints)))
     noun = "complaint" if n == 1 else "complaints"
+    where = "" if settings is None else iceberg.COUNTED_AT[settings.iceberg_counted_at].where
+    if where:
+        noun += f" counted {where}"
     if is_missing(dissatisfied):
         return f"{n:,} {noun}"
-    return f"{n:,} {noun} → about {float(dissatisfied):,.0f} dissatisfied customers"
+    text = f"{n:,} {noun} → about {float(dissatisfied):,.0f} dissatisfied customers"
+    if settings is None or n == 0:
+        return text
+    span = iceberg.factor_range(settings.iceberg_counted_at)
+    if span is not None:
+        low, high = (float(complaints) * f for f in span)
+        text += f" (between {low:,.0f} and {high:,.0f} on the evidence)"
+    if is_missing(at_risk):
+        return f"{text}; revenue at risk unknown without the month's purchases"
+    return f"{text}, about {format_indicator(at_risk, 'revenue_at_risk')} of revenue at risk"
+
+
+def iceberg_basis(settings: Settings) -> str:
+    """Where the iceberg's factor and leave share come from, in words under the sentence."""
+    choice = iceberg.COUNTED_AT[settings.iceberg_counted_at]
+    if choice.factor is None:
+        factor = (f"Each complaint stands for about {settings.iceberg_factor:g} dissatisfied "
+                  "customers: your own factor (a setting).")
+    else:
+        factor = (f"Complaints are counted {choice.where} (a setting). "
+                  f"{choice.evidence} ({iceberg.CITATION}.)")
+    return (f"{factor} {settings.dissatisfied_leave_share:g} % of the dissatisfied customers are "
+            "assumed to leave, each taking the month's revenue per customer (a planning "
+            "assumption, a setting).")
 
 
 SPARK_HEIGHT = 44

@@ -142,8 +142,17 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
     Indicator(
         "estimated_dissatisfied", "quality", "Estimated dissatisfied customers", "count", "lower",
-        "complaints × iceberg factor (a setting, 10 by default)",
+        "complaints × iceberg factor: 2 for complaints counted at the front line (the default), "
+        "25 at head office (the evidence: 20 to 100), or a custom factor (settings "
+        "iceberg_counted_at and iceberg_factor)",
         ("complaints.complaint_id",),
+    ),
+    Indicator(
+        "revenue_at_risk", "quality", "Revenue at risk", "money", "lower",
+        "estimated dissatisfied customers × the share of them who leave (setting "
+        "dissatisfied_leave_share, 30 % by default: a planning assumption) ÷ 100 × revenue per "
+        "customer (revenue ÷ active customers); missing without active customers",
+        ("complaints.complaint_id", "purchases.amount", "purchases.customer_id"),
     ),
     Indicator(
         "repeat_complaint_rate", "quality", "Repeat complaints", "%", "lower",

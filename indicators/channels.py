@@ -71,6 +71,7 @@ NOT_PER_CHANNEL: dict[str, str] = {
     "backlog_age_median": "the backlog is kept per department, not per channel",
     "backlog_over_8_weeks": "the backlog is kept per department, not per channel",
     "first_contact_resolution": "a customer's next contact may come through another channel",
+    "revenue_at_risk": "it needs revenue per customer (see active customers)",
 }
 """The indicators not computed per channel, and why (docs/indicators.md, "Per channel")."""
 CHANNEL_INDICATORS: tuple[str, ...] = tuple(i for i in INDICATOR_IDS if i not in NOT_PER_CHANNEL)

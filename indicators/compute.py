@@ -38,7 +38,7 @@ Examples
 >>> wide = indicator_values(facts, settings=Settings(), indicators=("average_ticket",
 ...                         "complaint_rate", "estimated_dissatisfied"))
 >>> wide[["average_ticket", "complaint_rate", "estimated_dissatisfied"]].iloc[0].tolist()
-[25.0, 25.0, 10.0]
+[25.0, 25.0, 2.0]
 """
 
 from __future__ import annotations
@@ -114,6 +114,12 @@ FORMULAS: dict[str, Formula] = {
     "complaints": _column("complaints"),
     "complaint_rate": lambda f, s: _ratio(f["complaints"], f["purchases"], 100.0),
     "estimated_dissatisfied": lambda f, s: f["complaints"].astype("float64") * s.iceberg_factor,
+    # the product in this order: the stored estimated dissatisfied × share × revenue per customer
+    # (stored_indicators.STORED_PRODUCTS rewrites it so after a setting, to the same double)
+    "revenue_at_risk": lambda f, s: (
+        f["complaints"].astype("float64") * s.iceberg_factor * (s.dissatisfied_leave_share / 100.0)
+        * _ratio(f["revenue"], f["active_customers"])
+    ),
     "repeat_complaint_rate": lambda f, s: _ratio(
         f["repeat_complaints"], f["complaints_with_customer"], 100.0
     ),
@@ -284,7 +290,8 @@ def indicator_table(
 ) -> pd.DataFrame:
     """Every indicator for every month × (departments + ``All``), as the long table.
 
-    ``settings`` defaults to :func:`store.read_settings` (iceberg factor, promised minutes).
+    ``settings`` defaults to :func:`store.read_settings` (iceberg factor and leave share,
+    promised minutes).
     Empty (with the four columns) when no dataset holds a row.
 
     ``months`` (``(first, last)``, ``YYYY-MM``, both included) and ``departments`` (names, with

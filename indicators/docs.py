@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from indicators import iceberg
 from indicators.catalog import FAMILIES, FAMILY_LABELS, by_family
 from indicators.schema import DATASETS, describe_column
 
@@ -177,7 +178,7 @@ for **All** × channel (from the rows, as All always is) — and stored beside t
   dataset has no channel); active customers and revenue per customer (distinct customers per
   month, department and channel cost most of a load's time at 10 M purchases — 2.8 s of the
   3.4 s of every per-channel indicator — and a customer who buys in two channels would count in
-  both).
+  both), and so revenue at risk, which needs revenue per customer.
 - **Which rows exist.** A channel has a row for a month and department when one of the four
   datasets holds a row of that month, department and channel (for All: of that month and
   channel); there every per-channel indicator has a value (a count 0, a ratio over nothing
@@ -218,9 +219,54 @@ in one department (or All):
   department and All) with `usual`, `mad`, `score`, `basis`, `volume` and `reason`.
 """
 
+ICEBERG = """\
+## The iceberg and revenue at risk
+
+A complaint is the tip of an iceberg of customers who had a problem and said nothing. How many
+stand behind one complaint depends on **where complaints are counted** (the setting
+`iceberg_counted_at`, `{default}` for a new database; a database made before the setting
+existed keeps its own factor as `custom`, 10 unless it had set one):
+
+| setting | complaints counted | factor | on the evidence | why |
+|---|---|---|---|---|
+{rows}
+Where the evidence gives a range, the quality page and the scorecard's iceberg card say it in
+words beside the estimate ("38 complaints counted at head office → about 950 dissatisfied
+customers (between 760 and 3,800 on the evidence)"); the stored indicator is the factor's
+estimate alone.
+
+**Revenue at risk** = estimated dissatisfied customers × the share of them who leave (the
+setting `dissatisfied_leave_share`, in percent, {leave:g} % unless set) ÷ 100 × revenue per
+customer (the month's revenue ÷ active customers): missing when there is no active customer.
+The default is the low end of what the studies below found — more than 30 % of dissatisfied
+customers stopped buying altogether; of customers with a problem who did not complain, 63 % (a
+small loss) to 91 % (over $100) would not buy again. It is **a planning assumption**: replace
+it with your own figure (the share of customers who complained, or answered a survey badly,
+and bought nothing in the months after). A change of either iceberg setting or of the leave
+share rewrites the stored values at once. Revenue at risk is not computed per channel (it needs
+revenue per customer).
+
+Sources:
+
+{sources}"""
+
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
+
+
+def iceberg_section() -> str:
+    """*The iceberg and revenue at risk*: the choices, their factors and the sources
+    (:mod:`indicators.iceberg`)."""
+    rows = "".join(
+        f"| `{c.key}` | {c.where or 'anywhere, your own count'} | "
+        f"{'the `iceberg_factor` setting (10 unless set)' if c.factor is None else f'×{c.factor:g}'}"
+        f" | {'—' if c.low is None else f'×{c.low:g} to ×{c.high:g}'} | {_cell(c.evidence)} |\n"
+        for c in iceberg.COUNTED_AT.values()
+    )
+    sources = "".join(f"- {_cell(s)}\n" for s in iceberg.SOURCES)
+    return ICEBERG.format(rows=rows, sources=sources, leave=iceberg.DEFAULT_LEAVE_SHARE,
+                          default=iceberg.DEFAULT_COUNTED_AT)
 
 
 def render() -> str:
@@ -240,6 +286,8 @@ def render() -> str:
     parts.append(NOTES)
     parts.append("\n")
     parts.append(UNUSUAL)
+    parts.append("\n")
+    parts.append(iceberg_section())
     return "".join(parts)
 
 

@@ -108,6 +108,8 @@ WHY_NOT = {
     "new_customers": "a customer who buys in two departments is one customer of All",
     "returning_customers_rate": "a customer who buys in two departments is one customer of All",
     "revenue_per_customer": "a customer who buys in two departments is one customer of All",
+    "revenue_at_risk": "it needs revenue per customer, and a customer who buys in two "
+    "departments is one customer of All",
     "revenue_growth_mom": "a growth rate compares two months of each part",
     "revenue_growth_yoy": "a growth rate compares two months of each part",
 }
@@ -116,6 +118,8 @@ WHY_NOT = {
 WHY_NOT_BY_CHANNEL = {
     "active_customers": "a customer who buys in two channels is one customer of the whole",
     "revenue_per_customer": "a customer who buys in two channels is one customer of the whole",
+    "revenue_at_risk": "it needs revenue per customer, and a customer who buys in two channels "
+    "is one customer of the whole",
 }
 """The reasons that differ when the split is by channel."""
 

@@ -175,6 +175,33 @@ def _service_manager(con: duckdb.DuckDBPyConnection) -> None:
     stored_indicators.rebuild(con, in_transaction=True)
 
 
+# --- step 7: where complaints are counted ------------------------------------------------------
+# (step 6 is the service manager's indicators, issue 20 point 1)
+
+_SETTING = "SELECT value FROM settings WHERE key = $key AND department = $all"
+
+
+def _iceberg_counted_at(con: duckdb.DuckDBPyConnection) -> None:
+    """A database made before the iceberg factor became a choice of where complaints are
+    counted (:mod:`indicators.iceberg`) keeps its numbers: it gets ``iceberg_counted_at =
+    custom`` and, without an ``iceberg_factor`` row, that factor's old default, 10, written
+    down, so the settings page says "custom ×10" and a later default cannot move them.  The
+    stored indicators are then rebuilt if they lack revenue at risk (added with the step)."""
+    from indicators import iceberg, stored_indicators
+
+    every = {"all": store.ANY_DEPARTMENT}
+    if con.execute(_SETTING, {**every, "key": "iceberg_counted_at"}).fetchone() is None:
+        con.execute("INSERT INTO settings VALUES ('iceberg_counted_at', $all, $custom)",
+                    {**every, "custom": iceberg.LEGACY_COUNTED_AT})
+        if con.execute(_SETTING, {**every, "key": "iceberg_factor"}).fetchone() is None:
+            con.execute("INSERT INTO settings VALUES ('iceberg_factor', $all, $factor)",
+                        {**every, "factor": repr(iceberg.DEFAULT_CUSTOM_FACTOR)})
+    if stored_indicators.exists(con) and not con.execute(
+        f"SELECT count(*) FROM {stored_indicators.TABLE} WHERE indicator = 'revenue_at_risk'"
+    ).fetchone()[0]:
+        stored_indicators.rebuild(con, in_transaction=True)
+
+
 STEPS: tuple[tuple[int, str, Step], ...] = (
     (1, "instants", _instants),
     (2, "exact money", _money_as_decimal),
@@ -182,6 +209,7 @@ STEPS: tuple[tuple[int, str, Step], ...] = (
     (4, "target shapes and owners", _target_shapes),
     (5, "channels", _channels),
     (6, "service manager's indicators", _service_manager),
+    (7, "iceberg counted at", _iceberg_counted_at),
 )
 """Every step, in order: (version it brings the database to, name, function)."""
 

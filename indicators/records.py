@@ -48,8 +48,9 @@ records (:attr:`RecordSource.per`).  :attr:`Records.sums` are the exact sums ove
 matching row (``amount``, ``list_amount``, ``compensation``, the retention counts).
 
 Not listed, with the reason (:data:`WHY_NOT`): new and returning customers (whether a customer
-counts depends on purchases in other months, up to the whole history), and the revenue growth
-rates (two months compared: list each month's ``revenue``).
+counts depends on purchases in other months, up to the whole history), the revenue growth
+rates (two months compared: list each month's ``revenue``) and revenue at risk (a product of
+complaints and revenue per customer: list each).
 
 **Month** is the stored ``month`` column: the event's month in the organisation's time zone.
 **Scope**: ``department`` (``All``: every department) and ``allowed``, the departments the
@@ -249,6 +250,8 @@ WHY_NOT: dict[str, str] = {
     "not on the month's rows: list the month's purchases (active_customers) instead",
     "revenue_growth_mom": "a growth rate compares two months: list each month's revenue",
     "revenue_growth_yoy": "a growth rate compares two months: list each month's revenue",
+    "revenue_at_risk": "a product of complaints and revenue per customer: list the month's "
+    "complaints (estimated_dissatisfied) and purchases (revenue_per_customer)",
 }
 """The indicators whose rows are not listed, and why."""
 

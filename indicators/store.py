@@ -50,6 +50,7 @@ from typing import TypeVar
 import duckdb
 import pandas as pd
 
+from indicators import iceberg
 from indicators.schema import DATASETS, MONTH_DATASETS, Dataset, table_ddl
 
 T = TypeVar("T")
@@ -65,7 +66,7 @@ BUSY_MESSAGE = "database busy (used by another process), retrying…"
 PAUSE_ENV = "INDICATORS_TEST_PAUSE_AT"
 PAUSE_MARKER = "INDICATORS_TEST_PAUSED_AT="
 
-DEFAULT_ICEBERG_FACTOR = 10.0
+DEFAULT_ICEBERG_FACTOR = iceberg.DEFAULT_CUSTOM_FACTOR
 DEFAULT_PROMISED_MINUTES = 60.0
 DEFAULT_COMPLAINT_PROMISE_DAYS = 3
 """Business days within which a complaint is promised to be resolved (the FCA's first band)."""
@@ -619,6 +620,9 @@ def init_db(con: duckdb.DuckDBPyConnection) -> None:
         from indicators import stored_indicators
 
         stored_indicators.create(con)
+        # a new database counts complaints at the front line; one without the row predates
+        # the choice (read as custom, its own factor: migration step 7)
+        _store_setting(con, "iceberg_counted_at", ANY_DEPARTMENT, iceberg.DEFAULT_COUNTED_AT)
     migrations.upgrade(con, fresh=not existing)
 
 
@@ -697,7 +701,14 @@ def health(path: str | Path, *, wait: float = 0.0) -> Health:
 class Settings:
     """What the computation takes from the settings table."""
 
-    iceberg_factor: float = DEFAULT_ICEBERG_FACTOR
+    custom_iceberg_factor: float = DEFAULT_ICEBERG_FACTOR
+    """The ``iceberg_factor`` setting: the analyst's own factor, used when complaints are
+    counted ``custom`` (:attr:`iceberg_factor` is the factor in effect)."""
+    iceberg_counted_at: str = iceberg.DEFAULT_COUNTED_AT
+    """Where complaints are counted (:data:`indicators.iceberg.COUNTED_AT`): it sets the factor.
+    A database without the setting reads as ``custom`` (:func:`read_settings`)."""
+    dissatisfied_leave_share: float = iceberg.DEFAULT_LEAVE_SHARE
+    """Percent of the estimated dissatisfied customers assumed to leave (revenue at risk)."""
     time_zone: str = DEFAULT_TIME_ZONE
     """The organisation's IANA zone.  Stored timestamps are instants (UTC); an event's ``month``
     is its month in this zone, and a time written without an offset is read in it.  Changing it
@@ -731,6 +742,12 @@ class Settings:
             department, self.complaint_promise_days.get(ANY_DEPARTMENT,
                                                         DEFAULT_COMPLAINT_PROMISE_DAYS))
 
+    @property
+    def iceberg_factor(self) -> float:
+        """Dissatisfied customers per complaint: the factor in effect (where complaints are
+        counted, or the custom number)."""
+        return iceberg.factor(self.iceberg_counted_at, custom=self.custom_iceberg_factor)
+
     def expected_for(self, department: str) -> tuple[str, ...]:
         """The datasets a complete month of ``department`` must hold; ``()`` = not set."""
         return self.expected_datasets.get(
@@ -745,16 +762,21 @@ class Settings:
 
 def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
     rows = con.execute("SELECT key, department, value FROM settings ORDER BY ALL").fetchall()
-    iceberg, tz, promises = DEFAULT_ICEBERG_FACTOR, DEFAULT_TIME_ZONE, {}
+    factor, tz, promises = DEFAULT_ICEBERG_FACTOR, DEFAULT_TIME_ZONE, {}
     code, symbol, min_volume = "", "", DEFAULT_MIN_VOLUME
     unusual = DEFAULT_UNUSUAL_THRESHOLD
     expected: dict[str, tuple[str, ...]] = {}
     complaint_days: dict[str, int] = {}
     holidays: tuple[dt.date, ...] = ()
     fcr_days = DEFAULT_FCR_DAYS
+    counted_at, leave_share = iceberg.LEGACY_COUNTED_AT, iceberg.DEFAULT_LEAVE_SHARE
     for key, department, value in rows:
         if key == "iceberg_factor":
-            iceberg = float(value)
+            factor = float(value)
+        elif key == "iceberg_counted_at":
+            counted_at = value
+        elif key == "dissatisfied_leave_share":
+            leave_share = float(value)
         elif key == "time_zone":
             tz = value
         elif key == "promised_minutes":
@@ -776,8 +798,9 @@ def read_settings(con: duckdb.DuckDBPyConnection) -> Settings:
         elif key == "fcr_days":
             fcr_days = int(value)
     return Settings(
-        iceberg_factor=iceberg, time_zone=tz, promised_minutes=promises, currency_code=code,
-        currency_symbol=symbol, min_volume=min_volume, expected_datasets=expected,
+        custom_iceberg_factor=factor, iceberg_counted_at=counted_at,
+        dissatisfied_leave_share=leave_share, time_zone=tz, promised_minutes=promises,
+        currency_code=code, currency_symbol=symbol, min_volume=min_volume, expected_datasets=expected,
         unusual_threshold=unusual, complaint_promise_days=complaint_days, holidays=holidays,
         fcr_days=fcr_days,
     )
@@ -855,6 +878,10 @@ def _write_setting(
         text = _checked_holidays(text)
         if department != ANY_DEPARTMENT:
             raise SettingError("holidays applies to every department")
+    elif key in ICEBERG_SETTINGS:
+        text = _checked_iceberg_setting(key, text)
+        if department != ANY_DEPARTMENT:
+            raise SettingError(f"{key} applies to every department")
     elif key in ORG_WIDE_SETTINGS or key == "expected_datasets":
         text = _checked_text_setting(key, text)
         if key in ORG_WIDE_SETTINGS and department != ANY_DEPARTMENT:
@@ -889,6 +916,26 @@ WHOLE_NUMBER_SETTINGS: tuple[str, ...] = ("complaint_promise_days", "fcr_days")
 ORG_WIDE_SETTINGS: tuple[str, ...] = ("currency_code", "currency_symbol", "min_volume")
 """Settings that have one value for the whole organisation (besides the iceberg and the zone)."""
 MAX_CURRENCY_SYMBOL = 4
+ICEBERG_SETTINGS: tuple[str, ...] = ("iceberg_counted_at", "dissatisfied_leave_share")
+"""Where complaints are counted and the share of dissatisfied customers who leave
+(:mod:`indicators.iceberg`), for every department (``iceberg_factor``: a positive number)."""
+
+
+def _checked_iceberg_setting(key: str, text: str) -> str:
+    """The stored form of an :data:`ICEBERG_SETTINGS` value, or SettingError."""
+    if key == "iceberg_counted_at":
+        if text not in iceberg.COUNTED_AT:
+            raise SettingError("iceberg_counted_at must be one of "
+                               f"{', '.join(iceberg.COUNTED_AT)}, got {text!r}")
+        return text
+    try:
+        share = float(text)
+    except ValueError:
+        raise SettingError(f"dissatisfied_leave_share must be a number, got {text!r}") from None
+    if not 0 <= share <= 100:
+        raise SettingError(
+            f"dissatisfied_leave_share must be a percent from 0 to 100, got {text!r}")
+    return repr(share)
 
 
 def _checked_text_setting(key: str, text: str) -> str:

@@ -34,11 +34,12 @@ rewritten, from only the parts of the facts they read: a month of surveys costs 
 Besides, the grid itself may change: months new to the table (before the first or after the last
 month) get every department's rows, a department new to the table gets every month's, and months
 and departments no longer holding any data are deleted.  A settings change rewrites what the
-setting enters: the time zone everything; the iceberg factor the estimated dissatisfied customers,
-the first-contact days the first-contact resolution, the holidays the complaints within the
-promise and the FCA bands, everywhere; a department's promised minutes that department's and
-``All``'s promise kept, its complaint promise days their complaints within the promise (the ``*``
-value: that indicator everywhere).
+setting enters: the time zone everything; the iceberg settings (where complaints are counted,
+the custom factor) the estimated dissatisfied customers and the revenue at risk, the share of
+dissatisfied customers who leave the revenue at risk, the first-contact days the first-contact
+resolution, the holidays the complaints within the promise and the FCA bands, everywhere; a
+department's promised minutes that department's and ``All``'s promise kept, its complaint
+promise days their complaints within the promise (the ``*`` value: that indicator everywhere).
 
 **Row counts.**  :data:`ROWS_TABLE` keeps the stored rows per dataset, month and department
 the same way (recounted for the slices a load or an undo changed, everything on a rebuild):
@@ -115,7 +116,9 @@ judged against the latest contact stored (:func:`indicators.facts.fcr_sql`)."""
 WHOLE_TABLE_SETTINGS: frozenset[str] = frozenset({"time_zone"})
 """Settings that enter every indicator (a new zone moves rows to other months)."""
 ORGANISATION_SETTINGS: dict[str, tuple[str, ...]] = {
-    "iceberg_factor": ("estimated_dissatisfied",),
+    "iceberg_factor": ("estimated_dissatisfied", "revenue_at_risk"),
+    "iceberg_counted_at": ("estimated_dissatisfied", "revenue_at_risk"),
+    "dissatisfied_leave_share": ("revenue_at_risk",),
     "fcr_days": ("first_contact_resolution",),
     "holidays": ("complaints_resolved_within_promise", "complaints_closed_3_business_days",
                  "complaints_closed_8_weeks", "complaints_closed_later"),
@@ -131,10 +134,20 @@ SETTING_READERS: dict[str, tuple[str, ...]] = {
 """The indicators a per-department setting enters."""
 CHANNEL_SCALED_SETTINGS: dict[str, tuple[str, str]] = {
     "iceberg_factor": ("estimated_dissatisfied", "complaints"),
+    "iceberg_counted_at": ("estimated_dissatisfied", "complaints"),
 }
 """Settings whose indicator is another stored indicator × the setting (``compute.FORMULAS``:
 estimated dissatisfied = complaints × iceberg factor): the per-channel rows are rewritten from
-the stored ones, not recomputed (the same double product)."""
+the stored ones, not recomputed (the same double product).  The scale is the factor in effect,
+``Settings.iceberg_factor``, whichever of the two settings changed."""
+STORED_PRODUCTS: dict[str, tuple[str, str]] = {
+    "revenue_at_risk": ("estimated_dissatisfied", "revenue_per_customer"),
+}
+"""Indicators that are a stored indicator × a setting's share × another stored indicator
+(``compute.FORMULAS``: revenue at risk = estimated dissatisfied × leave share ÷ 100 × revenue
+per customer): after a setting, rewritten from the stored ones in SQL, in the formula's order
+(the same double product), not recomputed — revenue per customer would need every month's
+distinct customers."""
 
 
 CHANNEL_TABLE = "indicator_values_by_channel"
@@ -739,13 +752,32 @@ WHERE t.indicator = $scaled AND b.indicator = $base AND b.month = t.month
 
 def _scale_channels(con: duckdb.DuckDBPyConnection, key: str) -> None:
     """Rewrite the per-channel indicator setting ``key`` scales (:data:`CHANNEL_SCALED_SETTINGS`)
-    from the stored base indicator × the setting's value now (inside the caller's
+    from the stored base indicator × the iceberg factor in effect now (inside the caller's
     transaction)."""
     from indicators.store import read_settings
 
     scaled, base = CHANNEL_SCALED_SETTINGS[key]
-    factor = float(getattr(read_settings(con), key))
+    factor = float(read_settings(con).iceberg_factor)
     con.execute(_SCALE_CHANNELS, {"factor": factor, "scaled": scaled, "base": base})
+
+
+_STORED_PRODUCT = f"""UPDATE {TABLE} AS t SET value = a.value * $share * b.value
+FROM {TABLE} AS a, {TABLE} AS b
+WHERE t.indicator = $product AND a.indicator = $left AND b.indicator = $right
+  AND a.month = t.month AND a.department = t.department
+  AND b.month = t.month AND b.department = t.department"""
+
+
+def _rewrite_products(con: duckdb.DuckDBPyConnection, indicators: Sequence[str]) -> None:
+    """Rewrite the :data:`STORED_PRODUCTS` among ``indicators`` from the stored factors and the
+    leave share now (inside the caller's transaction; after the factors are current)."""
+    from indicators.store import read_settings
+
+    share = read_settings(con).dissatisfied_leave_share / 100.0
+    for product in (i for i in indicators if i in STORED_PRODUCTS):
+        left, right = STORED_PRODUCTS[product]
+        con.execute(_STORED_PRODUCT, {"share": share, "product": product, "left": left,
+                                      "right": right})
 
 
 def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: str) -> int:
@@ -760,12 +792,17 @@ def refresh_for_setting(con: duckdb.DuckDBPyConnection, key: str, department: st
     if key in DEPARTMENT_SETTINGS and department == "*":
         # the default of every department without its own: the indicator everywhere
         return _write(con, Scope(), SETTING_READERS[key], rows_change=False)
-    if key in CHANNEL_SCALED_SETTINGS:
-        written = _write(con, Scope(), ORGANISATION_SETTINGS[key], channels=False)
-        _scale_channels(con, key)
-        return written
     if key in ORGANISATION_SETTINGS:
-        return _write(con, Scope(), ORGANISATION_SETTINGS[key], rows_change=False)
+        entered = ORGANISATION_SETTINGS[key]
+        recomputed = tuple(i for i in entered if i not in STORED_PRODUCTS)
+        written = 0
+        if recomputed:
+            written = _write(con, Scope(), recomputed, rows_change=False,
+                             channels=key not in CHANNEL_SCALED_SETTINGS)
+        if key in CHANNEL_SCALED_SETTINGS:
+            _scale_channels(con, key)
+        _rewrite_products(con, entered)
+        return written
     if key in DEPARTMENT_SETTINGS:
         stored = [d for (d,) in con.execute(
             f"SELECT DISTINCT department FROM {TABLE} WHERE department = $d", {"d": department}

@@ -115,3 +115,12 @@ def use_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(store.DB_ENV, str(path))
     data.clear_caches()
     return path
+
+
+def stored_settings(path: Path) -> store.Settings:
+    """The settings stored in the database at ``path`` (read-only, closed again)."""
+    con = store.connect(path, read_only=True)
+    try:
+        return store.read_settings(con)
+    finally:
+        con.close()

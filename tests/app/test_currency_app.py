@@ -14,7 +14,7 @@ import pytest
 from dashboard import data
 from dashboard import format as fmt
 from indicators import store
-from tests.app.conftest import metric_values
+from tests.app.conftest import metric_values, stored_settings
 
 
 def _write(db, **settings: object) -> None:
@@ -22,14 +22,6 @@ def _write(db, **settings: object) -> None:
     try:
         for key, value in settings.items():
             store.write_setting(con, key, value)
-    finally:
-        con.close()
-
-
-def _settings(db) -> store.Settings:
-    con = store.connect(db, read_only=True)
-    try:
-        return store.read_settings(con)
     finally:
         con.close()
 
@@ -76,12 +68,12 @@ def test_an_analyst_sets_and_clears_the_currency_on_the_settings_page(fixture_db
     next(b for b in app.button if b.label == "Save currency").click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert any(s.value == "Saved." for s in app.success)
-    chosen = _settings(fixture_db)
+    chosen = stored_settings(fixture_db)
     assert (chosen.currency_symbol, chosen.currency_code) == ("€", "EUR")
 
     app.text_input(key="currency_symbol").set_value("")
     next(b for b in app.button if b.label == "Save currency").click().run()
-    chosen = _settings(fixture_db)
+    chosen = stored_settings(fixture_db)
     assert (chosen.currency_symbol, chosen.currency_code) == ("", "EUR")
 
 
@@ -94,7 +86,7 @@ def test_a_refused_value_changes_neither_setting(fixture_db, app):
     next(b for b in app.button if b.label == "Save currency").click().run()
     assert not app.exception
     assert any(e.value.startswith("Not saved") and "no markup" in e.value for e in app.error)
-    chosen = _settings(fixture_db)
+    chosen = stored_settings(fixture_db)
     assert (chosen.currency_symbol, chosen.currency_code) == ("€", "EUR")  # GBP not saved
 
 
@@ -104,7 +96,7 @@ def test_the_minimum_volume_is_set_on_the_settings_page(fixture_db, app):
     app.number_input(key="min_volume").set_value(2)
     next(b for b in app.button if b.label == "Save minimum volume").click().run()
     assert not app.exception
-    assert _settings(fixture_db).min_volume == 2
+    assert stored_settings(fixture_db).min_volume == 2
 
 
 def test_saving_several_settings_checks_the_role(fixture_db, monkeypatch):
@@ -113,7 +105,7 @@ def test_saving_several_settings_checks_the_role(fixture_db, monkeypatch):
     monkeypatch.setattr(auth, "require_editor", _forbidden)
     with pytest.raises(auth.Forbidden):
         data.save_settings({"currency_code": "EUR"})
-    assert _settings(fixture_db).currency_code == ""
+    assert stored_settings(fixture_db).currency_code == ""
 
 
 def _forbidden():

@@ -189,7 +189,7 @@ def test_setting_errors_are_refused(fixture_db):
         data.save_setting("time_zone", "Mars/Olympus")
     data.save_setting("iceberg_factor", "12")
     con = store.connect(Path(fixture_db), read_only=True)
-    assert store.read_settings(con).iceberg_factor == 12.0
+    assert store.read_settings(con).custom_iceberg_factor == 12.0
     con.close()
 
 

@@ -70,7 +70,8 @@ SCENARIOS: dict[str, tuple[dict[str, list[dict[str, object]]], list[tuple[str, o
                 retention("2025-03", "C", 10, 10, 0),
             ],
         },
-        [("iceberg_factor", 7, "*"), ("promised_minutes", 30, "A")],
+        [("iceberg_counted_at", "custom", "*"), ("iceberg_factor", 7, "*"),
+         ("promised_minutes", 30, "A")],
     ),
     # The service manager's indicators (UTC).  2025-01-03 is a Friday; 2025-02-05 (a
     # Wednesday) is a holiday; B promises 2 business days, A the default 3.  The latest contact
@@ -205,6 +206,11 @@ EXPECTED: list[tuple[str, str, str, str, float]] = [
     ("shop", "2025-02", "A", "complaint_rate", NAN),
     ("shop", "2025-01", "A", "estimated_dissatisfied", 2 * 7),
     ("shop", "2025-01", "B", "estimated_dissatisfied", 0),
+    # complaints × 7 × 30 % (the default leave share) × revenue per customer
+    ("shop", "2025-01", "A", "revenue_at_risk", 2 * 7 * 30 / 100 * ((100 + 50 + 30) / 2)),
+    ("shop", "2025-01", "B", "revenue_at_risk", 0 * 7 * 30 / 100 * (200 / 1)),
+    ("shop", "2025-01", "All", "revenue_at_risk", 2 * 7 * 30 / 100 * ((100 + 50 + 30 + 200) / 2)),
+    ("shop", "2025-02", "A", "revenue_at_risk", NAN),  # complaints, but no purchase that month
     ("shop", "2025-01", "A", "repeat_complaint_rate", 0 / 1 * 100),  # k2 has no customer
     ("shop", "2025-02", "A", "repeat_complaint_rate", 1 / 2 * 100),  # k3 repeats k1
     ("shop", "2025-01", "B", "repeat_complaint_rate", NAN),
@@ -381,7 +387,8 @@ def test_full_grid_in_report_order(tables: dict[str, pd.DataFrame]) -> None:
 
 def test_explicit_settings_override_the_stored_ones(databases: dict[str, Path]) -> None:
     con = store.connect(databases["shop"], read_only=True)
-    table = indicator_table(con, settings=store.Settings(iceberg_factor=3.0))
+    table = indicator_table(con, settings=store.Settings(iceberg_counted_at="custom",
+                                                        custom_iceberg_factor=3.0))
     con.close()
     assert _value(table, "2025-01", "A", "estimated_dissatisfied") == 2 * 3
     # no per-department promise any more: r2 (40 min) is within the default 60

@@ -6,6 +6,8 @@ Edge cases are planted on purpose: a month without purchases, a department witho
 repeat complaints exactly 90 days apart and a second more, two complaints at the same instant,
 a purchase exactly 12 and 13 months after another, answers exactly at the promise, unanswered
 requests, purchases with and without ``list_amount``, retention with ``customers_start`` 0.
+Each seed counts complaints elsewhere (:data:`ICEBERGS`): the front line of a new database, head
+office, a custom factor, each with its share of dissatisfied customers who leave.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ ALL = "All"
 DEPARTMENTS = ("North", "South", "Web")
 COMPONENTS = ("product", "procedures", "facilities", "systems", "information", "people")
 ICEBERG = 8.0
+"""The custom factor of the third run."""
+ICEBERGS: dict[int, tuple[list[tuple[str, object]], float, float]] = {
+    # seed: (settings written, dissatisfied per complaint, % who leave), from the SPEC's words:
+    1: ([], 2.0, 30.0),  # a new database: the front line, ×2; 30 % leave
+    7: ([("iceberg_counted_at", "head_office"), ("dissatisfied_leave_share", 45)], 25.0, 45.0),
+    2024: ([("iceberg_counted_at", "custom"), ("iceberg_factor", ICEBERG),
+            ("dissatisfied_leave_share", 60)], ICEBERG, 60.0),
+}
 PROMISES = {"North": 20.0, "*": 45.0}  # South and Web get 45
 Row = dict[str, object]
 
@@ -181,7 +191,8 @@ def _p90(values: list[float]) -> float | None:
     return xs[low] + (position - low) * (xs[high] - xs[low])
 
 
-def oracle(data: dict[str, list[Row]]) -> dict[tuple[str, str, str], float | None]:
+def oracle(data: dict[str, list[Row]], *, factor: float,
+           leave: float) -> dict[tuple[str, str, str], float | None]:
     date_column = {"purchases": "purchased_at", "complaints": "opened_at",
                    "responses": "received_at", "surveys": "answered_at", "retention": "month"}
     seen = sorted({_month(r[date_column[n]]) for n, rows in data.items() for r in rows})
@@ -260,7 +271,9 @@ def oracle(data: dict[str, list[Row]]) -> dict[tuple[str, str, str], float | Non
                     sum(r["customers_start"] for r in rt), 100),
                 "complaints": len(c),
                 "complaint_rate": _ratio(len(c), len(p), 100),
-                "estimated_dissatisfied": len(c) * ICEBERG,
+                "estimated_dissatisfied": len(c) * factor,
+                "revenue_at_risk": None if not active else
+                len(c) * factor * leave / 100 * (rev / len(active)),
                 "repeat_complaint_rate": _ratio(
                     sum(is_repeat(r) for r in with_customer), len(with_customer), 100),
                 "csat": _ratio(sum(x >= 4 for x in csat), len(csat), 100),
@@ -295,7 +308,9 @@ def test_report_matches_an_independent_oracle(tmp_path: Path, seed: int) -> None
     data = generate(seed)
     db = tmp_path / "oracle.duckdb"
     con = store.connect(db)
-    store.write_setting(con, "iceberg_factor", ICEBERG)
+    written, factor, leave = ICEBERGS[seed]
+    for key, value in written:
+        store.write_setting(con, key, value)
     for department, minutes in PROMISES.items():
         store.write_setting(con, "promised_minutes", minutes, department=department)
     con.close()
@@ -306,7 +321,7 @@ def test_report_matches_an_independent_oracle(tmp_path: Path, seed: int) -> None
     assert report.returncode == 0, report.stderr
     got = {(r["month"], r["department"], r["indicator"]): r["value"]
            for r in json.loads(report.stdout)}
-    expected = oracle(data)
+    expected = oracle(data, factor=factor, leave=leave)
 
     assert got.keys() == expected.keys()
     wrong = [
@@ -319,3 +334,6 @@ def test_report_matches_an_independent_oracle(tmp_path: Path, seed: int) -> None
     assert any(v is None for (_, _, i), v in expected.items() if i == "average_ticket")
     assert any(v not in (None, 0.0) for (_, _, i), v in expected.items()
                if i == "repeat_complaint_rate")
+    # revenue at risk: missing in the month without purchases, a value elsewhere
+    at_risk = [v for (_, _, i), v in expected.items() if i == "revenue_at_risk"]
+    assert None in at_risk and any(v not in (None, 0.0) for v in at_risk)

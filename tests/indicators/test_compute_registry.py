@@ -28,7 +28,7 @@ from tests.indicators.test_compute import SCENARIOS
 # Indicators that are a count or a sum themselves (0 over no rows); every other one divides.
 TOTALS = {"purchases", "revenue", "active_customers", "new_customers", "complaints",
           "estimated_dissatisfied", "complaint_backlog"}
-SETTINGS = store.Settings(iceberg_factor=10.0)
+SETTINGS = store.Settings(iceberg_counted_at="custom", custom_iceberg_factor=10.0)
 
 
 @pytest.fixture(scope="module")

@@ -70,6 +70,7 @@ def make_db(path):
     con = store.connect(path)
     try:
         store.write_setting(con, "promised_minutes", 5, department="South")
+        store.write_setting(con, "iceberg_counted_at", "custom")  # its factor 10: value_from
         for name, text in (("purchases", PURCHASES), ("complaints", COMPLAINTS),
                            ("responses", RESPONSES), ("surveys", SURVEYS),
                            ("retention", RETENTION)):
@@ -507,6 +508,7 @@ def test_cli_reads_only(db):
 def demo_con(tmp_path_factory):
     folder = tmp_path_factory.mktemp("records-demo")
     con = store.connect(folder / "demo.duckdb")
+    store.write_setting(con, "iceberg_counted_at", "custom")  # its factor 10: value_from
     for path in demo.write_demo_files(folder / "files"):
         assert ingest_file(con, path).accepted
     yield con

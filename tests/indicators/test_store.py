@@ -65,11 +65,14 @@ def test_default_path_comes_from_the_environment(monkeypatch):
 
 def test_settings_defaults(con):
     s = store.read_settings(con)
-    assert (s.iceberg_factor, s.time_zone) == (10.0, "UTC")
+    # a new database counts complaints at the front line: ×2
+    assert (s.iceberg_counted_at, s.iceberg_factor, s.time_zone) == ("front_line", 2.0, "UTC")
+    assert s.dissatisfied_leave_share == 30.0
     assert s.promise_for("Sales") == 60.0
 
 
 def test_settings_round_trip_and_department_promise(con):
+    store.write_setting(con, "iceberg_counted_at", "custom")
     store.write_setting(con, "iceberg_factor", "12.5")
     store.write_setting(con, "time_zone", "Europe/Madrid")
     store.write_setting(con, "promised_minutes", 30)
@@ -118,7 +121,8 @@ def test_every_dataset_recognised_from_its_own_required_columns_only():
 
 def test_catalog_is_complete_and_consistent():
     ids = [i.id for i in catalog.INDICATORS]
-    assert len(ids) == len(set(ids)) == 24 + 11  # the seeds' 24 and the service manager's 11 (issue 20)
+    # the seeds' 24, revenue at risk and the service manager's 11 (issue 20)
+    assert len(ids) == len(set(ids)) == 24 + 1 + 11
     assert {i.family for i in catalog.INDICATORS} == set(catalog.FAMILIES)
     assert {i.direction for i in catalog.INDICATORS} == {"higher", "lower"}
     for ind in catalog.INDICATORS:

@@ -212,6 +212,7 @@ def test_undo_and_settings_keep_the_table_current(con, tmp_path):
     second = load(con, write_csv(tmp_path / "b.csv", "complaints", [
         ("k2", "2025-02-10T10:00:00", "South", "x", "people"),
     ]))
+    store.write_setting(con, "iceberg_counted_at", "custom")
     assert value(con, "2025-01", "North", "estimated_dissatisfied") == 1 * 10  # iceberg 10
     store.write_setting(con, "iceberg_factor", 25)
     assert value(con, "2025-01", "North", "estimated_dissatisfied") == 1 * 25
@@ -350,6 +351,8 @@ steps = st.lists(
         st.tuples(st.just("complaint_promise_days"), st.sampled_from(DEPARTMENTS + ("*",)),
                   st.integers(1, 6)),
         st.tuples(st.just("iceberg"), st.integers(2, 30)),
+        st.tuples(st.just("counted_at"), st.sampled_from(("front_line", "head_office", "custom"))),
+        st.tuples(st.just("leave_share"), st.integers(0, 100)),
         st.tuples(st.just("promise"), st.sampled_from(DEPARTMENTS + ("*",)),
                   st.integers(5, 120)),
     ),
@@ -417,6 +420,9 @@ def test_any_sequence_of_loads_undos_and_settings_keeps_the_table_current(tmp_pa
                     undo.undo_load(con, target, user="test")
             elif kind == "iceberg":
                 store.write_setting(con, "iceberg_factor", step[1])
+            elif kind in ("counted_at", "leave_share"):
+                key = {"counted_at": "iceberg_counted_at", "leave_share": "dissatisfied_leave_share"}
+                store.write_setting(con, key[kind], step[1])
             elif kind == "promise":
                 store.write_setting(con, "promised_minutes", step[2], department=step[1])
             elif kind in ("fcr_days", "holidays"):

@@ -272,7 +272,7 @@ def tiny(built, tmp_path):
 def _tiny_db(tmp_path):
     """Decembers only (the months between hold nothing): North 10, 12, 11 and then 20
     complaints, 40 purchases each December (the same 40 customers, amount 10); South 1, 1, 2 and
-    then 4 complaints, no purchases."""
+    then 4 complaints, no purchases.  Complaints counted with a custom factor, 10 unless set."""
     rows: dict[str, list] = {"purchases": [], "complaints": []}
     n = 0
     for year, (north, south) in {2022: (10, 1), 2023: (12, 1), 2024: (11, 2),
@@ -284,7 +284,7 @@ def _tiny_db(tmp_path):
             for _ in range(count):
                 n += 1
                 rows["complaints"].append(complaint(f"k{n}", f"{year}-12-05 10:00", department))
-    return make_db(tmp_path / "unusual.duckdb", rows)
+    return make_db(tmp_path / "unusual.duckdb", rows, [("iceberg_counted_at", "custom", "*")])
 
 
 def test_volumes_on_a_tiny_database(tiny):
@@ -427,7 +427,11 @@ def test_the_command_with_a_low_minimum_lists_north(tiny, capsys):
     # 20 is above every month of 2024-01 … 2025-12 (0 between the Decembers, 11 in 2024-12)
     assert by["complaints"][-1] == "highest in 24 months; 9.0 MAD above the usual December"
     # estimated dissatisfied: 10 × the complaints, the same 9 MAD; volume the 20 complaints
-    assert set(by) == {"complaints", "complaint_rate", "estimated_dissatisfied"}
+    # revenue at risk: 10 × 30 % × 10 per customer = 3 × the estimated dissatisfied, 9 MAD too
+    assert set(by) == {"complaints", "complaint_rate", "estimated_dissatisfied",
+                       "revenue_at_risk"}
     assert by["estimated_dissatisfied"][3:7] == ["200", "110", "10", "9"]
+    assert float(by["revenue_at_risk"][6]) == pytest.approx(
+        (20 * 10 * 0.3 * 10 - 11 * 10 * 0.3 * 10) / (1 * 10 * 0.3 * 10))
     # complaint rate 50 against 25, 30, 27.5: (50 − 27.5) / 2.5
     assert float(by["complaint_rate"][6]) == pytest.approx((50 - 27.5) / 2.5)
