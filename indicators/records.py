@@ -49,8 +49,10 @@ matching row (``amount``, ``list_amount``, ``compensation``, the retention count
 
 Not listed, with the reason (:data:`WHY_NOT`): new and returning customers (whether a customer
 counts depends on purchases in other months, up to the whole history), the revenue growth
-rates (two months compared: list each month's ``revenue``) and revenue at risk (a product of
-complaints and revenue per customer: list each).
+rates (two months compared: list each month's ``revenue``), revenue at risk (a product of
+complaints and revenue per customer: list each), the backlog (complaints of earlier months),
+first-contact resolution (later contacts decide), contacts per 100 purchases (two datasets), and,
+not yet, the complaints within the promise, the FCA bands and customer effort.
 
 **Month** is the stored ``month`` column: the event's month in the organisation's time zone.
 **Scope**: ``department`` (``All``: every department) and ``allowed``, the departments the
@@ -252,6 +254,24 @@ WHY_NOT: dict[str, str] = {
     "revenue_growth_yoy": "a growth rate compares two months: list each month's revenue",
     "revenue_at_risk": "a product of complaints and revenue per customer: list the month's "
     "complaints (estimated_dissatisfied) and purchases (revenue_per_customer)",
+    "complaint_backlog": "the backlog at a month's end holds complaints opened in any earlier "
+    "month: list those months' complaints (unresolved_complaints_rate) instead",
+    "backlog_age_median": "the backlog holds complaints of earlier months (see "
+    "complaint_backlog)",
+    "backlog_over_8_weeks": "the backlog holds complaints of earlier months (see "
+    "complaint_backlog)",
+    "first_contact_resolution": "whether a contact was resolved at the first contact depends on "
+    "the customer's later contacts, in any month and department",
+    "contacts_per_100_purchases": "two datasets counted: list the month's complaints "
+    "(complaints) and requests (promise_kept_rate)",
+    "complaints_resolved_within_promise": "not listed yet (business days are counted in the "
+    "indicator only): list the month's complaints (resolution_time_median)",
+    "complaints_closed_3_business_days": "not listed yet (as complaints_resolved_within_promise)",
+    "complaints_closed_8_weeks": "not listed yet (as complaints_resolved_within_promise)",
+    "complaints_closed_later": "not listed yet (as complaints_resolved_within_promise)",
+    "ces": "not listed yet: list the month's surveys of csat or nps, or read the ces answers in "
+    "the surveys file",
+    "ces_mean": "not listed yet (as ces)",
 }
 """The indicators whose rows are not listed, and why."""
 

@@ -69,7 +69,7 @@ def test_indicators_are_shown_by_label_and_unit_never_by_id(fixture_db):
     assert editor.value["indicator"].tolist() == [CSAT]
     config = json.loads(editor.proto.columns)
     options = config["indicator"]["type_config"]["options"]
-    assert len(options) == len(catalog.INDICATOR_IDS) == 25
+    assert len(options) == len(catalog.INDICATOR_IDS) == 24 + 1 + 11  # the seeds', revenue at risk, the service manager's
     assert "Complaints per 100 purchases · per 100" in options
     assert "Response time (median) · minutes" in options
     assert not set(options) & set(catalog.INDICATOR_IDS)
