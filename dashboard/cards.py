@@ -29,7 +29,7 @@ def read(department: str, month: str) -> Cards:
     months_status = data.completeness()  # one read for the dozen months the cards show
     not_loaded = {m: missing_in(months_status, m, department) for m in table["month"].unique()}
     card = scorecard.scorecard(table, department, month, targets=summary, route=route_rows,
-                               not_loaded=not_loaded)
+                               not_loaded=not_loaded, latest=next(iter(data.months()), None))
     notes = data.event_notes()
     card = scorecard.with_notes(card, notes, department)
     if data.channel() is not None:

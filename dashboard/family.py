@@ -40,6 +40,7 @@ from pandas.io.formats.style import Styler
 from dashboard import auth, checkins_panel, data, filters, scorecard, widgets
 from dashboard.format import current_currency, md_text
 from indicators import catalog, charts, store, units
+from indicators.channels import NOT_PER_CHANNEL
 from indicators.completeness import indicator_not_loaded
 
 TOP_N = 10
@@ -457,6 +458,17 @@ def channel_frame(by_channel: pd.DataFrame, indicator_ids: list[str]) -> pd.Data
     return pd.DataFrame(rows, columns=["Channel", *(catalog.get(i).label for i in ids)])
 
 
+def not_per_channel_words(family: str) -> str:
+    """The sentence naming the family's indicators that are not computed per channel.
+
+    >>> not_per_channel_words("price")
+    ' Not computed per channel: revenue per customer.'
+    """
+    names = [i.label[0].lower() + i.label[1:] for i in catalog.by_family(family)
+             if i.id in NOT_PER_CHANNEL]
+    return f" Not computed per channel: {', '.join(names)}." if names else ""
+
+
 def channel_comparison(family: str, chosen: filters.Filters) -> None:
     """The family's indicators of the department in the month, channel by channel (when the
     rows carry channels)."""
@@ -468,8 +480,7 @@ def channel_comparison(family: str, chosen: filters.Filters) -> None:
         return
     st.subheader(f"{chosen.month} by channel")
     st.caption(f"{md_text(chosen.department)}'s indicators in each channel (a row's channel; "
-               "“not given” when it has none). Customers, new and returning, and retention are "
-               "not computed per channel.")
+               "“not given” when it has none)." + not_per_channel_words(family))
     widgets.table(frame, f"{family}-by-channel-{chosen.department}-{chosen.month}")
 
 

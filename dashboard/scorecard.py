@@ -78,6 +78,10 @@ from indicators.store import Settings
 TREND_MONTHS = 12
 
 NOT_LOADED = f"{MISSING} not loaded"
+NOT_JUDGED = f"{MISSING} not judged yet"
+"""The card of an indicator judged only once later data arrives (first-contact resolution: the
+days after the month's end), in the latest month, which is never judged yet."""
+JUDGED_LATER: tuple[str, ...] = ("first_contact_resolution",)
 """The value of an indicator whose dataset has no rows in the month."""
 
 TREND_SIGNIFICANCE = 2.0
@@ -373,6 +377,7 @@ def scorecard(
     route: pd.DataFrame | None = None,
     compare: pd.DataFrame | None = None,
     not_loaded: Mapping[str, frozenset[str]] | None = None,
+    latest: str | None = None,
 ) -> pd.DataFrame:
     """Scorecard rows (:data:`SCORECARD_COLUMNS`) for ``department`` in ``month``.
 
@@ -381,6 +386,8 @@ def scorecard(
     ``month``, ``status``).  The status is the route's status in ``month``; outside the route's
     months it is missing.  ``compare`` (:func:`compare_frame`) adds All's value and the rank;
     ``not_loaded`` maps a month to the datasets the department has not loaded in it.
+    ``latest``: the last month holding data; there an indicator of :data:`JUDGED_LATER` without
+    a value reads :data:`NOT_JUDGED` (it is judged once data after the month arrives).
     """
     from indicators.completeness import indicator_not_loaded
 
@@ -421,7 +428,9 @@ def scorecard(
             "month": month,
             "value": value,
             "previous": previous,
-            "value_text": NOT_LOADED if absent else format_value(value, ind.unit),
+            "value_text": NOT_LOADED if absent else (
+                NOT_JUDGED if ind.id in JUDGED_LATER and is_missing(value)
+                and latest is not None and month >= latest else format_value(value, ind.unit)),
             "delta_text": None if absent else format_delta(previous, value, ind.unit),
             "target": target,
             "target_month": target_month,

@@ -138,6 +138,14 @@ def _base_layout(fig: go.Figure, *, title: str | None, y_title: str, height: int
     return fig
 
 
+def _legend_below(fig: go.Figure) -> go.Figure:
+    """The legend under the plot: a legend of many names wraps on a phone and, above the plot,
+    would cover the title."""
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0},
+                      margin={"t": 50})
+    return fig
+
+
 def _series(table: pd.DataFrame, indicator_id: str, department: str) -> pd.DataFrame:
     rows = table[(table["indicator"] == indicator_id) & (table["department"] == department)]
     return rows.sort_values("month")[["month", "value"]]
@@ -375,9 +383,9 @@ def make_complaint_mix_figure(
         )
     fig.update_layout(barmode="stack")
     _month_axis(fig)
-    return _base_layout(
+    return _legend_below(_base_layout(
         fig, title="Complaints by service component", y_title="count", height=height
-    )
+    ))
 
 
 def _mix_hover(month: str, complaints: int, share: float) -> str:
@@ -416,8 +424,8 @@ def make_complaint_bands_figure(
     fig.update_layout(barmode="stack")
     fig.update_yaxes(range=[0, 100])
     _month_axis(fig)
-    return _base_layout(fig, title="When the month's complaints were closed", y_title="%",
-                        height=height)
+    return _legend_below(_base_layout(fig, title="When the month's complaints were closed",
+                                      y_title="%", height=height))
 
 
 KEPT_NAME = "Kept their promise"

@@ -453,3 +453,15 @@ def test_the_compare_can_be_added_to_cards_drawn_before_it():
     after = sc.add_compare(before, compare)
     assert before["compare_text"].isna().all()  # the input is left as it was
     pd.testing.assert_frame_equal(after, sc.scorecard(table, "A", "2025-03", compare=compare))
+
+
+def test_first_contact_resolution_of_the_latest_month_reads_not_judged_yet():
+    """Seven days after the latest month have not passed: its card says so, not a bare dash;
+    an earlier month without a value stays a plain missing value."""
+    t = pd.DataFrame({"month": ["2025-01", "2025-02"], "department": ["All", "All"],
+                      "indicator": ["first_contact_resolution"] * 2,
+                      "value": [float("nan"), float("nan")]})
+    latest = sc.scorecard(t, "All", "2025-02", latest="2025-02").set_index("indicator")
+    earlier = sc.scorecard(t, "All", "2025-01", latest="2025-02").set_index("indicator")
+    assert latest.loc["first_contact_resolution", "value_text"] == "— not judged yet"
+    assert earlier.loc["first_contact_resolution", "value_text"] == "—"
