@@ -25,9 +25,10 @@ dataset.  What those slices can change, for the departments touched and ``All``:
   departments touched and ``All``: a complaint still open is in the backlog at every month's end
   after it;
 * responses, retention, surveys of month m: m alone;
-* complaints or responses, besides: the first-contact resolution of every month and department
-  (:data:`WHOLE_GRID_READERS`) — a contact is judged by the customer's later contacts in any
-  department and against the latest contact stored.
+* complaints or responses, besides: the first-contact resolution of every department, from the
+  first month it can move (:data:`CONTACT_READERS`, :func:`_contacts_changed_from`) — a
+  contact is judged by the customer's later contacts in any department and against the latest
+  contact stored.
 
 Only the indicators that read the dataset (:func:`reading`, from the catalog's sources) are
 rewritten, from only the parts of the facts they read: a month of surveys costs the surveys.
@@ -106,13 +107,14 @@ grid and volumes read it instead of a pass over every row)."""
 
 REPEAT_MONTHS_AFTER = 3
 """Months after a complaint's month whose repeats it can change (90 days reach into m+3)."""
-WHOLE_GRID_READERS: dict[str, tuple[str, ...]] = {
+CONTACT_READERS: dict[str, tuple[str, ...]] = {
     "complaints": ("first_contact_resolution",),
     "responses": ("first_contact_resolution",),
 }
-"""Indicators that a change of the dataset can move in any month and department: a contact's
-first-contact resolution looks at the customer's later contacts in every department, and is
-judged against the latest contact stored (:func:`indicators.facts.fcr_sql`)."""
+"""Indicators that a change of the dataset can move in earlier months and every department: a
+contact's first-contact resolution looks at the customer's later contacts in every department,
+and is judged against the latest contact stored (:func:`indicators.facts.fcr_sql`;
+:func:`_contacts_changed_from` says from which month)."""
 WHOLE_TABLE_SETTINGS: frozenset[str] = frozenset({"time_zone"})
 """Settings that enter every indicator (a new zone moves rows to other months)."""
 ORGANISATION_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -694,10 +696,49 @@ def refresh(
     for scope, indicators in _without_covered(clipped, everyone):
         written += _write(con, _named(scope, first, last, everyone), indicators,
                           channels=channels)
-    if dataset in WHOLE_GRID_READERS:
+    if dataset in CONTACT_READERS:
         # not per channel: the per-channel keys follow the dataset's own scopes above
-        written += _write(con, Scope(), WHOLE_GRID_READERS[dataset], channels=False)
+        since = _contacts_changed_from(con, _first_month(slices), first)
+        written += _write(con, _named(Scope((since, last), None), first, last, everyone),
+                          CONTACT_READERS[dataset], channels=False)
     return written
+
+
+def _first_month(slices: Iterable[tuple[str, str]]) -> str:
+    """The earliest month (``YYYY-MM``) of ``slices``."""
+    return min(m[:7] for m, _ in slices)
+
+
+_CONTACTS_BEFORE = """SELECT max(t) - to_days(CAST($days AS INTEGER)) FROM (
+    SELECT max(opened_at) AS t FROM complaints WHERE month < $changed
+    UNION ALL SELECT max(received_at) FROM responses WHERE month < $changed)"""
+_CLOSED_SINCE = """SELECT strftime(min(month), '%Y-%m') FROM (
+    SELECT month FROM complaints WHERE customer_id IS NOT NULL AND resolved_at >= $since
+    UNION ALL
+    SELECT month FROM responses WHERE customer_id IS NOT NULL AND responded_at >= $since)"""
+
+
+def _contacts_changed_from(con: duckdb.DuckDBPyConnection, changed: str, first: str) -> str:
+    """The first month whose first-contact resolution a change of contacts (complaints or
+    requests) of months ``changed`` on can move (:func:`indicators.facts.fcr_sql`).
+
+    Every changed contact was opened after *h*, the latest contact stored before ``changed``,
+    and the horizon before and after the change are both at least *h*.  So only contacts closed
+    at or after *T* = *h* − the first-contact days can be judged otherwise (a changed contact in
+    their window, or the horizon passing them), and only months ending after *T* can change
+    whether they are judged: the months from the first such contact's month, and from the
+    month before *T*'s (a day of zone offset to spare), to the last.  No contact before
+    ``changed``: every month from ``first``."""
+    from indicators.store import read_settings
+
+    days = read_settings(con).fcr_days
+    (since,) = con.execute(_CONTACTS_BEFORE, {"days": days,
+                                              "changed": month_labels.parse(changed)}).fetchone()
+    if since is None:
+        return first
+    (closed,) = con.execute(_CLOSED_SINCE, {"since": since}).fetchone()
+    judged = month_labels.shift(since.strftime("%Y-%m"), -1)
+    return max(first, min(judged, closed or judged, changed))
 
 
 def _named(scope: Scope, first: str, last: str, everyone: tuple[str, ...]) -> Scope:

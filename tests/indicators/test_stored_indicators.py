@@ -182,6 +182,29 @@ def test_first_contact_resolution_follows_contacts_in_other_departments_and_late
     assert_current(con)
 
 
+def test_a_contact_closed_late_is_judged_again_when_a_later_month_arrives(con, tmp_path):
+    headers = {"complaints": (*HEADERS["complaints"], "resolved_at"),
+               "responses": ("request_id", "department", "received_at", "responded_at",
+                             "customer_id")}
+    # January's complaint is resolved only on 2025-04-02; the latest contact is 2025-03-30
+    load(con, write_csv(tmp_path / "a.csv", "complaints", [
+        ("k1", "2025-01-10T10:00:00", "North", "c1", "people", "2025-04-02T10:00:00"),
+    ], headers=headers))
+    load(con, write_csv(tmp_path / "b.csv", "responses", [
+        ("r1", "South", "2025-03-30T10:00:00", "2025-03-30T11:00:00", "c2"),
+    ], headers=headers))
+    # 7 days after 04-02 have not passed by 03-30: January holds no judged contact
+    assert math.isnan(value(con, "2025-01", "North", "first_contact_resolution"))
+    # April: c1 asks again 3 days after the resolution; c3 on 04-20 carries the data past it
+    load(con, write_csv(tmp_path / "c.csv", "responses", [
+        ("r2", "East", "2025-04-05T10:00:00", "2025-04-05T11:00:00", "c1"),
+        ("r3", "East", "2025-04-20T10:00:00", "", "c3"),
+    ], headers=headers))
+    assert value(con, "2025-01", "North", "first_contact_resolution") == 100 * 0 / 1
+    assert value(con, "2025-01", "All", "first_contact_resolution") == 100 * 0 / 1
+    assert_current(con)
+
+
 def test_a_survey_load_rewrites_its_month_alone(con, tmp_path):
     load(con, write_csv(tmp_path / "a.csv", "surveys", [
         ("s1", "2025-01-05T10:00:00", "North", "csat", 5),
