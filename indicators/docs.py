@@ -151,6 +151,38 @@ NOTES = """\
   else growth is missing.
 - **Retention rate.** From the retention dataset only, summed over departments for All.
 - **NPS.** Promoters score 9–10, detractors 0–6; a value in points from −100 to 100.
+- **Business days.** Monday to Friday, less the dates of the `holidays` setting (none by default).
+  A complaint's business days are those *after* the (local) day it was opened, up to and
+  including the day it was resolved: opened on a Friday and resolved on the Wednesday after is 3
+  business days; resolved on the Saturday or Sunday after, 0. So "within 3 business days" means
+  by the end (midnight, local time) of the third business day following the day of receipt — the
+  FCA's "close of business on the third business day following the day on which it is
+  received" (FCA Handbook, DISP 1.5), with the day's end standing for the close of business.
+- **Complaints within the promise.** A complaint of the month is within the promise when it is
+  resolved and took at most its department's `complaint_promise_days` business days (else the
+  `*` setting, else 3). Unresolved complaints count as not within.
+- **The FCA bands.** The month's complaints fall in exactly one of: closed within 3 business
+  days; closed later but at most 8 weeks (56 × 24 hours of elapsed time) after `opened_at`
+  (DISP 1.6's eight weeks); closed later than that; still open (`unresolved_complaints_rate`).
+  The four shares add up to 100.
+- **Backlog.** A complaint is open at the month's end when its month is the month or an earlier
+  one and it was not resolved before the next month began (resolved at the very first instant of
+  the next month: still open at the end). Its age then is the elapsed time from `opened_at` to
+  that instant, in days; older than 8 weeks means more than 56 days.
+- **First-contact resolution.** Contacts are complaints (opened at `opened_at`, closed at
+  `resolved_at`) and requests (`received_at`, `responded_at`) that carry a `customer_id`. A
+  closed contact of the month is resolved at the first contact when the same customer opened no
+  complaint and made no request, in any department, in the `fcr_days` days (× 24 hours, 7 by
+  default) after it was closed — a contact exactly at the end of the window counts as a new one.
+  The *horizon* is the latest `opened_at` or `received_at` stored (any department): a contact is
+  judged once the horizon is at least `fcr_days` after its closing, and a month once the horizon
+  is at least `fcr_days` after the month's end; before, the month's value is missing (the
+  scorecard says "not judged yet" for the latest month). A contact closed late is counted once it
+  is judged, so an earlier month's value can still change.
+- **Contacts per 100 purchases.** Requests received plus complaints opened in the month, per 100
+  of its purchases ("every contact is a defect"); missing in a month without purchases.
+- **Customer effort (CES).** Survey answers of kind `ces` score 1 (very difficult) to 7 (very
+  easy). `ces` is the share scoring 5–7; `ces_mean` the mean score.
 
 ## Per channel
 
