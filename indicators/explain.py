@@ -80,6 +80,7 @@ SUMS: dict[str, tuple[str, ...]] = {
     "purchases": ("purchases",),
     "revenue": ("revenue",),
     "complaints": ("complaints",),
+    "complaint_backlog": ("backlog",),
 }
 """Indicators that are a sum of facts over their segments."""
 RATIOS: dict[str, Ratio] = {
@@ -94,6 +95,16 @@ RATIOS: dict[str, Ratio] = {
     "discount_rate": Ratio(("list_amount", "-list_paid"), "list_amount"),
     "compensation_per_complaint": Ratio(("compensation",), "complaints", 1.0),
     "compensation_share": Ratio(("compensation",), "revenue"),
+    "contacts_per_100_purchases": Ratio(("requests", "complaints"), "purchases"),
+    "first_contact_resolution": Ratio(("fcr_resolved",), "fcr_judged"),
+    "ces": Ratio(("ces_easy",), "ces_answers"),
+    "ces_mean": Ratio(("ces_score_sum",), "ces_answers", 1.0),
+    "complaints_resolved_within_promise": Ratio(("complaints_within_promise",), "complaints"),
+    "complaints_closed_3_business_days": Ratio(("complaints_closed_3_business_days",),
+                                               "complaints"),
+    "complaints_closed_8_weeks": Ratio(("complaints_closed_8_weeks",), "complaints"),
+    "complaints_closed_later": Ratio(("complaints_closed_later",), "complaints"),
+    "backlog_over_8_weeks": Ratio(("backlog_over_8_weeks",), "backlog"),
 }
 """Indicators that are a ratio of sums (``compute.FORMULAS``' definitions, as sums)."""
 SCALED_SUMS = {"estimated_dissatisfied"}
@@ -104,6 +115,7 @@ WHY_NOT = {
     "response_time_median": "a median is not a sum of its parts",
     "response_time_p90": "a percentile is not a sum of its parts",
     "resolution_time_median": "a median is not a sum of its parts",
+    "backlog_age_median": "a median is not a sum of its parts",
     "active_customers": "a customer who buys in two departments is one customer of All",
     "new_customers": "a customer who buys in two departments is one customer of All",
     "returning_customers_rate": "a customer who buys in two departments is one customer of All",

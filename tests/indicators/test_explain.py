@@ -277,3 +277,32 @@ def test_the_gaps_to_a_plan_add_up(after, planned, scale):
     if sum(baseline.values()):
         gaps = explain.gap_sum_parts(baseline, {s: d for s, (_, d) in after.items()}, planned)
         assert sum(p.contribution for p in gaps) == pytest.approx(d - planned, abs=1e-6)
+
+
+def test_the_backlog_and_customer_effort_split_by_department(tmp_path):
+    """Issue 20's sums and ratios split like the others.  January's end: North has k1 open (k2
+    resolved in January), South nothing; February's end: North k1, South k3 and k4."""
+    from tests.indicators.engine_rows import complaint, make_db as make_rows, survey
+
+    db = make_rows(tmp_path / "backlog.duckdb", {
+        "complaints": [
+            complaint("k1", "2025-01-05 10:00", "North"),
+            complaint("k2", "2025-01-06 10:00", "North", resolved="2025-01-07 10:00"),
+            complaint("k3", "2025-02-05 10:00", "South"),
+            complaint("k4", "2025-02-06 10:00", "South", resolved="2025-03-01 00:00"),
+        ],
+        "surveys": [survey("e1", "2025-01-10 10:00", "North", "ces", 6),
+                    survey("e2", "2025-02-10 10:00", "North", "ces", 2),
+                    survey("e3", "2025-02-10 11:00", "South", "ces", 7)],
+    })
+    code, out, _ = run(db, indicator="complaint_backlog", month="2025-02")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["value_before"], doc["value_after"]) == (1, 1 + 2)
+    parts = {p["segment"]: p["contribution"] for p in doc["segments"]}
+    assert parts == {"North": 1 - 1, "South": 2 - 0}
+    code, out, _ = run(db, indicator="ces", month="2025-02")
+    doc = json.loads(out)
+    # All: 1 easy of 1 → 1 of 2; North 1 of 1 → 0 of 1, South none → 1 of 1
+    assert (doc["value_before"], doc["value_after"]) == (100 * 1 / 1, 100 * 1 / 2)
+    assert sum(p["contribution"] for p in doc["segments"]) == pytest.approx(50 - 100)
