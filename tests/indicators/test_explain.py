@@ -282,7 +282,8 @@ def test_the_gaps_to_a_plan_add_up(after, planned, scale):
 def test_the_backlog_and_customer_effort_split_by_department(tmp_path):
     """Issue 20's sums and ratios split like the others.  January's end: North has k1 open (k2
     resolved in January), South nothing; February's end: North k1, South k3 and k4."""
-    from tests.indicators.engine_rows import complaint, make_db as make_rows, survey
+    from tests.indicators.engine_rows import complaint, survey
+    from tests.indicators.engine_rows import make_db as make_rows
 
     db = make_rows(tmp_path / "backlog.duckdb", {
         "complaints": [
