@@ -375,8 +375,9 @@ def pages(db: Path, *, departments: list[str], rounds: int = 3, script_rounds: i
 
 def setting(db: Path, **_: Any) -> dict[str, Any]:
     """(i) A settings change as the settings page makes it (:func:`dashboard.data.save_setting`,
-    :func:`dashboard.writes.save_setting`): the iceberg factor one higher than stored, which
-    enters every department's estimated dissatisfied customers."""
+    :func:`dashboard.writes.save_setting`): a custom iceberg factor one higher than the one in
+    effect, which enters every department's estimated dissatisfied customers and revenue at
+    risk."""
     import logging
 
     os.environ["SERVICE_DB"] = str(db.absolute())
@@ -389,7 +390,9 @@ def setting(db: Path, **_: Any) -> dict[str, Any]:
         before = store.read_settings(con).iceberg_factor
     finally:
         con.close()
-    out = _timed(lambda: {"said": data.save_setting("iceberg_factor", before + 1)})
+    # as the settings page saves the iceberg: where complaints are counted and the factor
+    out = _timed(lambda: {"said": data.save_settings(
+        {"iceberg_counted_at": "custom", "iceberg_factor": before + 1})})
     return {**out, "before": before, "iceberg_factor": before + 1}
 
 
