@@ -216,12 +216,13 @@ def test_retention_follows_the_contract_and_chains_month_to_month(frames):
 
 def test_surveys_follow_the_contract(frames):
     s = frames["surveys"]
-    assert s["kind"].isin(["csat", "nps"]).all()
+    assert s["kind"].isin(["csat", "nps", "ces"]).all()
     assert s["score"].str.fullmatch(r"\d+").all()
     score = s["score"].astype(int)
-    csat = s["kind"] == "csat"
-    assert score[csat].between(1, 5).all() and score[~csat].between(0, 10).all()
-    assert score[csat].nunique() >= 4 and score[~csat].nunique() >= 9
+    csat, nps, ces = (s["kind"] == kind for kind in ("csat", "nps", "ces"))
+    assert score[csat].between(1, 5).all() and score[nps].between(0, 10).all()
+    assert score[ces].between(1, 7).all()
+    assert score[csat].nunique() >= 4 and score[nps].nunique() >= 9 and score[ces].nunique() >= 6
 
 
 def test_targets_follow_the_contract_and_mix_their_forms(frames):

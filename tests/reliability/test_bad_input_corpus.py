@@ -266,7 +266,7 @@ MANIFEST: dict[str, Load | Reject] = {
     "responses_offset_timestamps.csv": Load(
         "responses",
         [("r1", "Support", dt.datetime(2025, 4, 1, 6), dt.datetime(2025, 4, 1, 6, 30), 45.0,
-          None, APRIL)],
+          None, None, APRIL)],
     ),
     # --- retention --------------------------------------------------------------------------
     "retention_new_above_end.csv": Reject(
@@ -304,7 +304,8 @@ MANIFEST: dict[str, Load | Reject] = {
     "surveys_nps_score_negative.csv": Reject(
         [(3, "score", "-1", "a nps score must be between 0 and 10 (kind = nps)")], "surveys"
     ),
-    "surveys_unknown_kind.csv": Reject([(3, "kind", "ces", "not one of: csat, nps")], "surveys"),
+    "surveys_unknown_kind.csv": Reject([(3, "kind", "effort", "not one of: csat, nps, ces")],
+                                       "surveys"),
     "surveys_empty_score.csv": Reject([(3, "score", "", "required value is empty")], "surveys"),
     # --- targets ----------------------------------------------------------------------------
     "targets_unknown_indicator.csv": Reject(
