@@ -614,16 +614,22 @@ def fcr_sql(scope: FactsScope, settings: Settings) -> list[Sql]:
     SELECT max(t) AS t FROM (SELECT max(opened_at) AS t FROM complaints
                              UNION ALL SELECT max(received_at) FROM responses)
 )"""),
-        Sql(f"""judged AS (
-    SELECT c.month, c.department,
+        # the ASOF join first, over every closed contact of the months (a filter on the
+        # horizon below it turns DuckDB's ASOF join into a plan 50 times slower), then judged
+        Sql(f"""next_contact AS MATERIALIZED (
+    SELECT c.month, c.department, c.closed,
            n.opened IS NULL OR n.opened > c.closed + {window} AS first_contact
     FROM (SELECT * FROM contacts
-          WHERE closed IS NOT NULL AND month BETWEEN $full_lo AND $hi{keep}
-            AND closed + {window} <= (SELECT t FROM horizon)
-            AND {month_end_sql("month", zone.text)} + {window} <= (SELECT t FROM horizon)) AS c
+          WHERE closed IS NOT NULL AND month BETWEEN $full_lo AND $hi{keep}) AS c
     ASOF LEFT JOIN (SELECT customer_id, opened FROM contacts) AS n
         ON n.customer_id = c.customer_id AND n.opened > c.closed
 )""", values),
+        Sql(f"""judged AS (
+    SELECT a.month, a.department, a.first_contact
+    FROM next_contact AS a, horizon AS h
+    WHERE a.closed + {window} <= h.t
+      AND {month_end_sql("a.month", zone.text)} + {window} <= h.t
+)""", {"fcr_days": settings.fcr_days, **zone.params}),
         _aggregate("f", scope, """\
            count(*) AS fcr_judged,
            count(*) FILTER (WHERE first_contact) AS fcr_resolved""", "judged", Sql("")),
