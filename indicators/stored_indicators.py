@@ -756,18 +756,29 @@ def _named(scope: Scope, first: str, last: str, everyone: tuple[str, ...]) -> Sc
 def _without_covered(
     work: list[tuple[Scope, tuple[str, ...] | None]], everyone: tuple[str, ...]
 ) -> list[tuple[Scope, tuple[str, ...] | None]]:
-    """``work`` without the items that another one, of every indicator, holds whole (a month
-    new to the table rewrites everything the load changed in it)."""
+    """``work`` without the items that another one holds whole, for at least their indicators (a
+    month new to the table rewrites everything the load changed in it; a month of complaints
+    appended is rewritten once, for the repeats and the backlog together)."""
     def holds(big: Scope, small: Scope) -> bool:
         lo, hi = big.months or ("0001-01", "9999-12")
         months = small.months is not None and lo <= small.months[0] and small.months[1] <= hi
         named = set(big.departments or everyone)
         return months and set(small.departments or everyone) <= named
 
-    return [(scope, indicators) for i, (scope, indicators) in enumerate(work)
-            if not any(j != i and other_indicators is None and holds(other, scope)
-                       and (indicators is not None or j < i)
-                       for j, (other, other_indicators) in enumerate(work))]
+    def writes(big: tuple[str, ...] | None, small: tuple[str, ...] | None) -> bool:
+        return big is None or (small is not None and set(small) <= set(big))
+
+    def dropped(i: int) -> bool:
+        scope, indicators = work[i]
+        for j, (other, other_indicators) in enumerate(work):
+            if j == i or not (holds(other, scope) and writes(other_indicators, indicators)):
+                continue
+            # two items that hold each other: the earlier one stays
+            if not (holds(scope, other) and writes(indicators, other_indicators)) or j < i:
+                return True
+        return False
+
+    return [item for i, item in enumerate(work) if not dropped(i)]
 
 
 def _covers(scope: Scope, first: str, last: str, everyone: tuple[str, ...]) -> bool:
